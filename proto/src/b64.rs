@@ -1,0 +1,39 @@
+//! base64url without padding, the only binary-to-text encoding on the wire.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+pub fn encode(bytes: impl AsRef<[u8]>) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Strict decoding: padding, non-alphabet characters and non-canonical
+/// trailing bits are all refused, so one value has exactly one encoding.
+pub fn decode(text: &str) -> Option<Vec<u8>> {
+    URL_SAFE_NO_PAD.decode(text).ok()
+}
+
+/// Decodes a value that must be exactly `N` bytes long (hashes, challenges).
+pub fn decode_array<const N: usize>(text: &str) -> Option<[u8; N]> {
+    decode(text)?.try_into().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_strictness() {
+        assert_eq!(encode(b"\xfb\xff"), "-_8");
+        assert_eq!(decode("-_8").as_deref(), Some(&b"\xfb\xff"[..]));
+        assert_eq!(decode("-_8="), None, "padding is refused");
+        assert_eq!(decode("+/8"), None, "standard alphabet is refused");
+        assert_eq!(
+            decode("-_9"),
+            None,
+            "non-canonical trailing bits are refused"
+        );
+        assert_eq!(decode_array::<2>("-_8"), Some([0xfb, 0xff]));
+        assert_eq!(decode_array::<3>("-_8"), None);
+    }
+}

@@ -1,0 +1,122 @@
+//! Error codes: one enum, stable strings, used by every part of the system.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+macro_rules! error_codes {
+    ($($(#[doc = $doc:literal])* $variant:ident => $code:literal,)+) => {
+        /// A stable, machine-readable reason. The string form never changes
+        /// once released; clients and tests match on it.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum ErrorCode {
+            $($(#[doc = $doc])* #[serde(rename = $code)] $variant,)+
+        }
+
+        impl ErrorCode {
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant,)+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $(ErrorCode::$variant => $code,)+ }
+            }
+
+            pub fn parse(code: &str) -> Option<Self> {
+                match code { $($code => Some(ErrorCode::$variant),)+ _ => None }
+            }
+        }
+    };
+}
+
+error_codes! {
+    /// The document hash from the browser differs from the stored one.
+    HashMismatch => "HASH_MISMATCH",
+    /// The summary hash from a channel differs from the stored one.
+    SummaryMismatch => "SUMMARY_MISMATCH",
+    /// The SAD is malformed, has a bad signature or a claim that does not match.
+    SadInvalid => "SAD_INVALID",
+    /// The SAD (or its counter) was used before.
+    SadReplayed => "SAD_REPLAYED",
+    /// The SAD names another request or another challenge.
+    SadWrongRequest => "SAD_WRONG_REQUEST",
+    /// The challenge of the request (or the SAD) has expired.
+    ChallengeExpired => "CHALLENGE_EXPIRED",
+    DeviceUnknown => "DEVICE_UNKNOWN",
+    DeviceRevoked => "DEVICE_REVOKED",
+    /// The person rejected the request on the device.
+    DeviceRejected => "DEVICE_REJECTED",
+    /// The request is already signed, refused, expired or being signed.
+    RequestNotPending => "REQUEST_NOT_PENDING",
+    RequestNotFound => "REQUEST_NOT_FOUND",
+    /// The document cannot be shown faithfully (bidi override, invisible or
+    /// control characters, not NFC, not UTF-8).
+    UnsafeDocument => "UNSAFE_DOCUMENT",
+    /// The document is well-formed text but not a valid document of its kind.
+    DocumentInvalid => "DOCUMENT_INVALID",
+    UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
+    TotpInvalid => "TOTP_INVALID",
+    TotpReplayed => "TOTP_REPLAYED",
+    RateLimited => "RATE_LIMITED",
+    /// The person answered "not me"; signing is locked until a fresh web log-in.
+    AccountLockedNotMe => "ACCOUNT_LOCKED_NOT_ME",
+    Unauthenticated => "UNAUTHENTICATED",
+    /// Unknown user or wrong password (deliberately indistinguishable).
+    LoginFailed => "LOGIN_FAILED",
+    CsrfInvalid => "CSRF_INVALID",
+    PairingCodeInvalid => "PAIRING_CODE_INVALID",
+    /// Malformed JSON, unknown fields, missing fields.
+    BadRequest => "BAD_REQUEST",
+    PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+    UnsupportedContentType => "UNSUPPORTED_CONTENT_TYPE",
+    NotFound => "NOT_FOUND",
+    /// A signature was being made when the server stopped; the request is closed.
+    SigningInterrupted => "SIGNING_INTERRUPTED",
+    InternalError => "INTERNAL_ERROR",
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The body of every error answer, over HTTP and over the device socket.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorBody {
+    pub error: ErrorCode,
+    pub error_description: String,
+}
+
+impl ErrorBody {
+    pub fn new(error: ErrorCode, description: impl Into<String>) -> Self {
+        ErrorBody {
+            error,
+            error_description: description.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_round_trip_through_their_strings() {
+        for code in ErrorCode::ALL {
+            assert_eq!(ErrorCode::parse(code.as_str()), Some(*code));
+            let json = serde_json::to_string(code).unwrap();
+            assert_eq!(json, format!("\"{}\"", code.as_str()));
+            let s = code.as_str();
+            assert!(s.chars().all(|c| c.is_ascii_uppercase() || c == '_'), "{s}");
+        }
+        assert_eq!(ErrorCode::parse("hash_mismatch"), None);
+    }
+
+    #[test]
+    fn error_body_has_the_documented_shape() {
+        let body = ErrorBody::new(ErrorCode::HashMismatch, "differs");
+        assert_eq!(
+            serde_json::to_string(&body).unwrap(),
+            r#"{"error":"HASH_MISMATCH","error_description":"differs"}"#
+        );
+    }
+}

@@ -1,0 +1,25 @@
+//! Wire formats of wysiwys: everything another tool must be able to check.
+//!
+//! This crate does no I/O. Every type that crosses a process boundary lives
+//! here, so the server and the confirmation app can never disagree on a byte.
+
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod b64;
+pub mod challenge;
+pub mod device_auth;
+pub mod error;
+pub mod jcs;
+pub mod jws;
+pub mod payment;
+pub mod sad;
+pub mod summary;
+pub mod vc;
+
+pub use error::{ErrorBody, ErrorCode};
+pub use jws::Jwk;
+pub use summary::Summary;
+
+/// Render version of the summary format defined in `summary`.
+pub const RENDER_VERSION: &str = "summary/1";

@@ -1,0 +1,346 @@
+//! `summary/1`: the one rendering of a document that both channels show.
+//!
+//! The summary is computed from the document bytes alone, so the server, the
+//! browser and the device can each recompute it and compare hashes.
+
+use crate::{ErrorCode, RENDER_VERSION, b64, jcs, payment};
+use serde::{Deserialize, Serialize};
+use unicode_normalization::is_nfc;
+
+pub const MEDIA_TYPE_TEXT: &str = "text/plain";
+pub const MEDIA_TYPE_PAYMENT: &str = "application/vnd.wysiwys.payment+json";
+
+/// Upper bounds that keep a summary readable on a phone-sized screen.
+pub const MAX_LETTER_BYTES: usize = 256 * 1024;
+pub const MAX_LINES: usize = 5_000;
+pub const MAX_LINE_CHARS: usize = 2_000;
+pub const MAX_TITLE_CHARS: usize = 120;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Summary {
+    pub v: String,
+    pub title: String,
+    pub lines: Vec<SummaryLine>,
+    pub doc: DocRef,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SummaryLine {
+    pub label: String,
+    pub value: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DocRef {
+    pub media_type: String,
+    pub size: u64,
+    /// base64url SHA-256 of the document bytes.
+    pub sha256: String,
+}
+
+/// Why a document has no summary.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{code}: {detail}")]
+pub struct RenderError {
+    pub code: ErrorCode,
+    pub detail: String,
+}
+
+impl RenderError {
+    fn unsafe_text(detail: impl Into<String>) -> Self {
+        RenderError {
+            code: ErrorCode::UnsafeDocument,
+            detail: detail.into(),
+        }
+    }
+
+    pub(crate) fn invalid(detail: impl Into<String>) -> Self {
+        RenderError {
+            code: ErrorCode::DocumentInvalid,
+            detail: detail.into(),
+        }
+    }
+}
+
+impl Summary {
+    /// The exact bytes both channels hash: RFC 8785 canonical JSON.
+    pub fn canonical_bytes(&self) -> Vec<u8> {
+        // Summary holds only strings, a u64 and arrays: canonicalisation
+        // cannot fail, and an empty output would be caught by every hash check.
+        jcs::to_vec(self).unwrap_or_default()
+    }
+
+    pub fn hash(&self) -> [u8; 32] {
+        jcs::sha256(&self.canonical_bytes())
+    }
+
+    /// Re-checks a summary received from elsewhere (the device does this on
+    /// every push): every string must be safe to display.
+    pub fn check_display_safety(&self) -> Result<(), RenderError> {
+        if self.v != RENDER_VERSION {
+            return Err(RenderError::invalid(format!(
+                "unknown render version {:?}",
+                self.v
+            )));
+        }
+        check_field("title", &self.title)?;
+        for line in &self.lines {
+            check_field("label", &line.label)?;
+            check_field("value", &line.value)?;
+        }
+        check_field("media_type", &self.doc.media_type)
+    }
+}
+
+/// Renders the summary of a document, refusing anything that could be shown
+/// differently from what is signed.
+pub fn render(media_type: &str, document: &[u8]) -> Result<Summary, RenderError> {
+    let (title, lines) = match media_type {
+        MEDIA_TYPE_TEXT => render_letter(document)?,
+        MEDIA_TYPE_PAYMENT => payment::render(document)?,
+        other => {
+            return Err(RenderError {
+                code: ErrorCode::UnsupportedMediaType,
+                detail: format!("no summary/1 rendering for {other:?}"),
+            });
+        }
+    };
+    Ok(Summary {
+        v: RENDER_VERSION.to_owned(),
+        title,
+        lines,
+        doc: DocRef {
+            media_type: media_type.to_owned(),
+            size: document.len() as u64,
+            sha256: b64::encode(jcs::sha256(document)),
+        },
+    })
+}
+
+/// A letter: the title is its first non-blank line; every line of the letter
+/// follows, unlabelled, so the device shows the whole text.
+fn render_letter(document: &[u8]) -> Result<(String, Vec<SummaryLine>), RenderError> {
+    if document.len() > MAX_LETTER_BYTES {
+        return Err(RenderError::invalid(format!(
+            "letter is larger than {MAX_LETTER_BYTES} bytes"
+        )));
+    }
+    let text = std::str::from_utf8(document)
+        .map_err(|e| RenderError::unsafe_text(format!("not UTF-8 at byte {}", e.valid_up_to())))?;
+    if !is_nfc(text) {
+        return Err(RenderError::unsafe_text(
+            "text is not in Unicode normalization form C",
+        ));
+    }
+    let raw_lines: Vec<&str> = text
+        .strip_suffix('\n')
+        .unwrap_or(text)
+        .split('\n')
+        .collect();
+    if raw_lines.len() > MAX_LINES {
+        return Err(RenderError::invalid(format!(
+            "letter has more than {MAX_LINES} lines"
+        )));
+    }
+    let mut lines = Vec::with_capacity(raw_lines.len());
+    for (index, raw) in raw_lines.iter().enumerate() {
+        let line = raw.strip_suffix('\r').unwrap_or(raw);
+        if let Some((column, c)) = first_unsafe_char(line) {
+            return Err(RenderError::unsafe_text(format!(
+                "line {}, column {}: {} is not allowed",
+                index + 1,
+                column + 1,
+                describe(c)
+            )));
+        }
+        if line.chars().count() > MAX_LINE_CHARS {
+            return Err(RenderError::invalid(format!(
+                "line {} is longer than {MAX_LINE_CHARS} characters",
+                index + 1
+            )));
+        }
+        lines.push(SummaryLine {
+            label: String::new(),
+            value: line.to_owned(),
+        });
+    }
+    let title = lines
+        .iter()
+        .map(|l| l.value.trim())
+        .find(|v| !v.is_empty())
+        .ok_or_else(|| RenderError::invalid("letter has no text"))?;
+    Ok((truncate_title(title), lines))
+}
+
+pub(crate) fn truncate_title(title: &str) -> String {
+    if title.chars().count() <= MAX_TITLE_CHARS {
+        return title.to_owned();
+    }
+    let mut cut: String = title.chars().take(MAX_TITLE_CHARS - 1).collect();
+    cut.push('…');
+    cut
+}
+
+/// Checks one displayed string (a payment field, a label, a title).
+pub fn check_field(name: &str, value: &str) -> Result<(), RenderError> {
+    if !is_nfc(value) {
+        return Err(RenderError::unsafe_text(format!(
+            "{name} is not in normalization form C"
+        )));
+    }
+    if let Some((column, c)) = first_unsafe_char(value) {
+        return Err(RenderError::unsafe_text(format!(
+            "{name}, position {}: {} is not allowed",
+            column + 1,
+            describe(c)
+        )));
+    }
+    Ok(())
+}
+
+fn first_unsafe_char(line: &str) -> Option<(usize, char)> {
+    line.chars().enumerate().find(|(_, c)| is_unsafe_char(*c))
+}
+
+/// Characters that change what a reader sees without being visible
+/// themselves: controls (Cc), format characters (Cf, which includes every
+/// bidi control and zero-width character) and the line/paragraph separators.
+pub fn is_unsafe_char(c: char) -> bool {
+    let u = c as u32;
+    matches!(u,
+        0x00..=0x1F | 0x7F..=0x9F          // C0, DEL, C1 (newlines are split off before this check)
+        | 0xAD                             // soft hyphen
+        | 0x0600..=0x0605 | 0x061C | 0x06DD | 0x070F | 0x0890..=0x0891 | 0x08E2
+        | 0x180E
+        | 0x200B..=0x200F                  // zero-width space/joiners, LRM, RLM
+        | 0x2028..=0x202E                  // line/paragraph separators, LRE RLE PDF LRO RLO
+        | 0x2060..=0x206F                  // word joiner, invisible operators, LRI RLI FSI PDI, deprecated
+        | 0xFEFF                           // zero-width no-break space
+        | 0xFFF9..=0xFFFB                  // interlinear annotation
+        | 0x110BD | 0x110CD | 0x13430..=0x1343F | 0x1BCA0..=0x1BCA3 | 0x1D173..=0x1D17A
+        | 0xE0001 | 0xE0020..=0xE007F      // tag characters
+    )
+}
+
+fn describe(c: char) -> String {
+    format!("U+{:04X}", c as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(media_type: &str, doc: &[u8]) -> RenderError {
+        render(media_type, doc).unwrap_err()
+    }
+
+    #[test]
+    fn letter_lines_and_title() {
+        let s = render(
+            MEDIA_TYPE_TEXT,
+            "\nDear citizen,\r\nyour permit.\n".as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(s.title, "Dear citizen,");
+        let values: Vec<_> = s.lines.iter().map(|l| l.value.as_str()).collect();
+        assert_eq!(values, ["", "Dear citizen,", "your permit."]);
+        assert_eq!(s.doc.size, 29);
+        assert_eq!(s.v, "summary/1");
+    }
+
+    #[test]
+    fn every_kind_of_invisible_character_is_refused() {
+        for bad in [
+            "\u{202E}",
+            "\u{2066}",
+            "\u{200B}",
+            "\u{200D}",
+            "\u{FEFF}",
+            "\u{00AD}",
+            "\t",
+            "\u{7}",
+            "\u{85}",
+            "\u{2028}",
+            "\u{E0041}",
+            "a\rb",
+        ] {
+            let doc = format!("Title\nvalue {bad} here\n");
+            let err = refused(MEDIA_TYPE_TEXT, doc.as_bytes());
+            assert_eq!(err.code, ErrorCode::UnsafeDocument, "{bad:?}");
+            assert!(err.detail.contains("line 2"), "{}", err.detail);
+        }
+    }
+
+    #[test]
+    fn not_nfc_not_utf8_and_bom_are_refused() {
+        assert_eq!(
+            refused(MEDIA_TYPE_TEXT, "Cafe\u{301}".as_bytes()).code,
+            ErrorCode::UnsafeDocument
+        );
+        assert_eq!(
+            refused(MEDIA_TYPE_TEXT, b"abc\xff").code,
+            ErrorCode::UnsafeDocument
+        );
+        assert_eq!(
+            refused(MEDIA_TYPE_TEXT, "\u{feff}Hello".as_bytes()).code,
+            ErrorCode::UnsafeDocument
+        );
+        assert!(render(MEDIA_TYPE_TEXT, "Café".as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn empty_oversized_and_unknown_kinds_are_refused() {
+        assert_eq!(
+            refused(MEDIA_TYPE_TEXT, b"\n  \n").code,
+            ErrorCode::DocumentInvalid
+        );
+        assert_eq!(
+            refused(MEDIA_TYPE_TEXT, &vec![b'a'; MAX_LETTER_BYTES + 1]).code,
+            ErrorCode::DocumentInvalid
+        );
+        assert_eq!(
+            refused("text/html", b"<p>hi</p>").code,
+            ErrorCode::UnsupportedMediaType
+        );
+    }
+
+    #[test]
+    fn long_titles_are_truncated_but_the_line_is_kept_whole() {
+        let line = "x".repeat(300);
+        let s = render(MEDIA_TYPE_TEXT, line.as_bytes()).unwrap();
+        assert_eq!(s.title.chars().count(), MAX_TITLE_CHARS);
+        assert!(s.title.ends_with('…'));
+        assert_eq!(s.lines[0].value, line);
+    }
+
+    #[test]
+    fn the_hash_covers_every_field() {
+        let s = render(MEDIA_TYPE_TEXT, b"Hello\nworld").unwrap();
+        let mut t = s.clone();
+        t.lines[1].value.push('!');
+        assert_ne!(s.hash(), t.hash());
+        let mut u = s.clone();
+        u.doc.size += 1;
+        assert_ne!(s.hash(), u.hash());
+    }
+
+    #[test]
+    fn received_summaries_are_rechecked() {
+        let mut s = render(MEDIA_TYPE_TEXT, b"Hello").unwrap();
+        assert!(s.check_display_safety().is_ok());
+        s.lines[0].value = "pay \u{202E}0001".into();
+        assert_eq!(
+            s.check_display_safety().unwrap_err().code,
+            ErrorCode::UnsafeDocument
+        );
+        s.lines[0].value = "ok".into();
+        s.v = "summary/2".into();
+        assert_eq!(
+            s.check_display_safety().unwrap_err().code,
+            ErrorCode::DocumentInvalid
+        );
+    }
+}

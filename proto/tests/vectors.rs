@@ -1,0 +1,326 @@
+//! Checks the published test vectors in `proto/testdata/`.
+//!
+//! Run with `WYSIWYS_WRITE_VECTORS=1` to regenerate the files after a
+//! deliberate format change; the diff then shows exactly what changed.
+
+use p256::ecdsa::SigningKey;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::path::PathBuf;
+use wysiwys_proto::sad::{self, Decision, SadClaims};
+use wysiwys_proto::summary::{self, MEDIA_TYPE_PAYMENT, MEDIA_TYPE_TEXT};
+use wysiwys_proto::{Jwk, RENDER_VERSION, b64, jws, vc};
+
+fn path(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata")
+        .join(name)
+}
+
+fn regenerate() -> bool {
+    std::env::var_os("WYSIWYS_WRITE_VECTORS").is_some()
+}
+
+fn load_or_write<T: Serialize + for<'de> Deserialize<'de>>(
+    name: &str,
+    generate: impl FnOnce() -> T,
+) -> T {
+    if regenerate() {
+        let value = generate();
+        let text = serde_json::to_string_pretty(&value).unwrap() + "\n";
+        std::fs::write(path(name), text).unwrap();
+    }
+    let text = std::fs::read_to_string(path(name)).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SummaryVector {
+    description: String,
+    media_type: String,
+    document_b64: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    summary: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    summary_hash: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+const LETTER: &str = "Municipality of Lund — Building permit\n\nDear Ms Åsa Öberg,\n\nyour application 2026-1142 for a garden shed at Storgatan 12 is approved.\nSign this letter to accept the conditions in section 3.\n";
+const PAYMENT: &str = r#"{"payee":"ACME Försäkring AB","iban":"SE4550000000058398257466","amount":"1250.00","currency":"SEK","reference":"Invoice 2026-42"}"#;
+
+fn summary_cases() -> Vec<(&'static str, &'static str, Vec<u8>)> {
+    vec![
+        (
+            "e-government letter",
+            MEDIA_TYPE_TEXT,
+            LETTER.as_bytes().to_vec(),
+        ),
+        (
+            "payment order",
+            MEDIA_TYPE_PAYMENT,
+            PAYMENT.as_bytes().to_vec(),
+        ),
+        (
+            "letter with a right-to-left override",
+            MEDIA_TYPE_TEXT,
+            "Pay to account\n\u{202E}0001 ,5 EUR\n".as_bytes().to_vec(),
+        ),
+        (
+            "letter with a zero-width space",
+            MEDIA_TYPE_TEXT,
+            "Amount: 1\u{200B}00 EUR\n".as_bytes().to_vec(),
+        ),
+        (
+            "letter not in NFC",
+            MEDIA_TYPE_TEXT,
+            "Cafe\u{301}\n".as_bytes().to_vec(),
+        ),
+        (
+            "payment with a bad IBAN checksum",
+            MEDIA_TYPE_PAYMENT,
+            PAYMENT.replace("4550", "4551").into_bytes(),
+        ),
+    ]
+}
+
+#[test]
+fn summary_vectors() {
+    let vectors: Vec<SummaryVector> = load_or_write("summary-vectors.json", || {
+        summary_cases()
+            .into_iter()
+            .map(|(description, media_type, doc)| {
+                let rendered = summary::render(media_type, &doc);
+                SummaryVector {
+                    description: description.into(),
+                    media_type: media_type.into(),
+                    document_b64: b64::encode(&doc),
+                    summary: rendered
+                        .as_ref()
+                        .ok()
+                        .map(|s| serde_json::to_value(s).unwrap()),
+                    summary_hash: rendered.as_ref().ok().map(|s| b64::encode(s.hash())),
+                    error: rendered.err().map(|e| e.code.as_str().to_owned()),
+                }
+            })
+            .collect()
+    });
+    assert!(vectors.len() >= 3);
+    let mut seen_ok = 0;
+    let mut seen_unsafe = 0;
+    for v in &vectors {
+        let doc = b64::decode(&v.document_b64).unwrap();
+        match (summary::render(&v.media_type, &doc), &v.error) {
+            (Ok(s), None) => {
+                seen_ok += 1;
+                let expected: summary::Summary =
+                    serde_json::from_value(v.summary.clone().unwrap()).unwrap();
+                assert_eq!(s, expected, "{}", v.description);
+                let hash = v.summary_hash.as_deref().unwrap();
+                assert_eq!(b64::encode(s.hash()), hash, "{}", v.description);
+                // The hash is over RFC 8785 bytes, whatever order the file uses.
+                let jcs = serde_json_canonicalizer::to_vec(v.summary.as_ref().unwrap()).unwrap();
+                assert_eq!(b64::encode(wysiwys_proto::jcs::sha256(&jcs)), hash);
+            }
+            (Err(e), Some(code)) => {
+                if code == "UNSAFE_DOCUMENT" {
+                    seen_unsafe += 1;
+                }
+                assert_eq!(e.code.as_str(), code, "{}", v.description);
+            }
+            (got, want) => panic!("{}: got {got:?}, vector says {want:?}", v.description),
+        }
+    }
+    assert!(seen_ok >= 2 && seen_unsafe >= 1);
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VcVector {
+    request_id: String,
+    summary_hash: String,
+    challenge: String,
+    code: String,
+}
+
+#[test]
+fn verification_code_vectors() {
+    let vectors: Vec<VcVector> = load_or_write("verification-code-vectors.json", || {
+        (0u8..6)
+            .map(|i| {
+                let request_id = format!("0199a3c0-5d1e-7f00-8000-00000000000{i}");
+                let sum = wysiwys_proto::jcs::sha256(&[i]);
+                let chal = wysiwys_proto::jcs::sha256(&[i, i]);
+                VcVector {
+                    code: vc::verification_code(&request_id, &sum, &chal),
+                    request_id,
+                    summary_hash: b64::encode(sum),
+                    challenge: b64::encode(chal),
+                }
+            })
+            .collect()
+    });
+    assert!(vectors.len() >= 4);
+    for v in &vectors {
+        let sum = b64::decode_array::<32>(&v.summary_hash).unwrap();
+        let chal = b64::decode_array::<32>(&v.challenge).unwrap();
+        assert_eq!(vc::verification_code(&v.request_id, &sum, &chal), v.code);
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SadVector {
+    description: String,
+    token: String,
+    device_public_jwk: Jwk,
+    claims: SadClaims,
+    /// Seconds since the epoch at which the token is checked.
+    now: i64,
+    valid: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+fn device_key() -> SigningKey {
+    SigningKey::from_slice(&wysiwys_proto::jcs::sha256(
+        b"wysiwys test vector device key",
+    ))
+    .unwrap()
+}
+
+fn base_claims() -> SadClaims {
+    let summary = summary::render(MEDIA_TYPE_TEXT, LETTER.as_bytes()).unwrap();
+    let request_id = "0199a3c0-5d1e-7f00-8000-000000000001";
+    let chal = wysiwys_proto::jcs::sha256(b"challenge");
+    SadClaims {
+        iss: "0199a3c0-0000-7000-8000-00000000d001".into(),
+        sub: "0199a3c0-0000-7000-8000-00000000a001".into(),
+        aud: "https://sign.example".into(),
+        req: request_id.into(),
+        cred: "0199a3c0-0000-7000-8000-00000000c001".into(),
+        doc: summary.doc.sha256.clone(),
+        sum: b64::encode(summary.hash()),
+        rv: RENDER_VERSION.into(),
+        chal: b64::encode(chal),
+        vc: vc::verification_code(request_id, &summary.hash(), &chal),
+        dec: Decision::Approve,
+        iat: 1_795_000_000,
+        exp: 1_795_000_300,
+        ctr: 17,
+    }
+}
+
+fn sad_cases() -> Vec<SadVector> {
+    let key = device_key();
+    let jwk = Jwk::from_verifying_key(key.verifying_key());
+    let claims = base_claims();
+    let good = sad::build(&key, &claims).unwrap();
+    let now = claims.iat + 10;
+    let vector = |description: &str, token: String, now: i64, error: Option<&str>| SadVector {
+        description: description.into(),
+        token,
+        device_public_jwk: jwk.clone(),
+        claims: claims.clone(),
+        now,
+        valid: error.is_none(),
+        error: error.map(str::to_owned),
+    };
+    let (header, rest) = good.split_once('.').unwrap();
+    let (_, signature) = rest.split_once('.').unwrap();
+    let tampered_payload = {
+        let mut c = claims.clone();
+        c.doc = b64::encode([0u8; 32]);
+        b64::encode(serde_json_canonicalizer::to_vec(&c).unwrap())
+    };
+    let other_key = SigningKey::from_slice(&wysiwys_proto::jcs::sha256(b"another device")).unwrap();
+    let none_header = b64::encode(
+        br#"{"alg":"none","kid":"0199a3c0-0000-7000-8000-00000000d001","typ":"wysiwys-sad+jwt"}"#,
+    );
+    let reject = SadClaims {
+        dec: Decision::Reject,
+        ctr: 18,
+        ..claims.clone()
+    };
+    let mut out = vec![
+        vector("valid approval", good.clone(), now, None),
+        vector(
+            "valid until one second before exp",
+            good.clone(),
+            claims.exp - 1,
+            None,
+        ),
+        vector(
+            "tampered payload (document hash changed)",
+            format!("{header}.{tampered_payload}.{signature}"),
+            now,
+            Some("SAD_INVALID"),
+        ),
+        vector(
+            "signed by another key",
+            sad::build(&other_key, &claims).unwrap(),
+            now,
+            Some("SAD_INVALID"),
+        ),
+        vector(
+            "alg none, no signature",
+            format!("{none_header}.{}.", rest.split_once('.').unwrap().0),
+            now,
+            Some("SAD_INVALID"),
+        ),
+        vector(
+            "expired",
+            good.clone(),
+            claims.exp,
+            Some("CHALLENGE_EXPIRED"),
+        ),
+        vector(
+            "wrong typ",
+            jws::sign(&key, "JWT", &claims.iss, &claims).unwrap(),
+            now,
+            Some("SAD_INVALID"),
+        ),
+        vector(
+            "malformed: two parts",
+            format!("{header}.{}", rest.split_once('.').unwrap().0),
+            now,
+            Some("SAD_INVALID"),
+        ),
+    ];
+    let mut rejected = vector(
+        "valid rejection",
+        sad::build(&key, &reject).unwrap(),
+        now,
+        None,
+    );
+    rejected.claims = reject;
+    out.push(rejected);
+    out
+}
+
+#[test]
+fn sad_vectors() {
+    let vectors: Vec<SadVector> = load_or_write("sad-vectors.json", sad_cases);
+    assert!(vectors.iter().filter(|v| v.valid).count() >= 2);
+    for required in ["SAD_INVALID", "CHALLENGE_EXPIRED"] {
+        assert!(vectors.iter().any(|v| v.error.as_deref() == Some(required)));
+    }
+    for v in &vectors {
+        let key = v.device_public_jwk.to_verifying_key().unwrap();
+        match (sad::verify(&v.token, &key, v.now), v.valid) {
+            (Ok(got), true) => assert_eq!(got.claims, v.claims, "{}", v.description),
+            (Err(e), false) => assert_eq!(
+                Some(e.code().as_str()),
+                v.error.as_deref(),
+                "{}: {e}",
+                v.description
+            ),
+            (got, _) => panic!(
+                "{}: got {got:?}, vector says valid={}",
+                v.description, v.valid
+            ),
+        }
+    }
+}
