@@ -145,7 +145,9 @@ pub enum ServerMessage {
 #[serde(tag = "status", rename_all = "snake_case", deny_unknown_fields)]
 pub enum AckOutcome {
     /// The SAD was accepted; the request is now in `state`.
-    Accepted { state: RequestState },
+    Accepted {
+        state: RequestState,
+    },
     Refused {
         error: crate::ErrorCode,
         error_description: String,
@@ -158,8 +160,8 @@ pub enum AckOutcome {
 pub enum DeviceMessage {
     /// A `wysiwys-device-auth+jwt` answering the hello nonce.
     Auth { token: String },
-    /// A `wysiwys-sad+jwt`.
-    Sad { token: String },
+    /// A `wysiwys-sad+jwt` answering the push for `request_id`.
+    Sad { request_id: String, token: String },
 }
 
 #[cfg(test)]
@@ -168,28 +170,17 @@ mod tests {
 
     #[test]
     fn login_request_debug_hides_secrets() {
-        let r = LoginRequest {
-            username: "ann".into(),
-            password: "hunter2".into(),
-            totp: "123456".into(),
-        };
+        let r = LoginRequest { username: "ann".into(), password: "hunter2".into(), totp: "123456".into() };
         let shown = format!("{r:?}");
-        assert!(
-            !shown.contains("hunter2") && !shown.contains("123456"),
-            "{shown}"
-        );
+        assert!(!shown.contains("hunter2") && !shown.contains("123456"), "{shown}");
     }
 
     #[test]
     fn socket_messages_are_tagged_and_closed() {
-        let m = DeviceMessage::Sad { token: "t".into() };
-        assert_eq!(
-            serde_json::to_string(&m).unwrap(),
-            r#"{"type":"sad","token":"t"}"#
-        );
-        assert!(
-            serde_json::from_str::<DeviceMessage>(r#"{"type":"sad","token":"t","x":1}"#).is_err()
-        );
+        let m = DeviceMessage::Sad { request_id: "r".into(), token: "t".into() };
+        assert_eq!(serde_json::to_string(&m).unwrap(), r#"{"type":"sad","request_id":"r","token":"t"}"#);
+        let extra = r#"{"type":"sad","request_id":"r","token":"t","x":1}"#;
+        assert!(serde_json::from_str::<DeviceMessage>(extra).is_err());
         assert!(serde_json::from_str::<DeviceMessage>(r#"{"type":"other"}"#).is_err());
     }
 }

@@ -28,11 +28,7 @@ mod tests {
         assert_eq!(decode("-_8").as_deref(), Some(&b"\xfb\xff"[..]));
         assert_eq!(decode("-_8="), None, "padding is refused");
         assert_eq!(decode("+/8"), None, "standard alphabet is refused");
-        assert_eq!(
-            decode("-_9"),
-            None,
-            "non-canonical trailing bits are refused"
-        );
+        assert_eq!(decode("-_9"), None, "non-canonical trailing bits are refused");
         assert_eq!(decode_array::<2>("-_8"), Some([0xfb, 0xff]));
         assert_eq!(decode_array::<3>("-_8"), None);
     }

@@ -86,36 +86,22 @@ pub struct VerifiedChallenge {
 }
 
 pub fn verify(token: &str, expect: Expectation<'_>) -> Result<VerifiedChallenge, ChallengeError> {
-    let claims = jws::parse(token, CHALLENGE_TYP, MAX_CHALLENGE_LEN)?
-        .verify::<ChallengeClaims>(expect.channel_key)?
-        .claims;
+    let claims =
+        jws::parse(token, CHALLENGE_TYP, MAX_CHALLENGE_LEN)?.verify::<ChallengeClaims>(expect.channel_key)?.claims;
     if claims.iss != expect.server_origin {
-        return Err(ChallengeError::WrongIssuer {
-            found: claims.iss,
-            expected: expect.server_origin.into(),
-        });
+        return Err(ChallengeError::WrongIssuer { found: claims.iss, expected: expect.server_origin.into() });
     }
     if claims.aud != expect.device_id {
-        return Err(ChallengeError::WrongAudience {
-            found: claims.aud,
-            expected: expect.device_id.into(),
-        });
+        return Err(ChallengeError::WrongAudience { found: claims.aud, expected: expect.device_id.into() });
     }
     if expect.now >= claims.exp {
-        return Err(ChallengeError::Expired {
-            exp: claims.exp,
-            now: expect.now,
-        });
+        return Err(ChallengeError::Expired { exp: claims.exp, now: expect.now });
     }
     if claims.rv != RENDER_VERSION {
         return Err(ChallengeError::BadClaim("rv"));
     }
-    claims
-        .summary
-        .check_display_safety()
-        .map_err(|e| ChallengeError::UnsafeSummary(e.detail))?;
-    crate::summary::check_field("rp", &claims.rp)
-        .map_err(|e| ChallengeError::UnsafeSummary(e.detail))?;
+    claims.summary.check_display_safety().map_err(|e| ChallengeError::UnsafeSummary(e.detail))?;
+    crate::summary::check_field("rp", &claims.rp).map_err(|e| ChallengeError::UnsafeSummary(e.detail))?;
     let sum = b64::decode_array::<32>(&claims.sum).ok_or(ChallengeError::BadClaim("sum"))?;
     if claims.summary.hash() != sum {
         return Err(ChallengeError::SummaryHashMismatch);
@@ -125,10 +111,7 @@ pub fn verify(token: &str, expect: Expectation<'_>) -> Result<VerifiedChallenge,
     }
     let chal = b64::decode_array::<32>(&claims.chal).ok_or(ChallengeError::BadClaim("chal"))?;
     let verification_code = vc::verification_code(&claims.req, &sum, &chal);
-    Ok(VerifiedChallenge {
-        claims,
-        verification_code,
-    })
+    Ok(VerifiedChallenge { claims, verification_code })
 }
 
 impl VerifiedChallenge {
@@ -184,11 +167,7 @@ mod tests {
         }
     }
 
-    fn check(
-        c: &ChallengeClaims,
-        key: &SigningKey,
-        now: i64,
-    ) -> Result<VerifiedChallenge, ChallengeError> {
+    fn check(c: &ChallengeClaims, key: &SigningKey, now: i64) -> Result<VerifiedChallenge, ChallengeError> {
         let token = jws::sign(key, CHALLENGE_TYP, "channel", c).unwrap();
         let k = channel_key();
         verify(
@@ -216,49 +195,28 @@ mod tests {
     #[test]
     fn tampered_pushes_are_refused() {
         let forger = SigningKey::from_slice(&[6u8; 32]).unwrap();
-        assert!(matches!(
-            check(&claims(), &forger, 200),
-            Err(ChallengeError::Jws(JwsError::BadSignature))
-        ));
+        assert!(matches!(check(&claims(), &forger, 200), Err(ChallengeError::Jws(JwsError::BadSignature))));
 
         let mut c = claims();
         c.summary.lines[1].value = "Please sign twice.".into();
-        assert_eq!(
-            check(&c, &channel_key(), 200).unwrap_err(),
-            ChallengeError::SummaryHashMismatch
-        );
+        assert_eq!(check(&c, &channel_key(), 200).unwrap_err(), ChallengeError::SummaryHashMismatch);
 
         let mut c = claims();
         c.doc = b64::encode([0u8; 32]);
-        assert_eq!(
-            check(&c, &channel_key(), 200).unwrap_err(),
-            ChallengeError::DocumentHashMismatch
-        );
+        assert_eq!(check(&c, &channel_key(), 200).unwrap_err(), ChallengeError::DocumentHashMismatch);
 
         let mut c = claims();
         c.aud = "dev-2".into();
-        assert!(matches!(
-            check(&c, &channel_key(), 200),
-            Err(ChallengeError::WrongAudience { .. })
-        ));
+        assert!(matches!(check(&c, &channel_key(), 200), Err(ChallengeError::WrongAudience { .. })));
 
         let mut c = claims();
         c.iss = "https://evil.example".into();
-        assert!(matches!(
-            check(&c, &channel_key(), 200),
-            Err(ChallengeError::WrongIssuer { .. })
-        ));
+        assert!(matches!(check(&c, &channel_key(), 200), Err(ChallengeError::WrongIssuer { .. })));
 
-        assert_eq!(
-            check(&claims(), &channel_key(), 400).unwrap_err().code(),
-            ErrorCode::ChallengeExpired
-        );
+        assert_eq!(check(&claims(), &channel_key(), 400).unwrap_err().code(), ErrorCode::ChallengeExpired);
 
         let mut c = claims();
         c.rp = "Bank\u{202E}".into();
-        assert_eq!(
-            check(&c, &channel_key(), 200).unwrap_err().code(),
-            ErrorCode::UnsafeDocument
-        );
+        assert_eq!(check(&c, &channel_key(), 200).unwrap_err().code(), ErrorCode::UnsafeDocument);
     }
 }

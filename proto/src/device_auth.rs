@@ -58,14 +58,11 @@ pub fn device_auth(key: &SigningKey, claims: &DeviceAuthClaims) -> Result<String
 
 /// The device id a connection claims, before its key is looked up.
 pub fn peek_device(token: &str) -> Result<String, JwsError> {
-    Ok(jws::parse(token, DEVICE_AUTH_TYP, MAX_PROOF_LEN)?
-        .header
-        .kid)
+    Ok(jws::parse(token, DEVICE_AUTH_TYP, MAX_PROOF_LEN)?.header.kid)
 }
 
 pub fn verify_device_auth(token: &str, key: &VerifyingKey) -> Result<DeviceAuthClaims, JwsError> {
-    let verified =
-        jws::parse(token, DEVICE_AUTH_TYP, MAX_PROOF_LEN)?.verify::<DeviceAuthClaims>(key)?;
+    let verified = jws::parse(token, DEVICE_AUTH_TYP, MAX_PROOF_LEN)?.verify::<DeviceAuthClaims>(key)?;
     if verified.header.kid != verified.claims.iss {
         return Err(JwsError::Malformed("kid differs from iss"));
     }
@@ -93,36 +90,19 @@ mod tests {
 
         // Someone else's public key in the claims, signed with our key: refused.
         let other = SigningKey::from_slice(&[4u8; 32]).unwrap();
-        let stolen = PairingClaims {
-            jwk: Jwk::from_verifying_key(other.verifying_key()),
-            ..claims
-        };
+        let stolen = PairingClaims { jwk: Jwk::from_verifying_key(other.verifying_key()), ..claims };
         let token = pairing_proof(&key, &stolen).unwrap();
-        assert_eq!(
-            verify_pairing_proof(&token).unwrap_err(),
-            JwsError::BadSignature
-        );
+        assert_eq!(verify_pairing_proof(&token).unwrap_err(), JwsError::BadSignature);
     }
 
     #[test]
     fn device_auth_round_trip() {
         let key = SigningKey::from_slice(&[3u8; 32]).unwrap();
-        let claims = DeviceAuthClaims {
-            iss: "dev".into(),
-            aud: "o".into(),
-            nonce: "n".into(),
-            iat: 1,
-        };
+        let claims = DeviceAuthClaims { iss: "dev".into(), aud: "o".into(), nonce: "n".into(), iat: 1 };
         let token = device_auth(&key, &claims).unwrap();
         assert_eq!(peek_device(&token).unwrap(), "dev");
-        assert_eq!(
-            verify_device_auth(&token, key.verifying_key()).unwrap(),
-            claims
-        );
+        assert_eq!(verify_device_auth(&token, key.verifying_key()).unwrap(), claims);
         let other = SigningKey::from_slice(&[4u8; 32]).unwrap();
-        assert_eq!(
-            verify_device_auth(&token, other.verifying_key()).unwrap_err(),
-            JwsError::BadSignature
-        );
+        assert_eq!(verify_device_auth(&token, other.verifying_key()).unwrap_err(), JwsError::BadSignature);
     }
 }

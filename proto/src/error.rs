@@ -88,10 +88,7 @@ pub struct ErrorBody {
 
 impl ErrorBody {
     pub fn new(error: ErrorCode, description: impl Into<String>) -> Self {
-        ErrorBody {
-            error,
-            error_description: description.into(),
-        }
+        ErrorBody { error, error_description: description.into() }
     }
 }
 
@@ -114,9 +111,6 @@ mod tests {
     #[test]
     fn error_body_has_the_documented_shape() {
         let body = ErrorBody::new(ErrorCode::HashMismatch, "differs");
-        assert_eq!(
-            serde_json::to_string(&body).unwrap(),
-            r#"{"error":"HASH_MISMATCH","error_description":"differs"}"#
-        );
+        assert_eq!(serde_json::to_string(&body).unwrap(), r#"{"error":"HASH_MISMATCH","error_description":"differs"}"#);
     }
 }

@@ -25,11 +25,7 @@ mod tests {
 
     #[test]
     fn keys_are_sorted_and_whitespace_removed() {
-        let value: serde_json::Value =
-            serde_json::from_str(r#"{ "b": 1, "a": "é", "c": [1.0, 2] }"#).unwrap();
-        assert_eq!(
-            to_vec(&value).unwrap(),
-            r#"{"a":"é","b":1,"c":[1,2]}"#.as_bytes()
-        );
+        let value: serde_json::Value = serde_json::from_str(r#"{ "b": 1, "a": "é", "c": [1.0, 2] }"#).unwrap();
+        assert_eq!(to_vec(&value).unwrap(), r#"{"a":"é","b":1,"c":[1,2]}"#.as_bytes());
     }
 }

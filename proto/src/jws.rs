@@ -21,10 +21,7 @@ pub enum JwsError {
     #[error("algorithm {0:?} is not allowed; only ES256")]
     AlgorithmNotAllowed(String),
     #[error("token type is {found:?}, expected {expected:?}")]
-    WrongType {
-        found: String,
-        expected: &'static str,
-    },
+    WrongType { found: String, expected: &'static str },
     #[error("signature does not verify")]
     BadSignature,
     #[error("claims are malformed: {0}")]
@@ -58,16 +55,8 @@ impl Jwk {
         let point = key.to_sec1_point(false);
         // Uncompressed SEC1: 0x04 ‖ x (32 bytes) ‖ y (32 bytes).
         let bytes = point.as_bytes();
-        let (x, y) = bytes
-            .get(1..)
-            .unwrap_or_default()
-            .split_at(32.min(bytes.len().saturating_sub(1)));
-        Jwk {
-            kty: "EC".into(),
-            crv: "P-256".into(),
-            x: b64::encode(x),
-            y: b64::encode(y),
-        }
+        let (x, y) = bytes.get(1..).unwrap_or_default().split_at(32.min(bytes.len().saturating_sub(1)));
+        Jwk { kty: "EC".into(), crv: "P-256".into(), x: b64::encode(x), y: b64::encode(y) }
     }
 
     /// From an uncompressed SEC1 point (65 bytes), as an HSM returns it.
@@ -103,11 +92,7 @@ impl Jwk {
 
 /// `BASE64URL(header) . BASE64URL(JCS(claims))`, the bytes that get signed.
 pub fn signing_input<T: Serialize>(typ: &str, kid: &str, claims: &T) -> Result<String, JwsError> {
-    let header = Header {
-        alg: ALG.into(),
-        typ: typ.into(),
-        kid: kid.into(),
-    };
+    let header = Header { alg: ALG.into(), typ: typ.into(), kid: kid.into() };
     let header = jcs::to_vec(&header).map_err(|e| JwsError::Claims(e.to_string()))?;
     let payload = jcs::to_vec(claims).map_err(|e| JwsError::Claims(e.to_string()))?;
     Ok(format!("{}.{}", b64::encode(header), b64::encode(payload)))
@@ -119,12 +104,7 @@ pub fn assemble(signing_input: &str, raw_signature: &[u8; 64]) -> String {
 }
 
 /// Signs with a software key (devices, tests). Deterministic (RFC 6979).
-pub fn sign<T: Serialize>(
-    key: &SigningKey,
-    typ: &str,
-    kid: &str,
-    claims: &T,
-) -> Result<String, JwsError> {
+pub fn sign<T: Serialize>(key: &SigningKey, typ: &str, kid: &str, claims: &T) -> Result<String, JwsError> {
     let input = signing_input(typ, kid, claims)?;
     let signature: Signature = key.sign(input.as_bytes());
     Ok(assemble(&input, &signature.to_bytes().into()))
@@ -141,25 +121,16 @@ pub struct Unverified<'a> {
 
 /// Splits and decodes a token and checks the header; no key needed yet, so
 /// the caller can use `kid` to find one.
-pub fn parse<'a>(
-    token: &'a str,
-    expected_typ: &'static str,
-    max_len: usize,
-) -> Result<Unverified<'a>, JwsError> {
+pub fn parse<'a>(token: &'a str, expected_typ: &'static str, max_len: usize) -> Result<Unverified<'a>, JwsError> {
     if token.len() > max_len {
         return Err(JwsError::TooLong(max_len));
     }
-    let (signing_input, signature_b64) = token
-        .rsplit_once('.')
-        .ok_or(JwsError::Malformed("expected three parts"))?;
-    let (header_b64, payload_b64) = signing_input
-        .split_once('.')
-        .ok_or(JwsError::Malformed("expected three parts"))?;
+    let (signing_input, signature_b64) = token.rsplit_once('.').ok_or(JwsError::Malformed("expected three parts"))?;
+    let (header_b64, payload_b64) = signing_input.split_once('.').ok_or(JwsError::Malformed("expected three parts"))?;
     if payload_b64.contains('.') {
         return Err(JwsError::Malformed("expected three parts"));
     }
-    let header_bytes =
-        b64::decode(header_b64).ok_or(JwsError::Malformed("header is not base64url"))?;
+    let header_bytes = b64::decode(header_b64).ok_or(JwsError::Malformed("header is not base64url"))?;
     let header: Header = serde_json::from_slice(&header_bytes).map_err(|_| {
         // Distinguish `alg: none` & co. for the log, without trusting the rest.
         match serde_json::from_slice::<serde_json::Value>(&header_bytes) {
@@ -174,36 +145,21 @@ pub fn parse<'a>(
         return Err(JwsError::AlgorithmNotAllowed(header.alg));
     }
     if header.typ != expected_typ {
-        return Err(JwsError::WrongType {
-            found: header.typ,
-            expected: expected_typ,
-        });
+        return Err(JwsError::WrongType { found: header.typ, expected: expected_typ });
     }
-    let payload =
-        b64::decode(payload_b64).ok_or(JwsError::Malformed("payload is not base64url"))?;
+    let payload = b64::decode(payload_b64).ok_or(JwsError::Malformed("payload is not base64url"))?;
     let signature = b64::decode_array::<64>(signature_b64)
         .and_then(|raw| Signature::from_slice(&raw).ok())
         .ok_or(JwsError::Malformed("signature is not 64 bytes r ‖ s"))?;
-    Ok(Unverified {
-        header,
-        signing_input,
-        payload,
-        signature,
-    })
+    Ok(Unverified { header, signing_input, payload, signature })
 }
 
 impl Unverified<'_> {
     /// Checks the signature, then (only then) parses the claims.
     pub fn verify<T: DeserializeOwned>(self, key: &VerifyingKey) -> Result<Verified<T>, JwsError> {
-        key.verify(self.signing_input.as_bytes(), &self.signature)
-            .map_err(|_| JwsError::BadSignature)?;
-        let claims =
-            serde_json::from_slice(&self.payload).map_err(|e| JwsError::Claims(e.to_string()))?;
-        Ok(Verified {
-            header: self.header,
-            claims,
-            signing_input_sha256: jcs::sha256(self.signing_input.as_bytes()),
-        })
+        key.verify(self.signing_input.as_bytes(), &self.signature).map_err(|_| JwsError::BadSignature)?;
+        let claims = serde_json::from_slice(&self.payload).map_err(|e| JwsError::Claims(e.to_string()))?;
+        Ok(Verified { header: self.header, claims, signing_input_sha256: jcs::sha256(self.signing_input.as_bytes()) })
     }
 
     /// The claims without any signature check: only for a pairing proof,
@@ -248,36 +204,19 @@ mod tests {
     #[test]
     fn refusals() {
         let token = sign(&key(), "t+jwt", "k1", &Claims { a: 1 }).unwrap();
-        assert!(matches!(
-            parse(&token, "other", 1000),
-            Err(JwsError::WrongType { .. })
-        ));
-        assert_eq!(
-            parse(&token, "t+jwt", 10).unwrap_err(),
-            JwsError::TooLong(10)
-        );
-        assert!(matches!(
-            parse(&format!("{token}.x"), "t+jwt", 1000),
-            Err(JwsError::Malformed(_))
-        ));
+        assert!(matches!(parse(&token, "other", 1000), Err(JwsError::WrongType { .. })));
+        assert_eq!(parse(&token, "t+jwt", 10).unwrap_err(), JwsError::TooLong(10));
+        assert!(matches!(parse(&format!("{token}.x"), "t+jwt", 1000), Err(JwsError::Malformed(_))));
         let other = SigningKey::from_slice(&[8u8; 32]).unwrap();
-        let wrong_key = parse(&token, "t+jwt", 1000)
-            .unwrap()
-            .verify::<Claims>(other.verifying_key());
+        let wrong_key = parse(&token, "t+jwt", 1000).unwrap().verify::<Claims>(other.verifying_key());
         assert_eq!(wrong_key.unwrap_err(), JwsError::BadSignature);
 
         let none_header = b64::encode(br#"{"alg":"none","typ":"t+jwt","kid":"k1"}"#);
         let (_, rest) = token.split_once('.').unwrap();
         let forged = format!("{none_header}.{rest}");
-        assert_eq!(
-            parse(&forged, "t+jwt", 1000).unwrap_err(),
-            JwsError::AlgorithmNotAllowed("none".into())
-        );
+        assert_eq!(parse(&forged, "t+jwt", 1000).unwrap_err(), JwsError::AlgorithmNotAllowed("none".into()));
         let extra = b64::encode(br#"{"alg":"ES256","typ":"t+jwt","kid":"k1","jku":"http://evil"}"#);
-        assert!(matches!(
-            parse(&format!("{extra}.{rest}"), "t+jwt", 1000),
-            Err(JwsError::Malformed(_))
-        ));
+        assert!(matches!(parse(&format!("{extra}.{rest}"), "t+jwt", 1000), Err(JwsError::Malformed(_))));
     }
 
     #[test]
@@ -293,15 +232,7 @@ mod tests {
     #[test]
     fn rfc7638_thumbprint_example_shape() {
         // JCS of a JWK orders crv, kty, x, y: the RFC 7638 member order for EC keys.
-        let jwk = Jwk {
-            kty: "EC".into(),
-            crv: "P-256".into(),
-            x: "X".into(),
-            y: "Y".into(),
-        };
-        assert_eq!(
-            jwk.canonical_bytes(),
-            br#"{"crv":"P-256","kty":"EC","x":"X","y":"Y"}"#
-        );
+        let jwk = Jwk { kty: "EC".into(), crv: "P-256".into(), x: "X".into(), y: "Y".into() };
+        assert_eq!(jwk.canonical_bytes(), br#"{"crv":"P-256","kty":"EC","x":"X","y":"Y"}"#);
     }
 }

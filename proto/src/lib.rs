@@ -12,6 +12,7 @@ pub mod device_auth;
 pub mod error;
 pub mod jcs;
 pub mod jws;
+pub mod pairing;
 pub mod payment;
 pub mod sad;
 pub mod summary;

@@ -24,23 +24,15 @@ pub struct Payment {
 
 pub(crate) fn render(document: &[u8]) -> Result<(String, Vec<SummaryLine>), RenderError> {
     if document.len() > MAX_PAYMENT_BYTES {
-        return Err(RenderError::invalid(format!(
-            "payment is larger than {MAX_PAYMENT_BYTES} bytes"
-        )));
+        return Err(RenderError::invalid(format!("payment is larger than {MAX_PAYMENT_BYTES} bytes")));
     }
     // serde_json refuses duplicate keys for structs, so no two parsers can
     // read two different payees out of one document.
-    let payment: Payment = serde_json::from_slice(document)
-        .map_err(|e| RenderError::invalid(format!("payment JSON: {e}")))?;
+    let payment: Payment =
+        serde_json::from_slice(document).map_err(|e| RenderError::invalid(format!("payment JSON: {e}")))?;
     payment.validate()?;
-    let title = truncate_title(&format!(
-        "Payment of {} {} to {}",
-        payment.amount, payment.currency, payment.payee
-    ));
-    let line = |label: &str, value: String| SummaryLine {
-        label: label.to_owned(),
-        value,
-    };
+    let title = truncate_title(&format!("Payment of {} {} to {}", payment.amount, payment.currency, payment.payee));
+    let line = |label: &str, value: String| SummaryLine { label: label.to_owned(), value };
     Ok((
         title,
         vec![
@@ -54,39 +46,26 @@ pub(crate) fn render(document: &[u8]) -> Result<(String, Vec<SummaryLine>), Rend
 
 impl Payment {
     pub fn validate(&self) -> Result<(), RenderError> {
-        for (name, value, required) in [
-            ("payee", &self.payee, true),
-            ("reference", &self.reference, false),
-        ] {
+        for (name, value, required) in [("payee", &self.payee, true), ("reference", &self.reference, false)] {
             check_field(name, value)?;
             if value.chars().count() > MAX_NAME_CHARS {
-                return Err(RenderError::invalid(format!(
-                    "{name} is longer than {MAX_NAME_CHARS} characters"
-                )));
+                return Err(RenderError::invalid(format!("{name} is longer than {MAX_NAME_CHARS} characters")));
             }
             if required && value.trim().is_empty() {
                 return Err(RenderError::invalid(format!("{name} is empty")));
             }
             if value.trim() != value {
-                return Err(RenderError::invalid(format!(
-                    "{name} has leading or trailing spaces"
-                )));
+                return Err(RenderError::invalid(format!("{name} has leading or trailing spaces")));
             }
         }
         if !is_valid_iban(&self.iban) {
-            return Err(RenderError::invalid(
-                "IBAN is malformed or its checksum is wrong",
-            ));
+            return Err(RenderError::invalid("IBAN is malformed or its checksum is wrong"));
         }
         if !is_valid_amount(&self.amount) {
-            return Err(RenderError::invalid(
-                "amount must be a positive decimal string such as \"1250.00\"",
-            ));
+            return Err(RenderError::invalid("amount must be a positive decimal string such as \"1250.00\""));
         }
         if !(self.currency.len() == 3 && self.currency.bytes().all(|b| b.is_ascii_uppercase())) {
-            return Err(RenderError::invalid(
-                "currency must be an ISO 4217 code such as EUR",
-            ));
+            return Err(RenderError::invalid("currency must be an ISO 4217 code such as EUR"));
         }
         Ok(())
     }
@@ -99,9 +78,7 @@ pub fn is_valid_iban(iban: &str) -> bool {
     if !(15..=34).contains(&bytes.len())
         || !bytes[..2].iter().all(u8::is_ascii_uppercase)
         || !bytes[2..4].iter().all(u8::is_ascii_digit)
-        || !bytes
-            .iter()
-            .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase())
+        || !bytes.iter().all(|b| b.is_ascii_digit() || b.is_ascii_uppercase())
     {
         return false;
     }
@@ -129,11 +106,7 @@ fn is_valid_amount(amount: &str) -> bool {
 }
 
 fn group_iban(iban: &str) -> String {
-    iban.as_bytes()
-        .chunks(4)
-        .map(|c| String::from_utf8_lossy(c).into_owned())
-        .collect::<Vec<_>>()
-        .join(" ")
+    iban.as_bytes().chunks(4).map(|c| String::from_utf8_lossy(c).into_owned()).collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]
@@ -159,9 +132,7 @@ mod tests {
         for ok in ["1", "0.01", "1250.00", "10.5", "999999999999999.999"] {
             assert!(is_valid_amount(ok), "{ok}");
         }
-        for bad in [
-            "", "0", "0.00", "01.00", "1.", ".5", "1.2345", "-1.00", "1e3", "1,00", "+1",
-        ] {
+        for bad in ["", "0", "0.00", "01.00", "1.", ".5", "1.2345", "-1.00", "1e3", "1,00", "+1"] {
             assert!(!is_valid_amount(bad), "{bad}");
         }
     }
@@ -179,16 +150,16 @@ mod tests {
 
     #[test]
     fn refuses_duplicates_unknown_fields_and_unsafe_payees() {
-        let dup = r#"{"payee":"A","payee":"B","iban":"DE89370400440532013000","amount":"1","currency":"EUR","reference":""}"#;
+        let dup =
+            r#"{"payee":"A","payee":"B","iban":"DE89370400440532013000","amount":"1","currency":"EUR","reference":""}"#;
         assert_eq!(payment(dup).unwrap_err().code, ErrorCode::DocumentInvalid);
-        let extra = r#"{"payee":"A","iban":"DE89370400440532013000","amount":"1","currency":"EUR","reference":"","x":1}"#;
+        let extra =
+            r#"{"payee":"A","iban":"DE89370400440532013000","amount":"1","currency":"EUR","reference":"","x":1}"#;
         assert_eq!(payment(extra).unwrap_err().code, ErrorCode::DocumentInvalid);
-        let bidi = r#"{"payee":"A\u202eB","iban":"DE89370400440532013000","amount":"1","currency":"EUR","reference":""}"#;
+        let bidi =
+            r#"{"payee":"A\u202eB","iban":"DE89370400440532013000","amount":"1","currency":"EUR","reference":""}"#;
         assert_eq!(payment(bidi).unwrap_err().code, ErrorCode::UnsafeDocument);
         let bad_iban = r#"{"payee":"A","iban":"DE00370400440532013000","amount":"1","currency":"EUR","reference":""}"#;
-        assert_eq!(
-            payment(bad_iban).unwrap_err().code,
-            ErrorCode::DocumentInvalid
-        );
+        assert_eq!(payment(bad_iban).unwrap_err().code, ErrorCode::DocumentInvalid);
     }
 }

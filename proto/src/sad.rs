@@ -98,28 +98,16 @@ pub fn verify(token: &str, device_key: &VerifyingKey, now: i64) -> Result<Verifi
     let verified = jws::parse(token, SAD_TYP, MAX_SAD_LEN)?.verify::<SadClaims>(device_key)?;
     let claims = verified.claims;
     if verified.header.kid != claims.iss {
-        return Err(SadError::KidMismatch {
-            kid: verified.header.kid,
-            iss: claims.iss,
-        });
+        return Err(SadError::KidMismatch { kid: verified.header.kid, iss: claims.iss });
     }
     check_form(&claims)?;
     if claims.iat > now + MAX_CLOCK_SKEW_SECS {
-        return Err(SadError::IssuedInFuture {
-            iat: claims.iat,
-            now,
-        });
+        return Err(SadError::IssuedInFuture { iat: claims.iat, now });
     }
     if now >= claims.exp {
-        return Err(SadError::Expired {
-            exp: claims.exp,
-            now,
-        });
+        return Err(SadError::Expired { exp: claims.exp, now });
     }
-    Ok(VerifiedSad {
-        claims,
-        replay_key: verified.signing_input_sha256,
-    })
+    Ok(VerifiedSad { claims, replay_key: verified.signing_input_sha256 })
 }
 
 fn check_form(c: &SadClaims) -> Result<(), SadError> {
@@ -142,13 +130,7 @@ fn check_form(c: &SadClaims) -> Result<(), SadError> {
     if c.exp <= c.iat {
         return Err(SadError::BadClaim("exp"));
     }
-    for (name, value) in [
-        ("iss", &c.iss),
-        ("sub", &c.sub),
-        ("aud", &c.aud),
-        ("req", &c.req),
-        ("cred", &c.cred),
-    ] {
+    for (name, value) in [("iss", &c.iss), ("sub", &c.sub), ("aud", &c.aud), ("req", &c.req), ("cred", &c.cred)] {
         if value.is_empty() || value.len() > 256 {
             return Err(SadError::BadClaim(name));
         }
@@ -217,12 +199,7 @@ pub(crate) mod tests {
     #[test]
     fn iat_in_the_future_is_refused() {
         let token = build(&key(), &sample_claims()).unwrap();
-        let err = verify(
-            &token,
-            key().verifying_key(),
-            1_000 - MAX_CLOCK_SKEW_SECS - 1,
-        )
-        .unwrap_err();
+        let err = verify(&token, key().verifying_key(), 1_000 - MAX_CLOCK_SKEW_SECS - 1).unwrap_err();
         assert!(matches!(err, SadError::IssuedInFuture { .. }));
         assert!(verify(&token, key().verifying_key(), 1_000 - MAX_CLOCK_SKEW_SECS).is_ok());
     }

@@ -51,17 +51,11 @@ pub struct RenderError {
 
 impl RenderError {
     fn unsafe_text(detail: impl Into<String>) -> Self {
-        RenderError {
-            code: ErrorCode::UnsafeDocument,
-            detail: detail.into(),
-        }
+        RenderError { code: ErrorCode::UnsafeDocument, detail: detail.into() }
     }
 
     pub(crate) fn invalid(detail: impl Into<String>) -> Self {
-        RenderError {
-            code: ErrorCode::DocumentInvalid,
-            detail: detail.into(),
-        }
+        RenderError { code: ErrorCode::DocumentInvalid, detail: detail.into() }
     }
 }
 
@@ -81,10 +75,7 @@ impl Summary {
     /// every push): every string must be safe to display.
     pub fn check_display_safety(&self) -> Result<(), RenderError> {
         if self.v != RENDER_VERSION {
-            return Err(RenderError::invalid(format!(
-                "unknown render version {:?}",
-                self.v
-            )));
+            return Err(RenderError::invalid(format!("unknown render version {:?}", self.v)));
         }
         check_field("title", &self.title)?;
         for line in &self.lines {
@@ -124,26 +115,16 @@ pub fn render(media_type: &str, document: &[u8]) -> Result<Summary, RenderError>
 /// follows, unlabelled, so the device shows the whole text.
 fn render_letter(document: &[u8]) -> Result<(String, Vec<SummaryLine>), RenderError> {
     if document.len() > MAX_LETTER_BYTES {
-        return Err(RenderError::invalid(format!(
-            "letter is larger than {MAX_LETTER_BYTES} bytes"
-        )));
+        return Err(RenderError::invalid(format!("letter is larger than {MAX_LETTER_BYTES} bytes")));
     }
     let text = std::str::from_utf8(document)
         .map_err(|e| RenderError::unsafe_text(format!("not UTF-8 at byte {}", e.valid_up_to())))?;
     if !is_nfc(text) {
-        return Err(RenderError::unsafe_text(
-            "text is not in Unicode normalization form C",
-        ));
+        return Err(RenderError::unsafe_text("text is not in Unicode normalization form C"));
     }
-    let raw_lines: Vec<&str> = text
-        .strip_suffix('\n')
-        .unwrap_or(text)
-        .split('\n')
-        .collect();
+    let raw_lines: Vec<&str> = text.strip_suffix('\n').unwrap_or(text).split('\n').collect();
     if raw_lines.len() > MAX_LINES {
-        return Err(RenderError::invalid(format!(
-            "letter has more than {MAX_LINES} lines"
-        )));
+        return Err(RenderError::invalid(format!("letter has more than {MAX_LINES} lines")));
     }
     let mut lines = Vec::with_capacity(raw_lines.len());
     for (index, raw) in raw_lines.iter().enumerate() {
@@ -157,15 +138,9 @@ fn render_letter(document: &[u8]) -> Result<(String, Vec<SummaryLine>), RenderEr
             )));
         }
         if line.chars().count() > MAX_LINE_CHARS {
-            return Err(RenderError::invalid(format!(
-                "line {} is longer than {MAX_LINE_CHARS} characters",
-                index + 1
-            )));
+            return Err(RenderError::invalid(format!("line {} is longer than {MAX_LINE_CHARS} characters", index + 1)));
         }
-        lines.push(SummaryLine {
-            label: String::new(),
-            value: line.to_owned(),
-        });
+        lines.push(SummaryLine { label: String::new(), value: line.to_owned() });
     }
     let title = lines
         .iter()
@@ -187,9 +162,7 @@ pub(crate) fn truncate_title(title: &str) -> String {
 /// Checks one displayed string (a payment field, a label, a title).
 pub fn check_field(name: &str, value: &str) -> Result<(), RenderError> {
     if !is_nfc(value) {
-        return Err(RenderError::unsafe_text(format!(
-            "{name} is not in normalization form C"
-        )));
+        return Err(RenderError::unsafe_text(format!("{name} is not in normalization form C")));
     }
     if let Some((column, c)) = first_unsafe_char(value) {
         return Err(RenderError::unsafe_text(format!(
@@ -239,11 +212,7 @@ mod tests {
 
     #[test]
     fn letter_lines_and_title() {
-        let s = render(
-            MEDIA_TYPE_TEXT,
-            "\nDear citizen,\r\nyour permit.\n".as_bytes(),
-        )
-        .unwrap();
+        let s = render(MEDIA_TYPE_TEXT, "\nDear citizen,\r\nyour permit.\n".as_bytes()).unwrap();
         assert_eq!(s.title, "Dear citizen,");
         let values: Vec<_> = s.lines.iter().map(|l| l.value.as_str()).collect();
         assert_eq!(values, ["", "Dear citizen,", "your permit."]);
@@ -276,35 +245,17 @@ mod tests {
 
     #[test]
     fn not_nfc_not_utf8_and_bom_are_refused() {
-        assert_eq!(
-            refused(MEDIA_TYPE_TEXT, "Cafe\u{301}".as_bytes()).code,
-            ErrorCode::UnsafeDocument
-        );
-        assert_eq!(
-            refused(MEDIA_TYPE_TEXT, b"abc\xff").code,
-            ErrorCode::UnsafeDocument
-        );
-        assert_eq!(
-            refused(MEDIA_TYPE_TEXT, "\u{feff}Hello".as_bytes()).code,
-            ErrorCode::UnsafeDocument
-        );
+        assert_eq!(refused(MEDIA_TYPE_TEXT, "Cafe\u{301}".as_bytes()).code, ErrorCode::UnsafeDocument);
+        assert_eq!(refused(MEDIA_TYPE_TEXT, b"abc\xff").code, ErrorCode::UnsafeDocument);
+        assert_eq!(refused(MEDIA_TYPE_TEXT, "\u{feff}Hello".as_bytes()).code, ErrorCode::UnsafeDocument);
         assert!(render(MEDIA_TYPE_TEXT, "Café".as_bytes()).is_ok());
     }
 
     #[test]
     fn empty_oversized_and_unknown_kinds_are_refused() {
-        assert_eq!(
-            refused(MEDIA_TYPE_TEXT, b"\n  \n").code,
-            ErrorCode::DocumentInvalid
-        );
-        assert_eq!(
-            refused(MEDIA_TYPE_TEXT, &vec![b'a'; MAX_LETTER_BYTES + 1]).code,
-            ErrorCode::DocumentInvalid
-        );
-        assert_eq!(
-            refused("text/html", b"<p>hi</p>").code,
-            ErrorCode::UnsupportedMediaType
-        );
+        assert_eq!(refused(MEDIA_TYPE_TEXT, b"\n  \n").code, ErrorCode::DocumentInvalid);
+        assert_eq!(refused(MEDIA_TYPE_TEXT, &vec![b'a'; MAX_LETTER_BYTES + 1]).code, ErrorCode::DocumentInvalid);
+        assert_eq!(refused("text/html", b"<p>hi</p>").code, ErrorCode::UnsupportedMediaType);
     }
 
     #[test]
@@ -332,15 +283,9 @@ mod tests {
         let mut s = render(MEDIA_TYPE_TEXT, b"Hello").unwrap();
         assert!(s.check_display_safety().is_ok());
         s.lines[0].value = "pay \u{202E}0001".into();
-        assert_eq!(
-            s.check_display_safety().unwrap_err().code,
-            ErrorCode::UnsafeDocument
-        );
+        assert_eq!(s.check_display_safety().unwrap_err().code, ErrorCode::UnsafeDocument);
         s.lines[0].value = "ok".into();
         s.v = "summary/2".into();
-        assert_eq!(
-            s.check_display_safety().unwrap_err().code,
-            ErrorCode::DocumentInvalid
-        );
+        assert_eq!(s.check_display_safety().unwrap_err().code, ErrorCode::DocumentInvalid);
     }
 }

@@ -7,11 +7,7 @@ const TAG: &[u8] = b"wysiwys-vc/1";
 
 /// Four decimal digits: big-endian u16 of
 /// SHA-256("wysiwys-vc/1" ‖ request_id ‖ summary_hash ‖ challenge)[0..2] mod 10000.
-pub fn verification_code(
-    request_id: &str,
-    summary_hash: &[u8; 32],
-    challenge: &[u8; 32],
-) -> String {
+pub fn verification_code(request_id: &str, summary_hash: &[u8; 32], challenge: &[u8; 32]) -> String {
     let digest = Sha256::new()
         .chain_update(TAG)
         .chain_update(request_id.as_bytes())

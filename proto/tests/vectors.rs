@@ -12,19 +12,14 @@ use wysiwys_proto::summary::{self, MEDIA_TYPE_PAYMENT, MEDIA_TYPE_TEXT};
 use wysiwys_proto::{Jwk, RENDER_VERSION, b64, jws, vc};
 
 fn path(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("testdata")
-        .join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata").join(name)
 }
 
 fn regenerate() -> bool {
     std::env::var_os("WYSIWYS_WRITE_VECTORS").is_some()
 }
 
-fn load_or_write<T: Serialize + for<'de> Deserialize<'de>>(
-    name: &str,
-    generate: impl FnOnce() -> T,
-) -> T {
+fn load_or_write<T: Serialize + for<'de> Deserialize<'de>>(name: &str, generate: impl FnOnce() -> T) -> T {
     if regenerate() {
         let value = generate();
         let text = serde_json::to_string_pretty(&value).unwrap() + "\n";
@@ -53,36 +48,16 @@ const PAYMENT: &str = r#"{"payee":"ACME Försäkring AB","iban":"SE4550000000058
 
 fn summary_cases() -> Vec<(&'static str, &'static str, Vec<u8>)> {
     vec![
-        (
-            "e-government letter",
-            MEDIA_TYPE_TEXT,
-            LETTER.as_bytes().to_vec(),
-        ),
-        (
-            "payment order",
-            MEDIA_TYPE_PAYMENT,
-            PAYMENT.as_bytes().to_vec(),
-        ),
+        ("e-government letter", MEDIA_TYPE_TEXT, LETTER.as_bytes().to_vec()),
+        ("payment order", MEDIA_TYPE_PAYMENT, PAYMENT.as_bytes().to_vec()),
         (
             "letter with a right-to-left override",
             MEDIA_TYPE_TEXT,
             "Pay to account\n\u{202E}0001 ,5 EUR\n".as_bytes().to_vec(),
         ),
-        (
-            "letter with a zero-width space",
-            MEDIA_TYPE_TEXT,
-            "Amount: 1\u{200B}00 EUR\n".as_bytes().to_vec(),
-        ),
-        (
-            "letter not in NFC",
-            MEDIA_TYPE_TEXT,
-            "Cafe\u{301}\n".as_bytes().to_vec(),
-        ),
-        (
-            "payment with a bad IBAN checksum",
-            MEDIA_TYPE_PAYMENT,
-            PAYMENT.replace("4550", "4551").into_bytes(),
-        ),
+        ("letter with a zero-width space", MEDIA_TYPE_TEXT, "Amount: 1\u{200B}00 EUR\n".as_bytes().to_vec()),
+        ("letter not in NFC", MEDIA_TYPE_TEXT, "Cafe\u{301}\n".as_bytes().to_vec()),
+        ("payment with a bad IBAN checksum", MEDIA_TYPE_PAYMENT, PAYMENT.replace("4550", "4551").into_bytes()),
     ]
 }
 
@@ -97,10 +72,7 @@ fn summary_vectors() {
                     description: description.into(),
                     media_type: media_type.into(),
                     document_b64: b64::encode(&doc),
-                    summary: rendered
-                        .as_ref()
-                        .ok()
-                        .map(|s| serde_json::to_value(s).unwrap()),
+                    summary: rendered.as_ref().ok().map(|s| serde_json::to_value(s).unwrap()),
                     summary_hash: rendered.as_ref().ok().map(|s| b64::encode(s.hash())),
                     error: rendered.err().map(|e| e.code.as_str().to_owned()),
                 }
@@ -115,8 +87,7 @@ fn summary_vectors() {
         match (summary::render(&v.media_type, &doc), &v.error) {
             (Ok(s), None) => {
                 seen_ok += 1;
-                let expected: summary::Summary =
-                    serde_json::from_value(v.summary.clone().unwrap()).unwrap();
+                let expected: summary::Summary = serde_json::from_value(v.summary.clone().unwrap()).unwrap();
                 assert_eq!(s, expected, "{}", v.description);
                 let hash = v.summary_hash.as_deref().unwrap();
                 assert_eq!(b64::encode(s.hash()), hash, "{}", v.description);
@@ -185,10 +156,7 @@ struct SadVector {
 }
 
 fn device_key() -> SigningKey {
-    SigningKey::from_slice(&wysiwys_proto::jcs::sha256(
-        b"wysiwys test vector device key",
-    ))
-    .unwrap()
+    SigningKey::from_slice(&wysiwys_proto::jcs::sha256(b"wysiwys test vector device key")).unwrap()
 }
 
 fn base_claims() -> SadClaims {
@@ -236,52 +204,27 @@ fn sad_cases() -> Vec<SadVector> {
         b64::encode(serde_json_canonicalizer::to_vec(&c).unwrap())
     };
     let other_key = SigningKey::from_slice(&wysiwys_proto::jcs::sha256(b"another device")).unwrap();
-    let none_header = b64::encode(
-        br#"{"alg":"none","kid":"0199a3c0-0000-7000-8000-00000000d001","typ":"wysiwys-sad+jwt"}"#,
-    );
-    let reject = SadClaims {
-        dec: Decision::Reject,
-        ctr: 18,
-        ..claims.clone()
-    };
+    let none_header =
+        b64::encode(br#"{"alg":"none","kid":"0199a3c0-0000-7000-8000-00000000d001","typ":"wysiwys-sad+jwt"}"#);
+    let reject = SadClaims { dec: Decision::Reject, ctr: 18, ..claims.clone() };
     let mut out = vec![
         vector("valid approval", good.clone(), now, None),
-        vector(
-            "valid until one second before exp",
-            good.clone(),
-            claims.exp - 1,
-            None,
-        ),
+        vector("valid until one second before exp", good.clone(), claims.exp - 1, None),
         vector(
             "tampered payload (document hash changed)",
             format!("{header}.{tampered_payload}.{signature}"),
             now,
             Some("SAD_INVALID"),
         ),
-        vector(
-            "signed by another key",
-            sad::build(&other_key, &claims).unwrap(),
-            now,
-            Some("SAD_INVALID"),
-        ),
+        vector("signed by another key", sad::build(&other_key, &claims).unwrap(), now, Some("SAD_INVALID")),
         vector(
             "alg none, no signature",
             format!("{none_header}.{}.", rest.split_once('.').unwrap().0),
             now,
             Some("SAD_INVALID"),
         ),
-        vector(
-            "expired",
-            good.clone(),
-            claims.exp,
-            Some("CHALLENGE_EXPIRED"),
-        ),
-        vector(
-            "wrong typ",
-            jws::sign(&key, "JWT", &claims.iss, &claims).unwrap(),
-            now,
-            Some("SAD_INVALID"),
-        ),
+        vector("expired", good.clone(), claims.exp, Some("CHALLENGE_EXPIRED")),
+        vector("wrong typ", jws::sign(&key, "JWT", &claims.iss, &claims).unwrap(), now, Some("SAD_INVALID")),
         vector(
             "malformed: two parts",
             format!("{header}.{}", rest.split_once('.').unwrap().0),
@@ -289,12 +232,7 @@ fn sad_cases() -> Vec<SadVector> {
             Some("SAD_INVALID"),
         ),
     ];
-    let mut rejected = vector(
-        "valid rejection",
-        sad::build(&key, &reject).unwrap(),
-        now,
-        None,
-    );
+    let mut rejected = vector("valid rejection", sad::build(&key, &reject).unwrap(), now, None);
     rejected.claims = reject;
     out.push(rejected);
     out
@@ -311,16 +249,8 @@ fn sad_vectors() {
         let key = v.device_public_jwk.to_verifying_key().unwrap();
         match (sad::verify(&v.token, &key, v.now), v.valid) {
             (Ok(got), true) => assert_eq!(got.claims, v.claims, "{}", v.description),
-            (Err(e), false) => assert_eq!(
-                Some(e.code().as_str()),
-                v.error.as_deref(),
-                "{}: {e}",
-                v.description
-            ),
-            (got, _) => panic!(
-                "{}: got {got:?}, vector says valid={}",
-                v.description, v.valid
-            ),
+            (Err(e), false) => assert_eq!(Some(e.code().as_str()), v.error.as_deref(), "{}: {e}", v.description),
+            (got, _) => panic!("{}: got {got:?}, vector says valid={}", v.description, v.valid),
         }
     }
 }

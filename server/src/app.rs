@@ -1,0 +1,94 @@
+//! The running service: everything a request handler may use, built once.
+
+use crate::clock::{Clock, ShiftedClock};
+use crate::config::ServeConfig;
+use crate::entropy::{Entropy, OsEntropy};
+use crate::error::{Error, Result};
+use crate::hsm::Hsm;
+use crate::hub::DeviceHub;
+use crate::ratelimit::RateLimiter;
+use crate::store::Store;
+use std::net::IpAddr;
+use std::sync::Arc;
+use wysiwys_proto::Jwk;
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Origin users and devices reach us at; the `aud` of every SAD.
+    pub origin: String,
+    pub challenge_ttl_ms: i64,
+    pub session_ttl_ms: i64,
+    pub max_json_bytes: usize,
+    pub max_document_bytes: usize,
+    /// Cookies get `Secure` when the origin is https.
+    pub secure_cookies: bool,
+}
+
+#[derive(Debug)]
+pub struct App {
+    pub store: Store,
+    pub hsm: Arc<Hsm>,
+    pub clock: Arc<dyn Clock>,
+    pub entropy: Arc<dyn Entropy>,
+    pub settings: Settings,
+    pub ca_certificate: Vec<u8>,
+    pub channel_key: Jwk,
+    pub hub: DeviceHub,
+    pub login_limiter: RateLimiter<IpAddr>,
+    pub pairing_limiter: RateLimiter<IpAddr>,
+    pub request_limiter: RateLimiter<String>,
+    /// Present only with `--test-clock`.
+    pub test_clock: Option<Arc<ShiftedClock>>,
+}
+
+/// How long a `signing` state may last before start-up treats it as a crash.
+const INTERRUPTED_AFTER_MS: i64 = 60_000;
+
+impl App {
+    pub async fn start(config: &ServeConfig, store: Store, hsm: Arc<Hsm>, origin: String) -> Result<App> {
+        let test_clock = config.test_clock.then(|| Arc::new(ShiftedClock::default()));
+        let clock: Arc<dyn Clock> = match &test_clock {
+            Some(c) => c.clone(),
+            None => Arc::new(crate::clock::SystemClock),
+        };
+        let entropy: Arc<dyn Entropy> = Arc::new(OsEntropy);
+        let ca_certificate = crate::pki::ensure_ca(&store, &hsm, clock.as_ref(), entropy.as_ref()).await?;
+        let channel_key = Jwk::from_sec1(&hsm.channel_public_key()?)
+            .map_err(|e| Error::Internal(format!("channel key: {e}")))?;
+        let closed = store.close_interrupted_signing(clock.now_ms() - INTERRUPTED_AFTER_MS).await?;
+        if closed > 0 {
+            tracing::warn!(closed, "closed requests interrupted while signing");
+        }
+        Ok(App {
+            store,
+            hsm,
+            settings: Settings {
+                secure_cookies: origin.starts_with("https://"),
+                origin,
+                challenge_ttl_ms: config.challenge_ttl_secs * 1000,
+                session_ttl_ms: config.session_ttl_secs * 1000,
+                max_json_bytes: config.max_json_bytes,
+                max_document_bytes: config.max_document_bytes,
+            },
+            clock,
+            entropy,
+            ca_certificate,
+            channel_key,
+            hub: DeviceHub::default(),
+            login_limiter: RateLimiter::new(config.login_rate_per_minute),
+            pairing_limiter: RateLimiter::new(config.login_rate_per_minute),
+            request_limiter: RateLimiter::new(config.request_rate_per_minute),
+            test_clock,
+        })
+    }
+
+    /// Runs an HSM operation on a blocking thread: PKCS#11 calls block, and
+    /// a network HSM can take milliseconds.
+    pub async fn with_hsm<T: Send + 'static>(
+        &self,
+        op: impl FnOnce(&Hsm) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let hsm = self.hsm.clone();
+        tokio::task::spawn_blocking(move || op(&hsm)).await.map_err(|e| Error::Internal(format!("HSM task: {e}")))?
+    }
+}

@@ -1,0 +1,99 @@
+//! Configuration from flags, environment and files. Secrets are wrapped at
+//! the moment they are read and are never printed.
+
+use secrecy::SecretString;
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+pub const DEFAULT_SOFTHSM_MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
+
+/// A PIN given on the command line or in the environment.
+#[derive(Clone)]
+pub struct Pin(pub SecretString);
+
+impl FromStr for Pin {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Pin(SecretString::from(s.to_owned())))
+    }
+}
+
+impl fmt::Debug for Pin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Pin(***)")
+    }
+}
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct HsmConfig {
+    /// PKCS#11 module. The default is SoftHSM2; any module works by path.
+    #[arg(long = "pkcs11-module", env = "WYSIWYS_PKCS11_MODULE", default_value = DEFAULT_SOFTHSM_MODULE)]
+    pub module: PathBuf,
+    /// Label of the token holding wysiwys keys.
+    #[arg(long = "hsm-token-label", env = "WYSIWYS_HSM_TOKEN_LABEL", default_value = "wysiwys")]
+    pub token_label: String,
+    /// User PIN of the token. Prefer --hsm-pin-file.
+    #[arg(long = "hsm-pin", env = "WYSIWYS_HSM_PIN", hide_env_values = true)]
+    pub pin: Option<Pin>,
+    /// File whose first line is the user PIN.
+    #[arg(long = "hsm-pin-file", env = "WYSIWYS_HSM_PIN_FILE")]
+    pub pin_file: Option<PathBuf>,
+    /// Security-officer PIN, needed only when the server creates the token.
+    #[arg(long = "hsm-so-pin", env = "WYSIWYS_HSM_SO_PIN", hide_env_values = true)]
+    pub so_pin: Option<Pin>,
+    #[arg(long = "hsm-so-pin-file", env = "WYSIWYS_HSM_SO_PIN_FILE")]
+    pub so_pin_file: Option<PathBuf>,
+}
+
+impl HsmConfig {
+    pub fn is_softhsm(&self) -> bool {
+        self.module.file_name().is_some_and(|n| n.to_string_lossy().contains("softhsm"))
+    }
+}
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct CommonConfig {
+    /// Directory for the SQLite database, the SoftHSM2 token and generated PINs.
+    #[arg(long, env = "WYSIWYS_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// PostgreSQL URL (postgres://…); SQLite in the data directory when absent.
+    #[arg(long, env = "WYSIWYS_DATABASE_URL")]
+    pub database_url: Option<String>,
+    #[command(flatten)]
+    pub hsm: HsmConfig,
+}
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct ServeConfig {
+    #[command(flatten)]
+    pub common: CommonConfig,
+    /// Address to listen on; port 0 picks a free port (printed on stdout).
+    #[arg(long, env = "WYSIWYS_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// Origin users and devices reach the server at, e.g. https://sign.example.
+    /// Defaults to http://<listen address>.
+    #[arg(long, env = "WYSIWYS_PUBLIC_ORIGIN")]
+    pub public_origin: Option<String>,
+    /// How long both channels have to confirm a request.
+    #[arg(long, env = "WYSIWYS_CHALLENGE_TTL_SECS", default_value_t = 300)]
+    pub challenge_ttl_secs: i64,
+    #[arg(long, env = "WYSIWYS_SESSION_TTL_SECS", default_value_t = 8 * 3600)]
+    pub session_ttl_secs: i64,
+    /// Largest JSON body accepted.
+    #[arg(long, env = "WYSIWYS_MAX_JSON_BYTES", default_value_t = 16 * 1024)]
+    pub max_json_bytes: usize,
+    /// Largest uploaded document accepted.
+    #[arg(long, env = "WYSIWYS_MAX_DOCUMENT_BYTES", default_value_t = 256 * 1024)]
+    pub max_document_bytes: usize,
+    /// Log-in attempts per client address per minute.
+    #[arg(long, env = "WYSIWYS_LOGIN_RATE_PER_MINUTE", default_value_t = 20)]
+    pub login_rate_per_minute: u32,
+    /// Sign requests a user may create per minute (push-bombing guard).
+    #[arg(long, env = "WYSIWYS_REQUEST_RATE_PER_MINUTE", default_value_t = 600)]
+    pub request_rate_per_minute: u32,
+    /// Testing only: lets POST /test/clock move the server's clock forward.
+    /// Refused unless listening on loopback.
+    #[arg(long, hide = true)]
+    pub test_clock: bool,
+}

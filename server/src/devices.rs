@@ -1,0 +1,195 @@
+//! The device channel's set-up: pairing codes, pairing, revocation, and
+//! authentication of a device's socket.
+
+use crate::app::App;
+use crate::entropy::{random_bytes, random_id};
+use crate::error::{Error, Result};
+use crate::store::{AuditEvent, DeviceRow, UserRow};
+use std::net::IpAddr;
+use subtle::ConstantTimeEq;
+use wysiwys_proto::api::{DeviceView, PairDeviceRequest, PairDeviceResponse, PairingCodeResponse, ServerMessage};
+use wysiwys_proto::device_auth::{self, DeviceAuthClaims};
+use wysiwys_proto::pairing::PairingUri;
+use wysiwys_proto::{ErrorCode, Jwk, b64};
+
+pub const PAIRING_TTL_MS: i64 = 10 * 60 * 1000;
+/// Crockford-style alphabet without 0/O, 1/I/L and U: easy to type by hand.
+const CODE_ALPHABET: &[u8; 30] = b"ABCDEFGHJKMNPQRSTVWXYZ23456789";
+const MAX_DEVICE_NAME_CHARS: usize = 64;
+/// Allowed difference between the device's clock and ours for `iat`.
+const PROOF_MAX_AGE_MS: i64 = 5 * 60 * 1000;
+
+/// Ten characters from 30 symbols (about 49 bits), shown as XXXXX-XXXXX.
+fn new_code(app: &App) -> Result<String> {
+    let mut symbols = String::with_capacity(10);
+    while symbols.len() < 10 {
+        for b in random_bytes::<16>(app.entropy.as_ref())? {
+            // Rejection sampling: 240 is the largest multiple of 30 below 256.
+            if b < 240 && symbols.len() < 10 {
+                symbols.push(CODE_ALPHABET[usize::from(b % 30)] as char);
+            }
+        }
+    }
+    Ok(format!("{}-{}", &symbols[..5], &symbols[5..]))
+}
+
+/// Codes are compared as typed, forgiving case and the separator.
+fn code_hash(code: &str) -> [u8; 32] {
+    let normalised: String = code.chars().filter(|c| *c != '-' && !c.is_whitespace()).collect::<String>().to_uppercase();
+    wysiwys_proto::jcs::sha256(format!("wysiwys-pairing-code/1:{normalised}").as_bytes())
+}
+
+pub async fn create_pairing_code(app: &App, user: &UserRow) -> Result<PairingCodeResponse> {
+    let now = app.clock.now_ms();
+    let code = new_code(app)?;
+    let expires_at = now + PAIRING_TTL_MS;
+    app.store.insert_pairing_code(&code_hash(&code), &user.id, now, expires_at).await?;
+    app.store
+        .audit(&AuditEvent { at: now, event: "pairing_code_created", user_id: Some(&user.id), ..Default::default() })
+        .await?;
+    let uri = PairingUri {
+        server: app.settings.origin.clone(),
+        code: code.clone(),
+        channel_key_thumbprint: app.channel_key.thumbprint(),
+    };
+    Ok(PairingCodeResponse { code, uri: uri.to_string(), expires_at })
+}
+
+pub async fn pair(app: &App, request: &PairDeviceRequest, client: IpAddr) -> Result<PairDeviceResponse> {
+    let now = app.clock.now_ms();
+    if !app.pairing_limiter.allow(client, now) {
+        return Err(Error::refused(ErrorCode::RateLimited, "too many pairing attempts from this address"));
+    }
+    let (claims, _key) = device_auth::verify_pairing_proof(&request.proof)
+        .map_err(|e| Error::refused(ErrorCode::BadRequest, format!("pairing proof: {e}")))?;
+    if claims.aud != app.settings.origin {
+        return Err(Error::refused(ErrorCode::BadRequest, "pairing proof is for another server"));
+    }
+    if (claims.iat * 1000 - now).abs() > PROOF_MAX_AGE_MS {
+        return Err(Error::refused(ErrorCode::BadRequest, "pairing proof is too old or from the future; check the device clock"));
+    }
+    let name = claims.name.trim();
+    wysiwys_proto::summary::check_field("name", name)?;
+    if name.is_empty() || name.chars().count() > MAX_DEVICE_NAME_CHARS {
+        return Err(Error::refused(ErrorCode::BadRequest, "a device name is 1 to 64 characters"));
+    }
+    let device = DeviceRow {
+        id: random_id(app.entropy.as_ref())?,
+        user_id: String::new(),
+        name: name.to_owned(),
+        public_jwk: serde_json::to_string(&claims.jwk).map_err(|e| Error::Internal(e.to_string()))?,
+        created_at: now,
+        last_seen_at: None,
+        revoked_at: None,
+        last_ctr: 0,
+    };
+    let Some(user_id) = app.store.pair_device(&code_hash(&claims.code), &device, now).await? else {
+        app.store
+            .audit(&AuditEvent {
+                at: now,
+                event: "pairing_refused",
+                code: Some(ErrorCode::PairingCodeInvalid),
+                ..Default::default()
+            })
+            .await?;
+        return Err(Error::refused(ErrorCode::PairingCodeInvalid, "unknown, used or expired pairing code"));
+    };
+    let user = app.store.user_by_id(&user_id).await?.ok_or_else(|| Error::Internal("paired user vanished".into()))?;
+    app.store
+        .audit(&AuditEvent {
+            at: now,
+            event: "device_paired",
+            user_id: Some(&user_id),
+            device_id: Some(&device.id),
+            ..Default::default()
+        })
+        .await?;
+    Ok(PairDeviceResponse {
+        device_id: device.id,
+        user_id,
+        username: user.username,
+        server_origin: app.settings.origin.clone(),
+        channel_key: app.channel_key.clone(),
+    })
+}
+
+pub fn view(d: &DeviceRow) -> DeviceView {
+    DeviceView {
+        device_id: d.id.clone(),
+        name: d.name.clone(),
+        created_at: d.created_at,
+        last_seen_at: d.last_seen_at,
+        revoked: d.revoked_at.is_some(),
+    }
+}
+
+pub async fn list(app: &App, user: &UserRow) -> Result<Vec<DeviceView>> {
+    Ok(app.store.devices_of_user(&user.id).await?.iter().map(view).collect())
+}
+
+pub async fn revoke(app: &App, user: &UserRow, device_id: &str) -> Result<()> {
+    let now = app.clock.now_ms();
+    if !app.store.revoke_device(&user.id, device_id, now).await? {
+        return Err(Error::refused(ErrorCode::DeviceUnknown, "no such active device"));
+    }
+    app.hub.send(
+        device_id,
+        &ServerMessage::Error { error: ErrorCode::DeviceRevoked, error_description: "this device was revoked".into() },
+    );
+    app.hub.disconnect(device_id);
+    app.store
+        .audit(&AuditEvent {
+            at: now,
+            event: "device_revoked",
+            user_id: Some(&user.id),
+            device_id: Some(device_id),
+            ..Default::default()
+        })
+        .await?;
+    Ok(())
+}
+
+pub fn device_key(device: &DeviceRow) -> Result<p256::ecdsa::VerifyingKey> {
+    serde_json::from_str::<Jwk>(&device.public_jwk)
+        .ok()
+        .and_then(|jwk| jwk.to_verifying_key().ok())
+        .ok_or_else(|| Error::Internal(format!("stored key of device {} is unusable", device.id)))
+}
+
+/// Checks a socket's answer to our nonce; returns the device it proves.
+pub async fn authenticate_socket(app: &App, nonce: &[u8; 32], token: &str) -> Result<DeviceRow> {
+    let now = app.clock.now_ms();
+    let device_id = device_auth::peek_device(token)
+        .map_err(|e| Error::refused(ErrorCode::Unauthenticated, format!("device authentication: {e}")))?;
+    let device = app
+        .store
+        .device(&device_id)
+        .await?
+        .ok_or_else(|| Error::refused(ErrorCode::DeviceUnknown, "no device with this id is paired"))?;
+    if device.revoked_at.is_some() {
+        return Err(Error::refused(ErrorCode::DeviceRevoked, "this device was revoked"));
+    }
+    let claims: DeviceAuthClaims = device_auth::verify_device_auth(token, &device_key(&device)?)
+        .map_err(|e| Error::refused(ErrorCode::Unauthenticated, format!("device authentication: {e}")))?;
+    let nonce_ok = b64::decode_array::<32>(&claims.nonce).is_some_and(|n| bool::from(n.ct_eq(nonce)));
+    if !nonce_ok || claims.aud != app.settings.origin || claims.iss != device.id {
+        return Err(Error::refused(ErrorCode::Unauthenticated, "device authentication is for another connection"));
+    }
+    if (claims.iat * 1000 - now).abs() > PROOF_MAX_AGE_MS {
+        return Err(Error::refused(ErrorCode::Unauthenticated, "device clock is too far off"));
+    }
+    app.store.touch_device(&device.id, now).await?;
+    Ok(device)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_forgive_case_and_separators_only() {
+        assert_eq!(code_hash("ABCDE-FGHJK"), code_hash("abcde fghjk"));
+        assert_eq!(code_hash("ABCDE-FGHJK"), code_hash("ABCDEFGHJK"));
+        assert_ne!(code_hash("ABCDE-FGHJK"), code_hash("ABCDE-FGHJM"));
+    }
+}

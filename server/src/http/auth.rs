@@ -1,0 +1,72 @@
+//! The browser session as extractors: `Session` for reads, `SessionWrite`
+//! for state changes (which also require the CSRF token header).
+
+use crate::app::App;
+use crate::error::Error;
+use crate::store::{SessionRow, UserRow};
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest, web};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use subtle::ConstantTimeEq;
+use wysiwys_proto::ErrorCode;
+use wysiwys_proto::api::{CSRF_HEADER, SESSION_COOKIE};
+
+#[derive(Debug)]
+pub struct Session {
+    pub user: UserRow,
+    pub session: SessionRow,
+    pub cookie: String,
+}
+
+#[derive(Debug)]
+pub struct SessionWrite(pub Session);
+
+async fn load(req: HttpRequest) -> Result<Session, Error> {
+    let app = req
+        .app_data::<web::Data<Arc<App>>>()
+        .ok_or_else(|| Error::Internal("app state missing".into()))?
+        .clone();
+    let cookie = req
+        .cookie(SESSION_COOKIE)
+        .ok_or_else(|| Error::refused(ErrorCode::Unauthenticated, "log in first"))?
+        .value()
+        .to_owned();
+    let session = crate::accounts::session(&app, &cookie)
+        .await?
+        .ok_or_else(|| Error::refused(ErrorCode::Unauthenticated, "session expired or unknown; log in again"))?;
+    let user = app
+        .store
+        .user_by_id(&session.user_id)
+        .await?
+        .ok_or_else(|| Error::refused(ErrorCode::Unauthenticated, "account no longer exists"))?;
+    Ok(Session { user, session, cookie })
+}
+
+impl FromRequest for Session {
+    type Error = Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        Box::pin(load(req.clone()))
+    }
+}
+
+impl FromRequest for SessionWrite {
+    type Error = Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let session = load(req.clone()).await?;
+            let sent = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or_default();
+            let expected = session.session.csrf_token.as_bytes();
+            if sent.is_empty() || !bool::from(sent.as_bytes().ct_eq(expected)) {
+                return Err(Error::refused(ErrorCode::CsrfInvalid, "missing or wrong X-CSRF-Token header"));
+            }
+            Ok(SessionWrite(session))
+        })
+    }
+}

@@ -1,0 +1,206 @@
+//! Route handlers. Each parses, calls one function of a flow module, and
+//! returns; errors map to HTTP in `errors`.
+
+use super::{Session, SessionWrite};
+use crate::app::App;
+use crate::error::{Error, Result};
+use crate::{accounts, devices, requests};
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::{HttpRequest, HttpResponse, web};
+use wysiwys_web::Template;
+use futures_util::StreamExt;
+use secrecy::ExposeSecret;
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
+use wysiwys_proto::ErrorCode;
+use wysiwys_proto::api::{LoginRequest, PairDeviceRequest, SESSION_COOKIE, WebConfirmation};
+use wysiwys_proto::summary::{MEDIA_TYPE_PAYMENT, MEDIA_TYPE_TEXT};
+
+type AppData = web::Data<Arc<App>>;
+
+fn client_ip(req: &HttpRequest) -> IpAddr {
+    // The peer address, not X-Forwarded-For: behind a proxy, the proxy
+    // rate-limits; trusting a header would let anyone pick their bucket.
+    req.peer_addr().map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |a| a.ip())
+}
+
+fn no_store() -> actix_web::HttpResponseBuilder {
+    let mut b = HttpResponse::Ok();
+    b.insert_header(("cache-control", "no-store"));
+    b
+}
+
+pub async fn index(app: AppData) -> Result<HttpResponse> {
+    let page = wysiwys_web::IndexPage { origin: &app.settings.origin, version: env!("CARGO_PKG_VERSION") };
+    let html = page.render().map_err(|e| Error::Internal(format!("template: {e}")))?;
+    Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(html))
+}
+
+pub async fn static_file(name: web::Path<String>) -> Result<HttpResponse> {
+    let file = wysiwys_web::static_file(&name).ok_or_else(|| Error::refused(ErrorCode::NotFound, "no such file"))?;
+    Ok(HttpResponse::Ok().content_type(file.content_type).body(file.body))
+}
+
+pub async fn health() -> HttpResponse {
+    HttpResponse::Ok().content_type("text/plain").body("ok\n")
+}
+
+pub async fn metrics(handle: web::Data<Option<metrics_exporter_prometheus::PrometheusHandle>>) -> HttpResponse {
+    match handle.as_ref() {
+        Some(h) => HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(h.render()),
+        None => HttpResponse::NotFound().finish(),
+    }
+}
+
+pub async fn not_found() -> Result<HttpResponse> {
+    Err(Error::refused(ErrorCode::NotFound, "no such endpoint"))
+}
+
+pub async fn ca_pem(app: AppData) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/x-pem-file")
+        .body(crate::pki::to_pem("CERTIFICATE", &app.ca_certificate))
+}
+
+pub async fn login(app: AppData, req: HttpRequest, body: web::Json<LoginRequest>) -> Result<HttpResponse> {
+    let session = accounts::login(&app, &body, client_ip(&req)).await?;
+    let cookie = Cookie::build(SESSION_COOKIE, session.cookie_value.expose_secret().to_owned())
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .secure(app.settings.secure_cookies)
+        .finish();
+    Ok(no_store().cookie(cookie).json(session.response))
+}
+
+pub async fn logout(app: AppData, session: SessionWrite) -> Result<HttpResponse> {
+    accounts::logout(&app, &session.0.cookie).await?;
+    let mut gone = Cookie::build(SESSION_COOKIE, "").path("/").finish();
+    gone.make_removal();
+    Ok(HttpResponse::NoContent().cookie(gone).finish())
+}
+
+pub async fn me(session: Session) -> HttpResponse {
+    no_store().json(serde_json::json!({
+        "user_id": session.user.id,
+        "username": session.user.username,
+        "csrf_token": session.session.csrf_token,
+        "signing_locked": session.user.signing_locked_at.is_some(),
+    }))
+}
+
+pub async fn list_devices(app: AppData, session: Session) -> Result<HttpResponse> {
+    Ok(no_store().json(devices::list(&app, &session.user).await?))
+}
+
+pub async fn create_pairing_code(app: AppData, session: SessionWrite) -> Result<HttpResponse> {
+    Ok(no_store().json(devices::create_pairing_code(&app, &session.0.user).await?))
+}
+
+pub async fn pair_device(app: AppData, req: HttpRequest, body: web::Json<PairDeviceRequest>) -> Result<HttpResponse> {
+    Ok(no_store().json(devices::pair(&app, &body, client_ip(&req)).await?))
+}
+
+pub async fn revoke_device(app: AppData, session: SessionWrite, id: web::Path<String>) -> Result<HttpResponse> {
+    devices::revoke(&app, &session.0.user, &id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `text/plain` (UTF-8) or the payment type; anything else is refused
+/// before a byte of the body is read.
+fn document_media_type(req: &HttpRequest) -> Result<&'static str> {
+    let header = req.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let mut parts = header.split(';').map(|p| p.trim().to_ascii_lowercase());
+    let essence = parts.next().unwrap_or_default();
+    for param in parts {
+        if param.starts_with("charset=") && param != "charset=utf-8" && param != "charset=\"utf-8\"" {
+            return Err(Error::refused(ErrorCode::UnsupportedContentType, "letters must be UTF-8"));
+        }
+    }
+    match essence.as_str() {
+        MEDIA_TYPE_TEXT => Ok(MEDIA_TYPE_TEXT),
+        MEDIA_TYPE_PAYMENT => Ok(MEDIA_TYPE_PAYMENT),
+        _ => Err(Error::refused(
+            ErrorCode::UnsupportedContentType,
+            format!("upload a document as {MEDIA_TYPE_TEXT} or {MEDIA_TYPE_PAYMENT}"),
+        )),
+    }
+}
+
+/// Reads a body up to `limit` bytes; more is PAYLOAD_TOO_LARGE, and
+/// nothing is stored.
+async fn read_limited(mut payload: web::Payload, limit: usize) -> Result<Vec<u8>> {
+    let mut body = Vec::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| Error::refused(ErrorCode::BadRequest, format!("reading body: {e}")))?;
+        if body.len() + chunk.len() > limit {
+            return Err(Error::refused(ErrorCode::PayloadTooLarge, format!("document larger than {limit} bytes")));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+pub async fn create_request(app: AppData, session: SessionWrite, req: HttpRequest, payload: web::Payload) -> Result<HttpResponse> {
+    let media_type = document_media_type(&req)?;
+    if let Some(len) = req.headers().get("content-length").and_then(|v| v.to_str().ok()?.parse::<usize>().ok()) {
+        if len > app.settings.max_document_bytes {
+            return Err(Error::refused(ErrorCode::PayloadTooLarge, "document too large"));
+        }
+    }
+    let document = read_limited(payload, app.settings.max_document_bytes).await?;
+    let view = requests::create(&app, &session.0.user, media_type, &document).await?;
+    Ok(HttpResponse::Created().insert_header(("cache-control", "no-store")).json(view))
+}
+
+pub async fn list_requests(app: AppData, session: Session) -> Result<HttpResponse> {
+    Ok(no_store().json(requests::history(&app, &session.user).await?))
+}
+
+pub async fn get_request(app: AppData, session: Session, id: web::Path<String>) -> Result<HttpResponse> {
+    Ok(no_store().json(requests::get(&app, &session.user, &id).await?))
+}
+
+pub async fn request_document(app: AppData, session: Session, id: web::Path<String>) -> Result<HttpResponse> {
+    let (media_type, bytes) = requests::document(&app, &session.user, &id).await?;
+    let content_type = if media_type == MEDIA_TYPE_TEXT { "text/plain; charset=utf-8".to_owned() } else { media_type };
+    Ok(no_store().content_type(content_type).body(bytes))
+}
+
+pub async fn request_summary(app: AppData, session: Session, id: web::Path<String>) -> Result<HttpResponse> {
+    let bytes = requests::summary_bytes(&app, &session.user, &id).await?;
+    Ok(no_store().content_type("application/json").body(bytes))
+}
+
+pub async fn confirm_request(
+    app: AppData,
+    session: SessionWrite,
+    id: web::Path<String>,
+    body: web::Json<WebConfirmation>,
+) -> Result<HttpResponse> {
+    Ok(no_store().json(requests::confirm_web(&app, &session.0.user, &id, &body).await?))
+}
+
+pub async fn request_signature(app: AppData, session: Session, id: web::Path<String>) -> Result<HttpResponse> {
+    let p7s = requests::signature(&app, &session.user, &id).await?;
+    Ok(no_store()
+        .content_type("application/pkcs7-signature")
+        .insert_header(("content-disposition", format!("attachment; filename=\"{id}.p7s\"")))
+        .body(p7s))
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdvanceClock {
+    advance_ms: i64,
+}
+
+/// Testing only (`--test-clock`, loopback only): moves the clock forward.
+pub async fn advance_test_clock(app: AppData, body: web::Json<AdvanceClock>) -> Result<HttpResponse> {
+    let clock = app.test_clock.as_ref().ok_or_else(|| Error::refused(ErrorCode::NotFound, "no test clock"))?;
+    if body.advance_ms < 0 {
+        return Err(Error::refused(ErrorCode::BadRequest, "the clock only moves forward"));
+    }
+    let offset = clock.advance(body.advance_ms);
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "offset_ms": offset })))
+}

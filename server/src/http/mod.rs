@@ -1,0 +1,87 @@
+//! HTTP: routes, limits, security headers. Handlers are thin: parse, call
+//! one flow function, map the error (in `errors`, once).
+
+mod auth;
+mod device_socket;
+pub mod errors;
+mod handlers;
+
+use crate::app::App;
+use crate::error::Error;
+use actix_web::error::{JsonPayloadError, PayloadError};
+use actix_web::middleware::DefaultHeaders;
+use actix_web::web;
+use std::sync::Arc;
+use wysiwys_proto::ErrorCode;
+
+pub use auth::{Session, SessionWrite};
+
+/// Security headers on every answer. No inline script anywhere, so the
+/// policy can forbid it; frames are refused outright.
+pub fn security_headers() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add((
+            "content-security-policy",
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+             connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'",
+        ))
+        .add(("x-frame-options", "DENY"))
+        .add(("x-content-type-options", "nosniff"))
+        .add(("referrer-policy", "no-referrer"))
+        .add(("cross-origin-opener-policy", "same-origin"))
+}
+
+fn json_error(err: JsonPayloadError, _req: &actix_web::HttpRequest) -> actix_web::Error {
+    let e = match &err {
+        JsonPayloadError::ContentType => {
+            Error::refused(ErrorCode::UnsupportedContentType, "expected Content-Type: application/json")
+        }
+        JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
+            Error::refused(ErrorCode::PayloadTooLarge, "JSON body too large")
+        }
+        JsonPayloadError::Payload(PayloadError::Overflow) => Error::refused(ErrorCode::PayloadTooLarge, "body too large"),
+        other => Error::refused(ErrorCode::BadRequest, format!("malformed JSON: {other}")),
+    };
+    e.into()
+}
+
+fn path_error(err: actix_web::error::PathError, _req: &actix_web::HttpRequest) -> actix_web::Error {
+    Error::refused(ErrorCode::BadRequest, format!("bad path: {err}")).into()
+}
+
+pub fn configure(app: Arc<App>, metrics: Option<metrics_exporter_prometheus::PrometheusHandle>) -> impl Fn(&mut web::ServiceConfig) + Clone {
+    move |cfg: &mut web::ServiceConfig| {
+        let json = web::JsonConfig::default().limit(app.settings.max_json_bytes).error_handler(json_error);
+        cfg.app_data(web::Data::new(app.clone()))
+            .app_data(json)
+            .app_data(web::PathConfig::default().error_handler(path_error))
+            .app_data(web::Data::new(metrics.clone()))
+            .route("/", web::get().to(handlers::index))
+            .route("/static/{name}", web::get().to(handlers::static_file))
+            .route("/healthz", web::get().to(handlers::health))
+            .route("/metrics", web::get().to(handlers::metrics))
+            .service(
+                web::scope("/api")
+                    .route("/ca.pem", web::get().to(handlers::ca_pem))
+                    .route("/session", web::post().to(handlers::login))
+                    .route("/session", web::delete().to(handlers::logout))
+                    .route("/me", web::get().to(handlers::me))
+                    .route("/devices", web::get().to(handlers::list_devices))
+                    .route("/devices/pairing-codes", web::post().to(handlers::create_pairing_code))
+                    .route("/devices/pair", web::post().to(handlers::pair_device))
+                    .route("/devices/{id}/revoke", web::post().to(handlers::revoke_device))
+                    .route("/device/ws", web::get().to(device_socket::connect))
+                    .route("/requests", web::post().to(handlers::create_request))
+                    .route("/requests", web::get().to(handlers::list_requests))
+                    .route("/requests/{id}", web::get().to(handlers::get_request))
+                    .route("/requests/{id}/document", web::get().to(handlers::request_document))
+                    .route("/requests/{id}/summary", web::get().to(handlers::request_summary))
+                    .route("/requests/{id}/confirm", web::post().to(handlers::confirm_request))
+                    .route("/requests/{id}/signature", web::get().to(handlers::request_signature)),
+            );
+        if app.test_clock.is_some() {
+            cfg.route("/test/clock", web::post().to(handlers::advance_test_clock));
+        }
+        cfg.default_service(web::to(handlers::not_found));
+    }
+}

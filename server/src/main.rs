@@ -1,0 +1,142 @@
+//! `wysiwys-server`: serve, create users, or run the demo.
+
+use clap::{Parser, Subcommand};
+use secrecy::ExposeSecret;
+use std::io::Write;
+use wysiwys_server::config::{CommonConfig, ServeConfig};
+use wysiwys_server::{Error, accounts, clock::SystemClock, entropy::OsEntropy};
+
+#[derive(Parser, Debug)]
+#[command(name = "wysiwys-server", version, about = "Two-channel What-You-See-Is-What-You-Sign server")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Serve the web API and the device socket.
+    Serve(ServeConfig),
+    /// Create a user: prints the password, the otpauth:// URI and a QR code.
+    CreateUser {
+        #[command(flatten)]
+        common: CommonConfig,
+        username: String,
+        /// File whose first line is the password; a random one is made otherwise.
+        #[arg(long)]
+        password_file: Option<std::path::PathBuf>,
+        /// Print the credentials as JSON (for scripts and tests).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Demo: create the user `demo` on first start, print its credentials, serve.
+    Demo(ServeConfig),
+}
+
+impl Command {
+    fn common(&self) -> &CommonConfig {
+        match self {
+            Command::Serve(c) | Command::Demo(c) => &c.common,
+            Command::CreateUser { common, .. } => common,
+        }
+    }
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let common = cli.command.common();
+    if common.hsm.is_softhsm() && std::env::var_os("SOFTHSM2_CONF").is_none() {
+        match wysiwys_server::hsm::softhsm::prepare(&common.data_dir) {
+            // SAFETY: no other thread exists yet (no runtime, no HSM), and
+            // SoftHSM2 reads this variable when the module is initialised.
+            #[allow(unsafe_code)]
+            Ok(conf) => unsafe { std::env::set_var("SOFTHSM2_CONF", conf) },
+            Err(e) => {
+                eprintln!("error: cannot prepare SoftHSM2 in {}: {e}", common.data_dir.display());
+                return std::process::ExitCode::FAILURE;
+            }
+        }
+    }
+    let result = actix_web::rt::System::new().block_on(run(cli.command));
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = ?e, "fatal");
+            eprintln!("error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command) -> Result<(), Error> {
+    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder().ok();
+    match command {
+        Command::Serve(config) => {
+            let (store, hsm) = wysiwys_server::open_backends(&config.common).await?;
+            wysiwys_server::serve(&config, store, hsm, metrics).await
+        }
+        Command::Demo(config) => {
+            let (store, hsm) = wysiwys_server::open_backends(&config.common).await?;
+            if store.user_by_username("demo").await?.is_none() {
+                let created =
+                    accounts::create_user(&store, hsm.clone(), &SystemClock, &OsEntropy, "demo", None).await?;
+                print_account(&created, false);
+            } else {
+                println!("user \"demo\" exists already; its password was printed on first start");
+            }
+            wysiwys_server::serve(&config, store, hsm, metrics).await
+        }
+        Command::CreateUser { common, username, password_file, json } => {
+            let (store, hsm) = wysiwys_server::open_backends(&common).await?;
+            let password = match password_file {
+                Some(path) => Some(
+                    wysiwys_server::hsm::softhsm::pin_file(&path, false)
+                        .map_err(|e| Error::Internal(format!("{}: {e}", path.display())))?
+                        .ok_or_else(|| Error::Internal(format!("{} does not exist", path.display())))?,
+                ),
+                None => None,
+            };
+            let created = accounts::create_user(&store, hsm, &SystemClock, &OsEntropy, &username, password).await?;
+            print_account(&created, json);
+            Ok(())
+        }
+    }
+}
+
+/// Shown once, on the operator's terminal; never logged.
+fn print_account(a: &accounts::CreatedAccount, json: bool) {
+    let mut out = std::io::stdout().lock();
+    if json {
+        let value = serde_json::json!({
+            "user_id": a.user_id,
+            "username": a.username,
+            "password": a.password.expose_secret(),
+            "otpauth_uri": a.otpauth_uri.expose_secret(),
+            "totp_secret": a.totp_secret_base32.expose_secret(),
+        });
+        let _ = writeln!(out, "{value}");
+        return;
+    }
+    let qr = qrcode::QrCode::new(a.otpauth_uri.expose_secret().as_bytes())
+        .map(|code| {
+            code.render::<qrcode::render::unicode::Dense1x2>()
+                .dark_color(qrcode::render::unicode::Dense1x2::Light)
+                .light_color(qrcode::render::unicode::Dense1x2::Dark)
+                .build()
+        })
+        .unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "\nCreated user {:?}\n  password:     {}\n  TOTP secret:  {}\n  otpauth URI:  {}\n\nScan with an authenticator app:\n{qr}\n",
+        a.username,
+        a.password.expose_secret(),
+        a.totp_secret_base32.expose_secret(),
+        a.otpauth_uri.expose_secret(),
+    );
+}

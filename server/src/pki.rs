@@ -1,0 +1,143 @@
+//! The service CA and user certificates. The CA key is in the HSM; rcgen
+//! builds the certificates and asks the HSM to sign them.
+
+use crate::clock::Clock;
+use crate::entropy::{Entropy, random_bytes};
+use crate::error::{Error, Result};
+use crate::hsm::Hsm;
+use crate::store::Store;
+use rcgen::{
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, Issuer, KeyIdMethod, KeyUsagePurpose,
+    PublicKeyData, SerialNumber, SignatureAlgorithm, SigningKey,
+};
+use sha2::{Digest, Sha256};
+
+const CA_CERT: &str = "ca-certificate";
+const CA_COMMON_NAME: &str = "wysiwys signing CA";
+const ORGANISATION: &str = "wysiwys";
+const USER_CERT_DAYS: i64 = 2 * 365;
+const CA_CERT_DAYS: i64 = 10 * 365;
+
+/// The CA key as rcgen sees it: a public point and a signing callback into the HSM.
+struct HsmCaKey<'a> {
+    hsm: &'a Hsm,
+    public: Vec<u8>,
+}
+
+impl PublicKeyData for HsmCaKey<'_> {
+    fn der_bytes(&self) -> &[u8] {
+        &self.public
+    }
+    fn algorithm(&self) -> &'static SignatureAlgorithm {
+        &rcgen::PKCS_ECDSA_P256_SHA256
+    }
+}
+
+impl SigningKey for HsmCaKey<'_> {
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, rcgen::Error> {
+        let raw = self.hsm.sign_as_ca(message).map_err(|e| {
+            tracing::error!(error = %e, "HSM refused to sign a certificate");
+            rcgen::Error::RemoteKeyError
+        })?;
+        let signature = p256::ecdsa::Signature::from_slice(&raw).map_err(|_| rcgen::Error::RemoteKeyError)?;
+        Ok(signature.to_der().as_bytes().to_vec())
+    }
+}
+
+/// A user's public key (in the HSM) as the subject of a certificate.
+struct SubjectKey(Vec<u8>);
+
+impl PublicKeyData for SubjectKey {
+    fn der_bytes(&self) -> &[u8] {
+        &self.0
+    }
+    fn algorithm(&self) -> &'static SignatureAlgorithm {
+        &rcgen::PKCS_ECDSA_P256_SHA256
+    }
+}
+
+fn key_id(point: &[u8]) -> Vec<u8> {
+    Sha256::digest(point)[..20].to_vec()
+}
+
+fn ca_params(ca_point: &[u8]) -> CertificateParams {
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::OrganizationName, ORGANISATION);
+    dn.push(DnType::CommonName, CA_COMMON_NAME);
+    let mut params = CertificateParams::default();
+    params.distinguished_name = dn;
+    params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    params.key_identifier_method = KeyIdMethod::PreSpecified(key_id(ca_point));
+    params
+}
+
+fn validity(params: &mut CertificateParams, now_ms: i64, days: i64) -> Result<()> {
+    let now = time::OffsetDateTime::from_unix_timestamp(now_ms.div_euclid(1000))
+        .map_err(|e| Error::Internal(format!("clock: {e}")))?;
+    // Back-dated an hour so that a verifier with a slightly slow clock agrees.
+    params.not_before = now - time::Duration::hours(1);
+    params.not_after = now + time::Duration::days(days);
+    Ok(())
+}
+
+fn serial(mut bytes: [u8; 16]) -> SerialNumber {
+    bytes[0] &= 0x7f; // positive INTEGER
+    bytes[0] |= 0x01; // and no leading zero byte to strip
+    SerialNumber::from_slice(&bytes)
+}
+
+/// Returns the CA certificate (DER), creating it on first start. With many
+/// nodes the first one to store it wins and every node uses that one.
+pub async fn ensure_ca(store: &Store, hsm: &Hsm, clock: &dyn Clock, entropy: &dyn Entropy) -> Result<Vec<u8>> {
+    if let Some(der) = store.pki_object(CA_CERT).await? {
+        return Ok(der);
+    }
+    let public = hsm.ca_public_key()?;
+    let mut params = ca_params(&public);
+    validity(&mut params, clock.now_ms(), CA_CERT_DAYS)?;
+    params.serial_number = Some(serial(random_bytes::<16>(entropy)?));
+    let key = HsmCaKey { hsm, public };
+    let cert = params.self_signed(&key).map_err(|e| Error::Internal(format!("CA certificate: {e}")))?;
+    tracing::info!("created the CA certificate");
+    store.put_pki_object(CA_CERT, cert.der()).await
+}
+
+/// Issues a user's signing certificate: key usage nonRepudiation only, as
+/// for certificates used for electronic signatures.
+pub fn issue_user_certificate(
+    hsm: &Hsm,
+    username: &str,
+    user_point: &[u8],
+    now_ms: i64,
+    serial_bytes: [u8; 16],
+) -> Result<Vec<u8>> {
+    let ca_public = hsm.ca_public_key()?;
+    let issuer = Issuer::new(ca_params(&ca_public), HsmCaKey { hsm, public: ca_public });
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::OrganizationName, ORGANISATION);
+    dn.push(DnType::CommonName, username);
+    let mut params = CertificateParams::default();
+    params.distinguished_name = dn;
+    params.key_usages = vec![KeyUsagePurpose::ContentCommitment];
+    params.use_authority_key_identifier_extension = true;
+    params.key_identifier_method = KeyIdMethod::PreSpecified(key_id(user_point));
+    params.serial_number = Some(serial(serial_bytes));
+    validity(&mut params, now_ms, USER_CERT_DAYS)?;
+    let cert = params
+        .signed_by(&SubjectKey(user_point.to_vec()), &issuer)
+        .map_err(|e| Error::Internal(format!("user certificate: {e}")))?;
+    Ok(cert.der().to_vec())
+}
+
+pub fn to_pem(label: &str, der: &[u8]) -> String {
+    use base64::Engine;
+    let body = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut out = format!("-----BEGIN {label}-----\n");
+    for chunk in body.as_bytes().chunks(64) {
+        out.push_str(&String::from_utf8_lossy(chunk));
+        out.push('\n');
+    }
+    out.push_str(&format!("-----END {label}-----\n"));
+    out
+}

@@ -1,0 +1,354 @@
+//! Sign requests from creation to signature: the flows that connect the two
+//! channels to the SAM. Handlers call exactly one function of this module.
+
+use crate::app::App;
+use crate::entropy::{random_bytes, random_id};
+use crate::error::{Error, Result};
+use crate::sam::{self, Context, SadEvidence};
+use crate::store::{AdmitOutcome, AdmittedSadRow, AuditEvent, DeviceRow, RequestRow, UserRow};
+use wysiwys_proto::api::{AckOutcome, RequestState, ServerMessage, SignRequestView, WebConfirmation};
+use wysiwys_proto::challenge::{CHALLENGE_TYP, ChallengeClaims};
+use wysiwys_proto::sad::Decision;
+use wysiwys_proto::summary::{self, Summary};
+use wysiwys_proto::{ErrorBody, ErrorCode, RENDER_VERSION, b64, jws, vc};
+
+/// Shown as the requester of documents uploaded through our own web page.
+pub const WEB_REQUESTER: &str = "wysiwys web upload";
+const HISTORY_LIMIT: i64 = 200;
+
+fn state_of(row: &RequestRow) -> RequestState {
+    match row.state.as_str() {
+        "pending" => RequestState::Pending,
+        "signing" => RequestState::Signing,
+        "signed" => RequestState::Signed,
+        _ => RequestState::Failed,
+    }
+}
+
+pub fn view(row: &RequestRow) -> SignRequestView {
+    let code = match (<[u8; 32]>::try_from(row.summary_hash.as_slice()), <[u8; 32]>::try_from(row.challenge.as_slice()))
+    {
+        (Ok(sum), Ok(chal)) => vc::verification_code(&row.id, &sum, &chal),
+        _ => String::new(),
+    };
+    SignRequestView {
+        id: row.id.clone(),
+        state: state_of(row),
+        media_type: row.media_type.clone(),
+        title: row.title.clone(),
+        requester: row.requester.clone(),
+        doc_hash: b64::encode(&row.doc_hash),
+        summary_hash: b64::encode(&row.summary_hash),
+        verification_code: code,
+        created_at: row.created_at,
+        expires_at: row.expires_at,
+        web_confirmed_at: row.web_confirmed_at,
+        device_confirmed_at: row.device_confirmed_at,
+        signed_at: row.signed_at,
+        device_id: row.device_id.clone(),
+        sad_sha256: row.sad_sha256.as_ref().map(b64::encode),
+        error: row.error_code.as_deref().map(|code| {
+            ErrorBody::new(
+                ErrorCode::parse(code).unwrap_or(ErrorCode::InternalError),
+                row.error_detail.clone().unwrap_or_default(),
+            )
+        }),
+    }
+}
+
+async fn audit(app: &App, event: &str, row: &RequestRow, device_id: Option<&str>, code: Option<ErrorCode>, detail: Option<&str>) -> Result<()> {
+    app.store
+        .audit(&AuditEvent {
+            at: app.clock.now_ms(),
+            event,
+            user_id: Some(&row.user_id),
+            request_id: Some(&row.id),
+            device_id,
+            code,
+            detail,
+        })
+        .await
+}
+
+/// Ends a pending request with a reason and writes the audit entry.
+async fn fail(app: &App, row: &RequestRow, device_id: Option<&str>, code: ErrorCode, detail: &str) -> Result<()> {
+    if app.store.fail_request(&row.id, code, detail, app.clock.now_ms()).await? {
+        metrics::counter!("wysiwys_requests_finished_total", "outcome" => code.as_str()).increment(1);
+        tracing::info!(request = %row.id, %code, detail, "request refused");
+    }
+    audit(app, "refused", row, device_id, Some(code), Some(detail)).await
+}
+
+/// A user's own request; anyone else's looks exactly like a missing one.
+async fn own_request(app: &App, user: &UserRow, id: &str) -> Result<RequestRow> {
+    match app.store.request(id).await? {
+        Some(row) if row.user_id == user.id => Ok(row),
+        _ => Err(Error::refused(ErrorCode::RequestNotFound, "no such request")),
+    }
+}
+
+/// Closes a request whose challenge ran out while nobody was looking.
+async fn expire_if_due(app: &App, row: RequestRow) -> Result<RequestRow> {
+    if row.state == "pending" && app.clock.now_ms() >= row.expires_at {
+        fail(app, &row, None, ErrorCode::ChallengeExpired, "the challenge expired before both channels confirmed").await?;
+        return app.store.request(&row.id).await?.ok_or_else(|| Error::Internal("request vanished".into()));
+    }
+    Ok(row)
+}
+
+/// The browser uploads a document for its own user.
+pub async fn create(app: &App, user: &UserRow, media_type: &str, document: &[u8]) -> Result<SignRequestView> {
+    let now = app.clock.now_ms();
+    if user.signing_locked_at.is_some() {
+        return Err(Error::refused(ErrorCode::AccountLockedNotMe, "signing is locked after a \"not me\" answer; log in again"));
+    }
+    if !app.request_limiter.allow(user.id.clone(), now) {
+        return Err(Error::refused(ErrorCode::RateLimited, "too many sign requests; wait a minute"));
+    }
+    if document.len() > app.settings.max_document_bytes {
+        return Err(Error::refused(ErrorCode::PayloadTooLarge, "document too large"));
+    }
+    let summary = summary::render(media_type, document)?;
+    let challenge = random_bytes::<32>(app.entropy.as_ref())?;
+    // Whole seconds: the SAD's `exp` is a NumericDate and must not exceed this.
+    let expires_at = (now + app.settings.challenge_ttl_ms).div_euclid(1000) * 1000;
+    let row = RequestRow {
+        id: random_id(app.entropy.as_ref())?,
+        user_id: user.id.clone(),
+        credential_id: user.credential_id.clone(),
+        requester: WEB_REQUESTER.to_owned(),
+        media_type: media_type.to_owned(),
+        title: summary.title.clone(),
+        document: document.to_vec(),
+        doc_hash: wysiwys_proto::jcs::sha256(document).to_vec(),
+        summary_json: String::from_utf8(summary.canonical_bytes()).map_err(|e| Error::Internal(e.to_string()))?,
+        summary_hash: summary.hash().to_vec(),
+        challenge: challenge.to_vec(),
+        created_at: now,
+        expires_at,
+        state: "pending".into(),
+        error_code: None,
+        error_detail: None,
+        web_confirmed_at: None,
+        device_id: None,
+        sad: None,
+        sad_sha256: None,
+        device_confirmed_at: None,
+        signing_started_at: None,
+        signed_at: None,
+        signature: None,
+    };
+    app.store.insert_request(&row).await?;
+    audit(app, "created", &row, None, None, None).await?;
+    metrics::counter!("wysiwys_requests_created_total").increment(1);
+    for device in app.store.devices_of_user(&user.id).await? {
+        if device.revoked_at.is_none() && app.hub.is_connected(&device.id) {
+            push(app, &row, &device).await?;
+        }
+    }
+    Ok(view(&row))
+}
+
+/// Signs the push for one device with the channel key and sends it.
+pub async fn push(app: &App, row: &RequestRow, device: &DeviceRow) -> Result<()> {
+    let summary: Summary = serde_json::from_str(&row.summary_json).map_err(|e| Error::Internal(format!("stored summary: {e}")))?;
+    let claims = ChallengeClaims {
+        iss: app.settings.origin.clone(),
+        aud: device.id.clone(),
+        sub: row.user_id.clone(),
+        req: row.id.clone(),
+        cred: row.credential_id.clone(),
+        rp: row.requester.clone(),
+        summary,
+        doc: b64::encode(&row.doc_hash),
+        sum: b64::encode(&row.summary_hash),
+        rv: RENDER_VERSION.to_owned(),
+        chal: b64::encode(&row.challenge),
+        iat: app.clock.now_s(),
+        exp: row.expires_at.div_euclid(1000),
+    };
+    let input = jws::signing_input(CHALLENGE_TYP, &app.channel_key.thumbprint(), &claims)
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    let to_sign = input.clone();
+    let signature = app.with_hsm(move |hsm| Ok(hsm.sign_as_channel(to_sign.as_bytes())?)).await?;
+    app.hub.send(&device.id, &ServerMessage::SignRequest { token: jws::assemble(&input, &signature) });
+    Ok(())
+}
+
+/// Everything waiting for this device, for a socket that just authenticated.
+pub async fn push_pending(app: &App, device: &DeviceRow) -> Result<()> {
+    for row in app.store.requests_awaiting_device(&device.user_id, app.clock.now_ms()).await? {
+        push(app, &row, device).await?;
+    }
+    Ok(())
+}
+
+pub async fn get(app: &App, user: &UserRow, id: &str) -> Result<SignRequestView> {
+    let row = own_request(app, user, id).await?;
+    Ok(view(&expire_if_due(app, row).await?))
+}
+
+pub async fn history(app: &App, user: &UserRow) -> Result<Vec<SignRequestView>> {
+    Ok(app.store.requests_of_user(&user.id, HISTORY_LIMIT).await?.iter().map(view).collect())
+}
+
+/// The exact document bytes, for the browser to show and hash.
+pub async fn document(app: &App, user: &UserRow, id: &str) -> Result<(String, Vec<u8>)> {
+    let row = own_request(app, user, id).await?;
+    Ok((row.media_type, row.document))
+}
+
+/// The exact summary bytes (RFC 8785) whose SHA-256 is the summary hash.
+pub async fn summary_bytes(app: &App, user: &UserRow, id: &str) -> Result<Vec<u8>> {
+    Ok(own_request(app, user, id).await?.summary_json.into_bytes())
+}
+
+pub async fn signature(app: &App, user: &UserRow, id: &str) -> Result<Vec<u8>> {
+    let row = own_request(app, user, id).await?;
+    row.signature.ok_or_else(|| Error::refused(ErrorCode::RequestNotPending, format!("request is {}, not signed", row.state)))
+}
+
+/// The web channel confirms: hashes of the bytes the browser received.
+pub async fn confirm_web(app: &App, user: &UserRow, id: &str, web: &WebConfirmation) -> Result<SignRequestView> {
+    let row = expire_if_due(app, own_request(app, user, id).await?).await?;
+    if let Err(refusal) = sam::check_web(&row, user, &user.id, web, app.clock.now_ms()) {
+        if matches!(refusal.code, ErrorCode::HashMismatch | ErrorCode::SummaryMismatch | ErrorCode::ChallengeExpired) {
+            fail(app, &row, None, refusal.code, &refusal.detail).await?;
+        } else {
+            audit(app, "web_refused", &row, None, Some(refusal.code), Some(&refusal.detail)).await?;
+        }
+        return Err(refusal.into());
+    }
+    if !app.store.record_web_confirmation(&row.id, app.clock.now_ms()).await? {
+        return Err(Error::refused(ErrorCode::RequestNotPending, "the request moved on meanwhile"));
+    }
+    audit(app, "web_confirmed", &row, None, None, None).await?;
+    let row = reload(app, &row.id).await?;
+    if row.sad.is_some() {
+        complete(app, row, SadEvidence::Stored).await?;
+    }
+    Ok(view(&reload(app, id).await?))
+}
+
+async fn reload(app: &App, id: &str) -> Result<RequestRow> {
+    app.store.request(id).await?.ok_or_else(|| Error::Internal(format!("request {id} vanished")))
+}
+
+/// A SAD from an authenticated device socket.
+pub async fn submit_sad(app: &App, device: &DeviceRow, request_id: &str, token: &str) -> AckOutcome {
+    match submit_sad_inner(app, device, request_id, token).await {
+        Ok(state) => AckOutcome::Accepted { state },
+        Err(e) => {
+            if matches!(e, Error::Refused { .. }) {
+                tracing::info!(device = %device.id, request = %request_id, error = %e, "SAD refused");
+            } else {
+                tracing::error!(device = %device.id, request = %request_id, error = ?e, "SAD handling failed");
+            }
+            AckOutcome::Refused { error: e.code(), error_description: e.public_description() }
+        }
+    }
+}
+
+async fn submit_sad_inner(app: &App, device: &DeviceRow, request_id: &str, token: &str) -> Result<RequestState> {
+    let now = app.clock.now_ms();
+    // Re-read: the device may have been revoked since its socket opened.
+    let device = app.store.device(&device.id).await?.ok_or_else(|| Error::refused(ErrorCode::DeviceUnknown, "device vanished"))?;
+    let Some(row) = app.store.request(request_id).await? else {
+        return Err(Error::refused(ErrorCode::RequestNotFound, "no such request"));
+    };
+    if row.user_id != device.user_id {
+        // A stranger's device cannot end someone else's request.
+        audit(app, "sad_from_foreign_device", &row, Some(&device.id), Some(ErrorCode::DeviceUnknown), None).await?;
+        return Err(Error::refused(ErrorCode::RequestNotFound, "no such request"));
+    }
+    let user = app.store.user_by_id(&row.user_id).await?.ok_or_else(|| Error::Internal("request without user".into()))?;
+    let ctx = Context { origin: &app.settings.origin, now_ms: now };
+    let admitted = match sam::admit_sad(&row, &user, &device, token, ctx) {
+        Ok(a) => a,
+        Err(refusal) => {
+            fail(app, &row, Some(&device.id), refusal.code, &refusal.detail).await?;
+            return Err(refusal.into());
+        }
+    };
+    let outcome = app
+        .store
+        .admit_sad(&AdmittedSadRow {
+            request_id: &row.id,
+            device_id: &device.id,
+            token,
+            token_sha256: &admitted.token_sha256,
+            replay_key: &admitted.replay_key,
+            counter: i64::try_from(admitted.claims.ctr).unwrap_or(i64::MAX),
+            now,
+        })
+        .await?;
+    let refused = match outcome {
+        AdmitOutcome::Admitted => None,
+        AdmitOutcome::Replayed => Some((ErrorCode::SadReplayed, "this SAD was used before")),
+        AdmitOutcome::CounterNotIncreasing => Some((ErrorCode::SadReplayed, "SAD counter is not above the device's last one")),
+        AdmitOutcome::RequestNotPending => Some((ErrorCode::RequestNotPending, "the request moved on meanwhile")),
+    };
+    if let Some((code, detail)) = refused {
+        fail(app, &row, Some(&device.id), code, detail).await?;
+        return Err(Error::refused(code, detail));
+    }
+    audit(app, "device_answered", &row, Some(&device.id), None, None).await?;
+    match admitted.decision() {
+        Decision::Approve => {}
+        Decision::Reject => {
+            fail(app, &row, Some(&device.id), ErrorCode::DeviceRejected, "the person rejected the request on the device").await?;
+            return Ok(RequestState::Failed);
+        }
+        Decision::NotMe => {
+            app.store.lock_signing(&user.id, now).await?;
+            fail(app, &row, Some(&device.id), ErrorCode::AccountLockedNotMe, "the person answered \"not me\"; signing is locked").await?;
+            tracing::warn!(user = %user.id, device = %device.id, "\"not me\": signing locked until the next log-in");
+            return Ok(RequestState::Failed);
+        }
+    }
+    let row = reload(app, &row.id).await?;
+    if row.web_confirmed_at.is_none() {
+        return Ok(RequestState::Pending);
+    }
+    complete(app, row, SadEvidence::JustAdmitted(&admitted)).await
+}
+
+/// Both channels are in: ask the SAM, then sign.
+async fn complete(app: &App, row: RequestRow, evidence: SadEvidence<'_>) -> Result<RequestState> {
+    let now = app.clock.now_ms();
+    let user = app.store.user_by_id(&row.user_id).await?.ok_or_else(|| Error::Internal("request without user".into()))?;
+    let device_id = row.device_id.clone().unwrap_or_default();
+    let device = app.store.device(&device_id).await?.ok_or_else(|| Error::refused(ErrorCode::DeviceUnknown, "device vanished"))?;
+    let ctx = Context { origin: &app.settings.origin, now_ms: now };
+    let authorization = match sam::authorize(&row, &user, &device, evidence, &user.certificate, ctx) {
+        Ok(a) => a,
+        Err(refusal) => {
+            fail(app, &row, Some(&device.id), refusal.code, &refusal.detail).await?;
+            return Err(refusal.into());
+        }
+    };
+    if !app.store.claim_for_signing(&row.id, now).await? {
+        // The other channel's call got here first and is signing.
+        return Ok(state_of(&reload(app, &row.id).await?));
+    }
+    let permit = authorization.permit;
+    let signed = app.with_hsm(move |hsm| sam::sign(hsm, permit)).await;
+    let signature = match signed.and_then(|raw| {
+        crate::cades::assemble(&authorization.attributes, &raw, &user.certificate, &app.ca_certificate)
+    }) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(request = %row.id, error = ?e, "signing failed after the SAM agreed");
+            app.store.abort_signing(&row.id, ErrorCode::InternalError, "signing failed").await?;
+            audit(app, "signing_failed", &row, Some(&device.id), Some(ErrorCode::InternalError), None).await?;
+            return Err(e);
+        }
+    };
+    if !app.store.finish_signing(&row.id, &signature, app.clock.now_ms()).await? {
+        return Err(Error::Internal(format!("request {} left the signing state while signing", row.id)));
+    }
+    audit(app, "signed", &row, Some(&device.id), None, None).await?;
+    metrics::counter!("wysiwys_requests_finished_total", "outcome" => "SIGNED").increment(1);
+    tracing::info!(request = %row.id, "signed");
+    Ok(RequestState::Signed)
+}

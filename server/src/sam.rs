@@ -1,0 +1,310 @@
+//! The Signature Activation Module: the one place that decides whether a
+//! user's key may sign, and the only caller of the HSM's user-key signature.
+//!
+//! Key K of user U signs for request R only if all hold:
+//! - R is pending, unexpired, and has never been signed;
+//! - a web confirmation from U's session carries R's document and summary hashes;
+//! - a SAD verifies under an active device of U, every claim equals R's
+//!   stored values and outstanding challenge, its decision is approve, its
+//!   counter was above the device's last one and it was never used before
+//!   (both checked when the SAD was admitted, atomically with recording it);
+//! - the digest given to the HSM is that of the CMS signed attributes, whose
+//!   message-digest is R's document hash.
+//!
+//! Architecture invariant: [`SignPermit`] has private fields and no
+//! constructor outside this module, and [`crate::hsm::Hsm::sign_with_user_key`]
+//! requires one. Every function here is pure apart from [`sign`].
+
+use crate::cades::{Evidence, SignedAttributes};
+use crate::error::Error;
+use crate::hsm::Hsm;
+use crate::store::{DeviceRow, RequestRow, UserRow};
+use subtle::ConstantTimeEq;
+use wysiwys_proto::api::WebConfirmation;
+use wysiwys_proto::sad::{self, Decision, SadClaims, VerifiedSad};
+use wysiwys_proto::{ErrorCode, Jwk, RENDER_VERSION, b64, vc};
+
+/// Why the SAM said no.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub code: ErrorCode,
+    pub detail: String,
+}
+
+impl From<Refusal> for Error {
+    fn from(r: Refusal) -> Self {
+        Error::refused(r.code, r.detail)
+    }
+}
+
+fn refuse<T>(code: ErrorCode, detail: impl Into<String>) -> Result<T, Refusal> {
+    Err(Refusal { code, detail: detail.into() })
+}
+
+/// Permission for exactly one HSM signature, over exactly one digest.
+/// Not `Clone`: using it is consuming the decision.
+#[derive(Debug)]
+pub struct SignPermit {
+    credential_id: String,
+    digest: [u8; 32],
+}
+
+impl SignPermit {
+    pub(crate) fn credential_id(&self) -> &str {
+        &self.credential_id
+    }
+
+    pub(crate) fn digest(&self) -> &[u8; 32] {
+        &self.digest
+    }
+}
+
+/// What every check needs to know about the world.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    pub origin: &'a str,
+    pub now_ms: i64,
+}
+
+fn hash32(bytes: &[u8], what: &str) -> Result<[u8; 32], Refusal> {
+    bytes.try_into().map_err(|_| Refusal { code: ErrorCode::InternalError, detail: format!("stored {what} is not 32 bytes") })
+}
+
+fn ct_equal(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && bool::from(a.ct_eq(b))
+}
+
+fn check_request_open(req: &RequestRow, user: &UserRow, now_ms: i64) -> Result<(), Refusal> {
+    if req.state != "pending" || req.signature.is_some() {
+        return refuse(ErrorCode::RequestNotPending, format!("request is {}", req.state));
+    }
+    if now_ms >= req.expires_at {
+        return refuse(ErrorCode::ChallengeExpired, "the challenge of this request has expired");
+    }
+    if req.user_id != user.id {
+        return refuse(ErrorCode::InternalError, "request and user rows do not belong together");
+    }
+    if user.signing_locked_at.is_some() {
+        return refuse(ErrorCode::AccountLockedNotMe, "signing is locked after a \"not me\" answer; log in again");
+    }
+    Ok(())
+}
+
+/// The browser channel: hashes of the exact bytes the page received.
+pub fn check_web(
+    req: &RequestRow,
+    user: &UserRow,
+    session_user_id: &str,
+    web: &WebConfirmation,
+    now_ms: i64,
+) -> Result<(), Refusal> {
+    if session_user_id != req.user_id {
+        // Someone else's request looks exactly like a missing one.
+        return refuse(ErrorCode::RequestNotFound, "no such request");
+    }
+    check_request_open(req, user, now_ms)?;
+    if req.web_confirmed_at.is_some() {
+        return refuse(ErrorCode::RequestNotPending, "the web channel has confirmed already");
+    }
+    let doc = b64::decode_array::<32>(&web.doc_hash);
+    let sum = b64::decode_array::<32>(&web.summary_hash);
+    if !doc.is_some_and(|d| ct_equal(&d, &req.doc_hash)) {
+        return refuse(ErrorCode::HashMismatch, "the document the browser hashed is not the document of this request");
+    }
+    if !sum.is_some_and(|s| ct_equal(&s, &req.summary_hash)) {
+        return refuse(ErrorCode::SummaryMismatch, "the summary the browser hashed is not the summary of this request");
+    }
+    Ok(())
+}
+
+/// A SAD whose signature and claims were checked against its request and device.
+#[derive(Debug, Clone)]
+pub struct AdmittedSad {
+    pub claims: SadClaims,
+    pub replay_key: [u8; 32],
+    pub token_sha256: [u8; 32],
+}
+
+impl AdmittedSad {
+    pub fn decision(&self) -> Decision {
+        self.claims.dec
+    }
+}
+
+fn check_device(req: &RequestRow, device: &DeviceRow) -> Result<(), Refusal> {
+    if device.user_id != req.user_id {
+        return refuse(ErrorCode::DeviceUnknown, "the device is not paired with the user of this request");
+    }
+    if device.revoked_at.is_some() {
+        return refuse(ErrorCode::DeviceRevoked, "the device has been revoked");
+    }
+    Ok(())
+}
+
+/// Signature, time and every claim against the stored request.
+fn verify_sad_for(req: &RequestRow, device: &DeviceRow, token: &str, ctx: Context<'_>) -> Result<VerifiedSad, Refusal> {
+    check_device(req, device)?;
+    let key = serde_json::from_str::<Jwk>(&device.public_jwk)
+        .ok()
+        .and_then(|jwk| jwk.to_verifying_key().ok())
+        .ok_or_else(|| Refusal { code: ErrorCode::InternalError, detail: "stored device key is unusable".into() })?;
+    let verified = sad::verify(token, &key, ctx.now_ms.div_euclid(1000))
+        .map_err(|e| Refusal { code: e.code(), detail: format!("SAD: {e}") })?;
+    let c = &verified.claims;
+    if c.iss != device.id {
+        return refuse(ErrorCode::SadInvalid, "SAD issuer is not the device that sent it");
+    }
+    if c.req != req.id {
+        return refuse(ErrorCode::SadWrongRequest, "SAD is for another request");
+    }
+    let challenge = hash32(&req.challenge, "challenge")?;
+    if c.chal != b64::encode(challenge) {
+        return refuse(ErrorCode::SadWrongRequest, "SAD answers another challenge");
+    }
+    if c.sub != req.user_id {
+        return refuse(ErrorCode::SadInvalid, "SAD names another user");
+    }
+    if c.aud != ctx.origin {
+        return refuse(ErrorCode::SadInvalid, "SAD is for another server");
+    }
+    if c.cred != req.credential_id {
+        return refuse(ErrorCode::SadInvalid, "SAD names another signing credential");
+    }
+    if !b64::decode_array::<32>(&c.doc).is_some_and(|d| ct_equal(&d, &req.doc_hash)) {
+        return refuse(ErrorCode::HashMismatch, "the device confirmed another document");
+    }
+    let summary_hash = hash32(&req.summary_hash, "summary hash")?;
+    if !b64::decode_array::<32>(&c.sum).is_some_and(|s| ct_equal(&s, &summary_hash)) {
+        return refuse(ErrorCode::SummaryMismatch, "the device confirmed another summary");
+    }
+    if c.rv != RENDER_VERSION {
+        return refuse(ErrorCode::SadInvalid, "SAD uses another render version");
+    }
+    if c.vc != vc::verification_code(&req.id, &summary_hash, &challenge) {
+        return refuse(ErrorCode::SadInvalid, "SAD carries a wrong verification code");
+    }
+    if c.exp * 1000 > req.expires_at {
+        return refuse(ErrorCode::SadInvalid, "SAD outlives the challenge");
+    }
+    Ok(verified)
+}
+
+/// Checks a SAD arriving for a request before it is recorded. The store
+/// then records it atomically with the replay guard and the counter.
+pub fn admit_sad(
+    req: &RequestRow,
+    user: &UserRow,
+    device: &DeviceRow,
+    token: &str,
+    ctx: Context<'_>,
+) -> Result<AdmittedSad, Refusal> {
+    if req.state != "pending" || req.signature.is_some() {
+        return refuse(ErrorCode::RequestNotPending, format!("request is {}", req.state));
+    }
+    if req.sad.is_some() {
+        return refuse(ErrorCode::SadReplayed, "this request has a device answer already");
+    }
+    let verified = verify_sad_for(req, device, token, ctx)?;
+    // Expiry and the lock matter for approvals only: a late "reject" or a
+    // "not me" from a locked account must still be heard.
+    if verified.claims.dec == Decision::Approve {
+        check_request_open(req, user, ctx.now_ms)?;
+    }
+    if i64::try_from(verified.claims.ctr).map_or(true, |ctr| ctr <= device.last_ctr) {
+        return refuse(ErrorCode::SadReplayed, "SAD counter is not above the device's last one");
+    }
+    Ok(AdmittedSad {
+        token_sha256: wysiwys_proto::jcs::sha256(token.as_bytes()),
+        replay_key: verified.replay_key,
+        claims: verified.claims,
+    })
+}
+
+/// How the SAD reaches the final check: just admitted in this call (its
+/// signature was verified a moment ago), or read back from the store.
+#[derive(Debug, Clone, Copy)]
+pub enum SadEvidence<'a> {
+    JustAdmitted(&'a AdmittedSad),
+    Stored,
+}
+
+/// Everything the signature will say about how it came about.
+#[derive(Debug)]
+pub struct Authorization {
+    pub permit: SignPermit,
+    pub attributes: SignedAttributes,
+}
+
+/// The final decision. On success the returned permit allows one signature
+/// over signed attributes built here from R's own document hash.
+pub fn authorize(
+    req: &RequestRow,
+    user: &UserRow,
+    device: &DeviceRow,
+    sad_evidence: SadEvidence<'_>,
+    signer_certificate: &[u8],
+    ctx: Context<'_>,
+) -> Result<Authorization, Refusal> {
+    check_request_open(req, user, ctx.now_ms)?;
+    let Some(web_confirmed_at) = req.web_confirmed_at else {
+        return refuse(ErrorCode::RequestNotPending, "waiting for the web confirmation");
+    };
+    let (Some(token), Some(device_confirmed_at), Some(sad_sha256)) =
+        (req.sad.as_deref(), req.device_confirmed_at, req.sad_sha256.as_deref())
+    else {
+        return refuse(ErrorCode::RequestNotPending, "waiting for the device confirmation");
+    };
+    if req.device_id.as_deref() != Some(device.id.as_str()) {
+        return refuse(ErrorCode::SadInvalid, "the SAD on record came from another device");
+    }
+    let claims = match sad_evidence {
+        SadEvidence::JustAdmitted(admitted) => {
+            check_device(req, device)?;
+            if !ct_equal(&admitted.token_sha256, sad_sha256) {
+                return refuse(ErrorCode::SadInvalid, "the SAD on record is not the one just admitted");
+            }
+            if ctx.now_ms.div_euclid(1000) >= admitted.claims.exp {
+                return refuse(ErrorCode::ChallengeExpired, "the SAD has expired");
+            }
+            admitted.claims.clone()
+        }
+        SadEvidence::Stored => {
+            if !ct_equal(&wysiwys_proto::jcs::sha256(token.as_bytes()), sad_sha256) {
+                return refuse(ErrorCode::SadInvalid, "the SAD on record was altered");
+            }
+            verify_sad_for(req, device, token, ctx)?.claims
+        }
+    };
+    match claims.dec {
+        Decision::Approve => {}
+        Decision::Reject => return refuse(ErrorCode::DeviceRejected, "the person rejected the request on the device"),
+        Decision::NotMe => return refuse(ErrorCode::AccountLockedNotMe, "the person answered \"not me\""),
+    }
+    let doc_hash = hash32(&req.doc_hash, "document hash")?;
+    let evidence = Evidence {
+        v: "evidence/1",
+        request_id: req.id.clone(),
+        doc_sha256: b64::encode(doc_hash),
+        summary_sha256: b64::encode(&req.summary_hash),
+        render_version: RENDER_VERSION,
+        sad_sha256: b64::encode(sad_sha256),
+        device_id: device.id.clone(),
+        web_confirmed_at,
+        device_confirmed_at,
+    };
+    let attributes = SignedAttributes::new(&doc_hash, ctx.now_ms, signer_certificate, &evidence)
+        .map_err(|e| Refusal { code: ErrorCode::InternalError, detail: e.to_string() })?;
+    if attributes.message_digest() != Some(doc_hash) {
+        return refuse(ErrorCode::InternalError, "signed attributes do not carry the document hash");
+    }
+    let permit = SignPermit { credential_id: req.credential_id.clone(), digest: attributes.digest() };
+    Ok(Authorization { permit, attributes })
+}
+
+/// The single call site of the user-key signature.
+pub fn sign(hsm: &Hsm, permit: SignPermit) -> Result<[u8; 64], Error> {
+    Ok(hsm.sign_with_user_key(&permit)?)
+}
+
+#[cfg(test)]
+mod tests;

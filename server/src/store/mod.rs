@@ -1,0 +1,512 @@
+//! Storage through sqlx: SQLite in the data directory by default (WAL), or
+//! PostgreSQL for many nodes. One set of queries serves both through the Any
+//! driver: `$N` placeholders, BIGINT milliseconds, BLOB/BYTEA bytes, and
+//! nullable timestamps instead of booleans.
+//!
+//! Architecture invariant: every state change of a sign request is a
+//! conditional UPDATE on its current state, so two racing callers cannot
+//! both move it; the loser sees `false` and reports REQUEST_NOT_PENDING.
+
+mod rows;
+
+pub use rows::*;
+
+use crate::error::{Error, Result};
+use sqlx::any::{AnyPoolOptions, AnyQueryResult};
+use sqlx::{AnyPool, Executor};
+use std::path::Path;
+use std::time::Duration;
+use wysiwys_proto::ErrorCode;
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+/// Why a SAD could not be recorded against its request.
+#[derive(Debug, PartialEq, Eq)]
+pub enum AdmitOutcome {
+    Admitted,
+    Replayed,
+    CounterNotIncreasing,
+    RequestNotPending,
+}
+
+impl Store {
+    /// Connects (SQLite in `data_dir` unless a URL is given) and migrates.
+    pub async fn open(database_url: Option<&str>, data_dir: &Path) -> Result<Store> {
+        sqlx::any::install_default_drivers();
+        let (url, backend) = match database_url {
+            Some(url) if url.starts_with("postgres:") || url.starts_with("postgresql:") => {
+                (url.to_owned(), Backend::Postgres)
+            }
+            Some(url) if url.starts_with("sqlite:") => (url.to_owned(), Backend::Sqlite),
+            Some(other) => {
+                return Err(Error::Internal(format!(
+                    "unsupported database URL scheme in {:?}",
+                    other.split(':').next().unwrap_or_default()
+                )));
+            }
+            None => {
+                let path = std::path::absolute(data_dir.join("wysiwys.sqlite3"))
+                    .map_err(|e| Error::Internal(format!("data dir: {e}")))?;
+                (format!("sqlite://{}?mode=rwc", path.display()), Backend::Sqlite)
+            }
+        };
+        let options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
+        let pool = match backend {
+            Backend::Sqlite => {
+                options
+                    .max_connections(8)
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            // WAL lets readers run beside the single writer;
+                            // the busy timeout turns lock contention into waiting.
+                            conn.execute("PRAGMA journal_mode = WAL").await?;
+                            conn.execute("PRAGMA synchronous = NORMAL").await?;
+                            conn.execute("PRAGMA busy_timeout = 10000").await?;
+                            conn.execute("PRAGMA foreign_keys = ON").await?;
+                            Ok(())
+                        })
+                    })
+                    .connect(&url)
+                    .await?
+            }
+            Backend::Postgres => options.max_connections(16).connect(&url).await?,
+        };
+        match backend {
+            Backend::Sqlite => SQLITE_MIGRATIONS.run(&pool).await?,
+            Backend::Postgres => POSTGRES_MIGRATIONS.run(&pool).await?,
+        }
+        Ok(Store { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// A write transaction. SQLite's default deferred BEGIN can deadlock
+    /// when two readers upgrade; IMMEDIATE takes the write lock up front.
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
+    }
+
+    // ---- users -------------------------------------------------------------
+
+    pub async fn insert_user(&self, u: &UserRow) -> Result<()> {
+        let result = sqlx::query(
+            "INSERT INTO users (id, username, password_hash, totp_secret, credential_id, certificate, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+        )
+        .bind(&u.id)
+        .bind(&u.username)
+        .bind(&u.password_hash)
+        .bind(&u.totp_secret)
+        .bind(&u.credential_id)
+        .bind(&u.certificate)
+        .bind(u.created_at)
+        .execute(&self.pool)
+        .await?;
+        if result.rows_affected() == 0 {
+            return Err(Error::refused(ErrorCode::BadRequest, format!("user {:?} exists already", u.username)));
+        }
+        Ok(())
+    }
+
+    pub async fn user_by_username(&self, username: &str) -> Result<Option<UserRow>> {
+        Ok(sqlx::query_as("SELECT * FROM users WHERE username = $1")
+            .bind(username)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    pub async fn user_by_id(&self, id: &str) -> Result<Option<UserRow>> {
+        Ok(sqlx::query_as("SELECT * FROM users WHERE id = $1").bind(id).fetch_optional(&self.pool).await?)
+    }
+
+    /// Counts a failed password or TOTP; locks the account for `lock_ms`
+    /// once `max_failures` is reached.
+    pub async fn record_login_failure(&self, user_id: &str, now: i64, max_failures: i64, lock_ms: i64) -> Result<()> {
+        sqlx::query(
+            "UPDATE users SET failed_logins = failed_logins + 1,
+                locked_until = CASE WHEN failed_logins + 1 >= $2 THEN $3 ELSE locked_until END
+             WHERE id = $1",
+        )
+        .bind(user_id)
+        .bind(max_failures)
+        .bind(now + lock_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// A successful log-in: failures are forgotten and a "not me" lock is lifted.
+    pub async fn record_login_success(&self, user_id: &str) -> Result<()> {
+        sqlx::query("UPDATE users SET failed_logins = 0, locked_until = 0, signing_locked_at = NULL WHERE id = $1")
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Marks a TOTP time step as used; false if it (or a later one) was.
+    pub async fn consume_totp_step(&self, user_id: &str, step: i64) -> Result<bool> {
+        let r = sqlx::query("UPDATE users SET totp_last_step = $2 WHERE id = $1 AND totp_last_step < $2")
+            .bind(user_id)
+            .bind(step)
+            .execute(&self.pool)
+            .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    pub async fn lock_signing(&self, user_id: &str, now: i64) -> Result<()> {
+        sqlx::query("UPDATE users SET signing_locked_at = $2 WHERE id = $1")
+            .bind(user_id)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    // ---- sessions ------------------------------------------------------------
+
+    pub async fn insert_session(&self, s: &SessionRow) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&s.token_hash)
+        .bind(&s.user_id)
+        .bind(&s.csrf_token)
+        .bind(s.created_at)
+        .bind(s.expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn session(&self, token_hash: &[u8], now: i64) -> Result<Option<SessionRow>> {
+        Ok(sqlx::query_as("SELECT * FROM sessions WHERE token_hash = $1 AND expires_at > $2")
+            .bind(token_hash)
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    pub async fn delete_session(&self, token_hash: &[u8]) -> Result<()> {
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    // ---- devices -------------------------------------------------------------
+
+    pub async fn insert_pairing_code(&self, code_hash: &[u8], user_id: &str, now: i64, expires_at: i64) -> Result<()> {
+        sqlx::query("INSERT INTO pairing_codes (code_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+            .bind(code_hash)
+            .bind(user_id)
+            .bind(now)
+            .bind(expires_at)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Uses a pairing code and registers the device in one transaction:
+    /// a code yields at most one device, and a device exists only with a code.
+    pub async fn pair_device(&self, code_hash: &[u8], device: &DeviceRow, now: i64) -> Result<Option<String>> {
+        let mut tx = self.begin_write().await?;
+        let user: Option<(String,)> = sqlx::query_as(
+            "UPDATE pairing_codes SET used_at = $2
+             WHERE code_hash = $1 AND used_at IS NULL AND expires_at > $2 RETURNING user_id",
+        )
+        .bind(code_hash)
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((user_id,)) = user else {
+            return Ok(None);
+        };
+        sqlx::query(
+            "INSERT INTO devices (id, user_id, name, public_jwk, created_at, last_ctr) VALUES ($1, $2, $3, $4, $5, 0)",
+        )
+        .bind(&device.id)
+        .bind(&user_id)
+        .bind(&device.name)
+        .bind(&device.public_jwk)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Some(user_id))
+    }
+
+    pub async fn device(&self, id: &str) -> Result<Option<DeviceRow>> {
+        Ok(sqlx::query_as("SELECT * FROM devices WHERE id = $1").bind(id).fetch_optional(&self.pool).await?)
+    }
+
+    pub async fn devices_of_user(&self, user_id: &str) -> Result<Vec<DeviceRow>> {
+        Ok(sqlx::query_as("SELECT * FROM devices WHERE user_id = $1 ORDER BY created_at")
+            .bind(user_id)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    pub async fn touch_device(&self, id: &str, now: i64) -> Result<()> {
+        sqlx::query("UPDATE devices SET last_seen_at = $2 WHERE id = $1").bind(id).bind(now).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn revoke_device(&self, user_id: &str, device_id: &str, now: i64) -> Result<bool> {
+        let r = sqlx::query("UPDATE devices SET revoked_at = $3 WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL")
+            .bind(device_id)
+            .bind(user_id)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    // ---- sign requests -------------------------------------------------------
+
+    pub async fn insert_request(&self, r: &RequestRow) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO sign_requests (id, user_id, credential_id, requester, media_type, title, document, doc_hash,
+                summary_json, summary_hash, challenge, created_at, expires_at, state)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'pending')",
+        )
+        .bind(&r.id)
+        .bind(&r.user_id)
+        .bind(&r.credential_id)
+        .bind(&r.requester)
+        .bind(&r.media_type)
+        .bind(&r.title)
+        .bind(&r.document)
+        .bind(&r.doc_hash)
+        .bind(&r.summary_json)
+        .bind(&r.summary_hash)
+        .bind(&r.challenge)
+        .bind(r.created_at)
+        .bind(r.expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn request(&self, id: &str) -> Result<Option<RequestRow>> {
+        Ok(sqlx::query_as("SELECT * FROM sign_requests WHERE id = $1").bind(id).fetch_optional(&self.pool).await?)
+    }
+
+    /// Pending, unexpired requests still waiting for a device answer.
+    pub async fn requests_awaiting_device(&self, user_id: &str, now: i64) -> Result<Vec<RequestRow>> {
+        Ok(sqlx::query_as(
+            "SELECT * FROM sign_requests
+             WHERE user_id = $1 AND state = 'pending' AND sad IS NULL AND expires_at > $2 ORDER BY created_at",
+        )
+        .bind(user_id)
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    pub async fn requests_of_user(&self, user_id: &str, limit: i64) -> Result<Vec<RequestRow>> {
+        Ok(sqlx::query_as("SELECT * FROM sign_requests WHERE user_id = $1 ORDER BY created_at DESC LIMIT $2")
+            .bind(user_id)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    pub async fn count_recent_requests(&self, user_id: &str, since: i64) -> Result<i64> {
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM sign_requests WHERE user_id = $1 AND created_at > $2")
+            .bind(user_id)
+            .bind(since)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n)
+    }
+
+    pub async fn record_web_confirmation(&self, id: &str, now: i64) -> Result<bool> {
+        let r = sqlx::query(
+            "UPDATE sign_requests SET web_confirmed_at = $2
+             WHERE id = $1 AND state = 'pending' AND web_confirmed_at IS NULL",
+        )
+        .bind(id)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    /// Records an admitted SAD: the replay guard, the device counter and the
+    /// request, all or nothing.
+    pub async fn admit_sad(&self, sad: &AdmittedSadRow<'_>) -> Result<AdmitOutcome> {
+        let mut tx = self.begin_write().await?;
+        let used = sqlx::query(
+            "INSERT INTO sad_uses (replay_key, request_id, device_id, used_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(sad.replay_key)
+        .bind(sad.request_id)
+        .bind(sad.device_id)
+        .bind(sad.now)
+        .execute(&mut *tx)
+        .await?;
+        if used.rows_affected() == 0 {
+            return Ok(AdmitOutcome::Replayed);
+        }
+        let counter = sqlx::query("UPDATE devices SET last_ctr = $2, last_seen_at = $3 WHERE id = $1 AND last_ctr < $2")
+            .bind(sad.device_id)
+            .bind(sad.counter)
+            .bind(sad.now)
+            .execute(&mut *tx)
+            .await?;
+        if counter.rows_affected() == 0 {
+            return Ok(AdmitOutcome::CounterNotIncreasing);
+        }
+        let attached = sqlx::query(
+            "UPDATE sign_requests SET device_id = $2, sad = $3, sad_sha256 = $4, device_confirmed_at = $5
+             WHERE id = $1 AND state = 'pending' AND sad IS NULL",
+        )
+        .bind(sad.request_id)
+        .bind(sad.device_id)
+        .bind(sad.token)
+        .bind(sad.token_sha256)
+        .bind(sad.now)
+        .execute(&mut *tx)
+        .await?;
+        if attached.rows_affected() == 0 {
+            return Ok(AdmitOutcome::RequestNotPending);
+        }
+        tx.commit().await?;
+        Ok(AdmitOutcome::Admitted)
+    }
+
+    /// Ends a pending request with a reason. False if it had already moved on.
+    pub async fn fail_request(&self, id: &str, code: ErrorCode, detail: &str, now: i64) -> Result<bool> {
+        let r = sqlx::query(
+            "UPDATE sign_requests SET state = 'failed', error_code = $2, error_detail = $3, signed_at = NULL,
+                signing_started_at = COALESCE(signing_started_at, $4)
+             WHERE id = $1 AND state = 'pending'",
+        )
+        .bind(id)
+        .bind(code.as_str())
+        .bind(detail)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    /// The one step that lets a signature happen: pending → signing, once.
+    pub async fn claim_for_signing(&self, id: &str, now: i64) -> Result<bool> {
+        let r = sqlx::query(
+            "UPDATE sign_requests SET state = 'signing', signing_started_at = $2
+             WHERE id = $1 AND state = 'pending' AND signature IS NULL AND sad IS NOT NULL
+               AND web_confirmed_at IS NOT NULL",
+        )
+        .bind(id)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    pub async fn finish_signing(&self, id: &str, signature: &[u8], now: i64) -> Result<bool> {
+        let r = sqlx::query(
+            "UPDATE sign_requests SET state = 'signed', signature = $2, signed_at = $3
+             WHERE id = $1 AND state = 'signing' AND signature IS NULL",
+        )
+        .bind(id)
+        .bind(signature)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    /// A signing step that failed after the claim (HSM error): the request
+    /// is closed, never re-opened, so no second signature can follow.
+    pub async fn abort_signing(&self, id: &str, code: ErrorCode, detail: &str) -> Result<()> {
+        sqlx::query(
+            "UPDATE sign_requests SET state = 'failed', error_code = $2, error_detail = $3
+             WHERE id = $1 AND state = 'signing'",
+        )
+        .bind(id)
+        .bind(code.as_str())
+        .bind(detail)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// After a crash: requests stuck in `signing` for longer than any HSM
+    /// call takes are closed as interrupted. Their SAD is already consumed.
+    pub async fn close_interrupted_signing(&self, started_before: i64) -> Result<u64> {
+        let r: AnyQueryResult = sqlx::query(
+            "UPDATE sign_requests SET state = 'failed', error_code = 'SIGNING_INTERRUPTED',
+                error_detail = 'the server stopped while signing'
+             WHERE state = 'signing' AND signing_started_at < $1",
+        )
+        .bind(started_before)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected())
+    }
+
+    // ---- PKI and audit -------------------------------------------------------
+
+    pub async fn pki_object(&self, name: &str) -> Result<Option<Vec<u8>>> {
+        let row: Option<(Vec<u8>,)> =
+            sqlx::query_as("SELECT der FROM pki WHERE name = $1").bind(name).fetch_optional(&self.pool).await?;
+        Ok(row.map(|(der,)| der))
+    }
+
+    /// Stores a PKI object unless another node stored one first; returns
+    /// whichever is stored, so all nodes agree.
+    pub async fn put_pki_object(&self, name: &str, der: &[u8]) -> Result<Vec<u8>> {
+        sqlx::query("INSERT INTO pki (name, der) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+            .bind(name)
+            .bind(der)
+            .execute(&self.pool)
+            .await?;
+        self.pki_object(name)
+            .await?
+            .ok_or_else(|| Error::Internal(format!("PKI object {name} missing after insert")))
+    }
+
+    pub async fn audit(&self, e: &AuditEvent<'_>) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO audit_events (at, event, user_id, request_id, device_id, code, detail)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(e.at)
+        .bind(e.event)
+        .bind(e.user_id)
+        .bind(e.request_id)
+        .bind(e.device_id)
+        .bind(e.code.map(|c| c.as_str()))
+        .bind(e.detail)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn audit_events_for_request(&self, request_id: &str) -> Result<Vec<(String, Option<String>)>> {
+        Ok(sqlx::query_as("SELECT event, code FROM audit_events WHERE request_id = $1 ORDER BY id")
+            .bind(request_id)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+}

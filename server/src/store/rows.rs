@@ -1,0 +1,89 @@
+//! Rows as stored. Conversion to wire types happens in the flows.
+
+use wysiwys_proto::ErrorCode;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct UserRow {
+    pub id: String,
+    pub username: String,
+    pub password_hash: String,
+    pub totp_secret: Vec<u8>,
+    pub totp_last_step: i64,
+    pub failed_logins: i64,
+    pub locked_until: i64,
+    pub signing_locked_at: Option<i64>,
+    pub credential_id: String,
+    pub certificate: Vec<u8>,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SessionRow {
+    pub token_hash: Vec<u8>,
+    pub user_id: String,
+    pub csrf_token: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DeviceRow {
+    pub id: String,
+    pub user_id: String,
+    pub name: String,
+    pub public_jwk: String,
+    pub created_at: i64,
+    pub last_seen_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+    pub last_ctr: i64,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct RequestRow {
+    pub id: String,
+    pub user_id: String,
+    pub credential_id: String,
+    pub requester: String,
+    pub media_type: String,
+    pub title: String,
+    pub document: Vec<u8>,
+    pub doc_hash: Vec<u8>,
+    pub summary_json: String,
+    pub summary_hash: Vec<u8>,
+    pub challenge: Vec<u8>,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub state: String,
+    pub error_code: Option<String>,
+    pub error_detail: Option<String>,
+    pub web_confirmed_at: Option<i64>,
+    pub device_id: Option<String>,
+    pub sad: Option<String>,
+    pub sad_sha256: Option<Vec<u8>>,
+    pub device_confirmed_at: Option<i64>,
+    pub signing_started_at: Option<i64>,
+    pub signed_at: Option<i64>,
+    pub signature: Option<Vec<u8>>,
+}
+
+#[derive(Debug)]
+pub struct AdmittedSadRow<'a> {
+    pub request_id: &'a str,
+    pub device_id: &'a str,
+    pub token: &'a str,
+    pub token_sha256: &'a [u8],
+    pub replay_key: &'a [u8],
+    pub counter: i64,
+    pub now: i64,
+}
+
+#[derive(Debug, Default)]
+pub struct AuditEvent<'a> {
+    pub at: i64,
+    pub event: &'a str,
+    pub user_id: Option<&'a str>,
+    pub request_id: Option<&'a str>,
+    pub device_id: Option<&'a str>,
+    pub code: Option<ErrorCode>,
+    pub detail: Option<&'a str>,
+}
