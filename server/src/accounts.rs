@@ -125,9 +125,7 @@ pub async fn create_user(
             created_at: now,
         })
         .await?;
-    store
-        .audit(&AuditEvent { at: now, event: "user_created", user_id: Some(&user_id), ..Default::default() })
-        .await?;
+    store.audit(&AuditEvent { at: now, event: "user_created", user_id: Some(&user_id), ..Default::default() }).await?;
     Ok(CreatedAccount {
         user_id,
         username: username.to_owned(),
@@ -166,7 +164,10 @@ pub struct NewSession {
 pub async fn login(app: &App, req: &LoginRequest, client: IpAddr) -> Result<NewSession> {
     let now = app.clock.now_ms();
     if !app.login_limiter.allow(client, now) {
-        return Err(Error::refused(ErrorCode::RateLimited, "too many log-in attempts from this address; wait a minute"));
+        return Err(Error::refused(
+            ErrorCode::RateLimited,
+            "too many log-in attempts from this address; wait a minute",
+        ));
     }
     if req.password.len() > MAX_PASSWORD_BYTES || req.username.len() > 64 || req.totp.len() > 16 {
         return Err(Error::refused(ErrorCode::BadRequest, "field too long"));
@@ -189,7 +190,10 @@ pub async fn login(app: &App, req: &LoginRequest, client: IpAddr) -> Result<NewS
         return Err(Error::refused(ErrorCode::LoginFailed, "unknown user or wrong password"));
     };
     if user.locked_until > now {
-        return Err(Error::refused(ErrorCode::RateLimited, "too many failed attempts; the account is locked for a while"));
+        return Err(Error::refused(
+            ErrorCode::RateLimited,
+            "too many failed attempts; the account is locked for a while",
+        ));
     }
     let audit = |event: &'static str, code: Option<ErrorCode>| AuditEvent {
         at: now,
@@ -213,7 +217,10 @@ pub async fn login(app: &App, req: &LoginRequest, client: IpAddr) -> Result<NewS
     if !app.store.consume_totp_step(&user.id, i64::try_from(step).unwrap_or(i64::MAX)).await? {
         app.store.record_login_failure(&user.id, now, MAX_LOGIN_FAILURES, LOGIN_LOCK_MS).await?;
         app.store.audit(&audit("login_failed", Some(ErrorCode::TotpReplayed))).await?;
-        return Err(Error::refused(ErrorCode::TotpReplayed, "this authenticator code was used already; wait for the next one"));
+        return Err(Error::refused(
+            ErrorCode::TotpReplayed,
+            "this authenticator code was used already; wait for the next one",
+        ));
     }
     app.store.record_login_success(&user.id).await?;
     let token = random_bytes::<32>(app.entropy.as_ref())?;

@@ -53,8 +53,8 @@ impl App {
         };
         let entropy: Arc<dyn Entropy> = Arc::new(OsEntropy);
         let ca_certificate = crate::pki::ensure_ca(&store, &hsm, clock.as_ref(), entropy.as_ref()).await?;
-        let channel_key = Jwk::from_sec1(&hsm.channel_public_key()?)
-            .map_err(|e| Error::Internal(format!("channel key: {e}")))?;
+        let channel_key =
+            Jwk::from_sec1(&hsm.channel_public_key()?).map_err(|e| Error::Internal(format!("channel key: {e}")))?;
         let closed = store.close_interrupted_signing(clock.now_ms() - INTERRUPTED_AFTER_MS).await?;
         if closed > 0 {
             tracing::warn!(closed, "closed requests interrupted while signing");
@@ -84,10 +84,7 @@ impl App {
 
     /// Runs an HSM operation on a blocking thread: PKCS#11 calls block, and
     /// a network HSM can take milliseconds.
-    pub async fn with_hsm<T: Send + 'static>(
-        &self,
-        op: impl FnOnce(&Hsm) -> Result<T> + Send + 'static,
-    ) -> Result<T> {
+    pub async fn with_hsm<T: Send + 'static>(&self, op: impl FnOnce(&Hsm) -> Result<T> + Send + 'static) -> Result<T> {
         let hsm = self.hsm.clone();
         tokio::task::spawn_blocking(move || op(&hsm)).await.map_err(|e| Error::Internal(format!("HSM task: {e}")))?
     }

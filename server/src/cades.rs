@@ -54,12 +54,10 @@ pub struct SignedAttributes {
 
 impl SignedAttributes {
     pub fn new(doc_hash: &[u8; 32], signing_time_ms: i64, signer_cert: &[u8], evidence: &Evidence) -> Result<Self> {
-        let cert = Certificate::from_der(signer_cert).map_err(|e| Error::Internal(format!("signer certificate: {e}")))?;
+        let cert =
+            Certificate::from_der(signer_cert).map_err(|e| Error::Internal(format!("signer certificate: {e}")))?;
         let evidence_json = wysiwys_proto::jcs::to_vec(evidence).map_err(|e| Error::Internal(e.to_string()))?;
-        let ess_cert_id = seq(&[
-            &octet_string(&Sha256::digest(signer_cert)),
-            &issuer_serial(&cert)?,
-        ]);
+        let ess_cert_id = seq(&[&octet_string(&Sha256::digest(signer_cert)), &issuer_serial(&cert)?]);
         let mut attributes = vec![
             attribute(OID_CONTENT_TYPE, &oid(OID_DATA)),
             attribute(OID_SIGNING_TIME, &utc_time(signing_time_ms)?),
@@ -92,7 +90,12 @@ impl SignedAttributes {
 
 /// Wraps the signed attributes and the HSM's raw `r ‖ s` into a detached
 /// SignedData with the signer's and the CA's certificates.
-pub fn assemble(attrs: &SignedAttributes, raw_signature: &[u8; 64], signer_cert: &[u8], ca_cert: &[u8]) -> Result<Vec<u8>> {
+pub fn assemble(
+    attrs: &SignedAttributes,
+    raw_signature: &[u8; 64],
+    signer_cert: &[u8],
+    ca_cert: &[u8],
+) -> Result<Vec<u8>> {
     let cert = Certificate::from_der(signer_cert).map_err(|e| Error::Internal(format!("signer certificate: {e}")))?;
     let signature = p256::ecdsa::Signature::from_slice(raw_signature)
         .map_err(|_| Error::Internal("HSM returned an invalid ECDSA signature".into()))?;

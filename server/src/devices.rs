@@ -35,7 +35,8 @@ fn new_code(app: &App) -> Result<String> {
 
 /// Codes are compared as typed, forgiving case and the separator.
 fn code_hash(code: &str) -> [u8; 32] {
-    let normalised: String = code.chars().filter(|c| *c != '-' && !c.is_whitespace()).collect::<String>().to_uppercase();
+    let normalised: String =
+        code.chars().filter(|c| *c != '-' && !c.is_whitespace()).collect::<String>().to_uppercase();
     wysiwys_proto::jcs::sha256(format!("wysiwys-pairing-code/1:{normalised}").as_bytes())
 }
 
@@ -66,7 +67,10 @@ pub async fn pair(app: &App, request: &PairDeviceRequest, client: IpAddr) -> Res
         return Err(Error::refused(ErrorCode::BadRequest, "pairing proof is for another server"));
     }
     if (claims.iat * 1000 - now).abs() > PROOF_MAX_AGE_MS {
-        return Err(Error::refused(ErrorCode::BadRequest, "pairing proof is too old or from the future; check the device clock"));
+        return Err(Error::refused(
+            ErrorCode::BadRequest,
+            "pairing proof is too old or from the future; check the device clock",
+        ));
     }
     let name = claims.name.trim();
     wysiwys_proto::summary::check_field("name", name)?;

@@ -25,4 +25,3 @@ pub fn random_bytes<const N: usize>(entropy: &dyn Entropy) -> Result<[u8; N], cr
 pub fn random_id(entropy: &dyn Entropy) -> Result<String, crate::Error> {
     Ok(wysiwys_proto::b64::encode(random_bytes::<16>(entropy)?))
 }
-

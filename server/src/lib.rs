@@ -34,7 +34,10 @@ use std::sync::Arc;
 /// be given its PIN.
 pub fn resolve_pins(common: &CommonConfig) -> Result<Pins> {
     let hsm = &common.hsm;
-    let from = |pin: &Option<config::Pin>, file: &Option<std::path::PathBuf>, default: &str| -> Result<Option<secrecy::SecretString>> {
+    let from = |pin: &Option<config::Pin>,
+                file: &Option<std::path::PathBuf>,
+                default: &str|
+     -> Result<Option<secrecy::SecretString>> {
         if let Some(p) = pin {
             return Ok(Some(p.0.clone()));
         }
@@ -46,7 +49,8 @@ pub fn resolve_pins(common: &CommonConfig) -> Result<Pins> {
         }
         if hsm.is_softhsm() {
             let path = common.data_dir.join(default);
-            return hsm::softhsm::pin_file(&path, true).map_err(|e| Error::Internal(format!("PIN file {}: {e}", path.display())));
+            return hsm::softhsm::pin_file(&path, true)
+                .map_err(|e| Error::Internal(format!("PIN file {}: {e}", path.display())));
         }
         Ok(None)
     };

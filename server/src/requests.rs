@@ -56,7 +56,14 @@ pub fn view(row: &RequestRow) -> SignRequestView {
     }
 }
 
-async fn audit(app: &App, event: &str, row: &RequestRow, device_id: Option<&str>, code: Option<ErrorCode>, detail: Option<&str>) -> Result<()> {
+async fn audit(
+    app: &App,
+    event: &str,
+    row: &RequestRow,
+    device_id: Option<&str>,
+    code: Option<ErrorCode>,
+    detail: Option<&str>,
+) -> Result<()> {
     app.store
         .audit(&AuditEvent {
             at: app.clock.now_ms(),
@@ -90,7 +97,8 @@ async fn own_request(app: &App, user: &UserRow, id: &str) -> Result<RequestRow> 
 /// Closes a request whose challenge ran out while nobody was looking.
 async fn expire_if_due(app: &App, row: RequestRow) -> Result<RequestRow> {
     if row.state == "pending" && app.clock.now_ms() >= row.expires_at {
-        fail(app, &row, None, ErrorCode::ChallengeExpired, "the challenge expired before both channels confirmed").await?;
+        fail(app, &row, None, ErrorCode::ChallengeExpired, "the challenge expired before both channels confirmed")
+            .await?;
         return app.store.request(&row.id).await?.ok_or_else(|| Error::Internal("request vanished".into()));
     }
     Ok(row)
@@ -100,7 +108,10 @@ async fn expire_if_due(app: &App, row: RequestRow) -> Result<RequestRow> {
 pub async fn create(app: &App, user: &UserRow, media_type: &str, document: &[u8]) -> Result<SignRequestView> {
     let now = app.clock.now_ms();
     if user.signing_locked_at.is_some() {
-        return Err(Error::refused(ErrorCode::AccountLockedNotMe, "signing is locked after a \"not me\" answer; log in again"));
+        return Err(Error::refused(
+            ErrorCode::AccountLockedNotMe,
+            "signing is locked after a \"not me\" answer; log in again",
+        ));
     }
     if !app.request_limiter.allow(user.id.clone(), now) {
         return Err(Error::refused(ErrorCode::RateLimited, "too many sign requests; wait a minute"));
@@ -151,7 +162,8 @@ pub async fn create(app: &App, user: &UserRow, media_type: &str, document: &[u8]
 
 /// Signs the push for one device with the channel key and sends it.
 pub async fn push(app: &App, row: &RequestRow, device: &DeviceRow) -> Result<()> {
-    let summary: Summary = serde_json::from_str(&row.summary_json).map_err(|e| Error::Internal(format!("stored summary: {e}")))?;
+    let summary: Summary =
+        serde_json::from_str(&row.summary_json).map_err(|e| Error::Internal(format!("stored summary: {e}")))?;
     let claims = ChallengeClaims {
         iss: app.settings.origin.clone(),
         aud: device.id.clone(),
@@ -205,7 +217,8 @@ pub async fn summary_bytes(app: &App, user: &UserRow, id: &str) -> Result<Vec<u8
 
 pub async fn signature(app: &App, user: &UserRow, id: &str) -> Result<Vec<u8>> {
     let row = own_request(app, user, id).await?;
-    row.signature.ok_or_else(|| Error::refused(ErrorCode::RequestNotPending, format!("request is {}, not signed", row.state)))
+    row.signature
+        .ok_or_else(|| Error::refused(ErrorCode::RequestNotPending, format!("request is {}, not signed", row.state)))
 }
 
 /// The web channel confirms: hashes of the bytes the browser received.
@@ -252,7 +265,11 @@ pub async fn submit_sad(app: &App, device: &DeviceRow, request_id: &str, token: 
 async fn submit_sad_inner(app: &App, device: &DeviceRow, request_id: &str, token: &str) -> Result<RequestState> {
     let now = app.clock.now_ms();
     // Re-read: the device may have been revoked since its socket opened.
-    let device = app.store.device(&device.id).await?.ok_or_else(|| Error::refused(ErrorCode::DeviceUnknown, "device vanished"))?;
+    let device = app
+        .store
+        .device(&device.id)
+        .await?
+        .ok_or_else(|| Error::refused(ErrorCode::DeviceUnknown, "device vanished"))?;
     let Some(row) = app.store.request(request_id).await? else {
         return Err(Error::refused(ErrorCode::RequestNotFound, "no such request"));
     };
@@ -261,7 +278,8 @@ async fn submit_sad_inner(app: &App, device: &DeviceRow, request_id: &str, token
         audit(app, "sad_from_foreign_device", &row, Some(&device.id), Some(ErrorCode::DeviceUnknown), None).await?;
         return Err(Error::refused(ErrorCode::RequestNotFound, "no such request"));
     }
-    let user = app.store.user_by_id(&row.user_id).await?.ok_or_else(|| Error::Internal("request without user".into()))?;
+    let user =
+        app.store.user_by_id(&row.user_id).await?.ok_or_else(|| Error::Internal("request without user".into()))?;
     let ctx = Context { origin: &app.settings.origin, now_ms: now };
     let admitted = match sam::admit_sad(&row, &user, &device, token, ctx) {
         Ok(a) => a,
@@ -285,7 +303,9 @@ async fn submit_sad_inner(app: &App, device: &DeviceRow, request_id: &str, token
     let refused = match outcome {
         AdmitOutcome::Admitted => None,
         AdmitOutcome::Replayed => Some((ErrorCode::SadReplayed, "this SAD was used before")),
-        AdmitOutcome::CounterNotIncreasing => Some((ErrorCode::SadReplayed, "SAD counter is not above the device's last one")),
+        AdmitOutcome::CounterNotIncreasing => {
+            Some((ErrorCode::SadReplayed, "SAD counter is not above the device's last one"))
+        }
         AdmitOutcome::RequestNotPending => Some((ErrorCode::RequestNotPending, "the request moved on meanwhile")),
     };
     if let Some((code, detail)) = refused {
@@ -296,12 +316,26 @@ async fn submit_sad_inner(app: &App, device: &DeviceRow, request_id: &str, token
     match admitted.decision() {
         Decision::Approve => {}
         Decision::Reject => {
-            fail(app, &row, Some(&device.id), ErrorCode::DeviceRejected, "the person rejected the request on the device").await?;
+            fail(
+                app,
+                &row,
+                Some(&device.id),
+                ErrorCode::DeviceRejected,
+                "the person rejected the request on the device",
+            )
+            .await?;
             return Ok(RequestState::Failed);
         }
         Decision::NotMe => {
             app.store.lock_signing(&user.id, now).await?;
-            fail(app, &row, Some(&device.id), ErrorCode::AccountLockedNotMe, "the person answered \"not me\"; signing is locked").await?;
+            fail(
+                app,
+                &row,
+                Some(&device.id),
+                ErrorCode::AccountLockedNotMe,
+                "the person answered \"not me\"; signing is locked",
+            )
+            .await?;
             tracing::warn!(user = %user.id, device = %device.id, "\"not me\": signing locked until the next log-in");
             return Ok(RequestState::Failed);
         }
@@ -316,9 +350,14 @@ async fn submit_sad_inner(app: &App, device: &DeviceRow, request_id: &str, token
 /// Both channels are in: ask the SAM, then sign.
 async fn complete(app: &App, row: RequestRow, evidence: SadEvidence<'_>) -> Result<RequestState> {
     let now = app.clock.now_ms();
-    let user = app.store.user_by_id(&row.user_id).await?.ok_or_else(|| Error::Internal("request without user".into()))?;
+    let user =
+        app.store.user_by_id(&row.user_id).await?.ok_or_else(|| Error::Internal("request without user".into()))?;
     let device_id = row.device_id.clone().unwrap_or_default();
-    let device = app.store.device(&device_id).await?.ok_or_else(|| Error::refused(ErrorCode::DeviceUnknown, "device vanished"))?;
+    let device = app
+        .store
+        .device(&device_id)
+        .await?
+        .ok_or_else(|| Error::refused(ErrorCode::DeviceUnknown, "device vanished"))?;
     let ctx = Context { origin: &app.settings.origin, now_ms: now };
     let authorization = match sam::authorize(&row, &user, &device, evidence, &user.certificate, ctx) {
         Ok(a) => a,
@@ -333,9 +372,9 @@ async fn complete(app: &App, row: RequestRow, evidence: SadEvidence<'_>) -> Resu
     }
     let permit = authorization.permit;
     let signed = app.with_hsm(move |hsm| sam::sign(hsm, permit)).await;
-    let signature = match signed.and_then(|raw| {
-        crate::cades::assemble(&authorization.attributes, &raw, &user.certificate, &app.ca_certificate)
-    }) {
+    let signature = match signed
+        .and_then(|raw| crate::cades::assemble(&authorization.attributes, &raw, &user.certificate, &app.ca_certificate))
+    {
         Ok(s) => s,
         Err(e) => {
             tracing::error!(request = %row.id, error = ?e, "signing failed after the SAM agreed");

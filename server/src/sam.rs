@@ -67,7 +67,9 @@ pub struct Context<'a> {
 }
 
 fn hash32(bytes: &[u8], what: &str) -> Result<[u8; 32], Refusal> {
-    bytes.try_into().map_err(|_| Refusal { code: ErrorCode::InternalError, detail: format!("stored {what} is not 32 bytes") })
+    bytes
+        .try_into()
+        .map_err(|_| Refusal { code: ErrorCode::InternalError, detail: format!("stored {what} is not 32 bytes") })
 }
 
 fn ct_equal(a: &[u8], b: &[u8]) -> bool {

@@ -1,1 +1,46 @@
+//! Test kit: real server processes on port 0 with a temp data dir and a
+//! temp SoftHSM2 token, a fresh PostgreSQL database when asked, a browser
+//! stand-in over HTTP, and the real `wysiwys-confirm` as the device.
+
 #![forbid(unsafe_code)]
+
+pub mod browser;
+pub mod device;
+pub mod postgres;
+pub mod server;
+
+pub use browser::{ApiError, Browser};
+pub use device::{ConfirmApp, ScriptedDevice};
+pub use server::{Db, TestServer};
+
+use std::path::PathBuf;
+
+/// A binary of this workspace. Built by `cargo build --workspace --bins`
+/// (the test script does it); `WYSIWYS_BIN_DIR` overrides the location.
+pub fn workspace_bin(name: &str) -> PathBuf {
+    let dir = std::env::var_os("WYSIWYS_BIN_DIR").map(PathBuf::from).unwrap_or_else(|| {
+        let exe = std::env::current_exe().unwrap_or_default();
+        let mut dir = exe.parent().map(PathBuf::from).unwrap_or_default();
+        if dir.ends_with("deps") {
+            dir.pop();
+        }
+        dir
+    });
+    let path = dir.join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo build --workspace --bins` first (or set WYSIWYS_BIN_DIR)",
+        path.display()
+    );
+    path
+}
+
+/// Seconds since the Unix epoch, as the test machine sees it.
+#[allow(clippy::disallowed_methods)]
+pub fn system_now_s() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
+
+pub fn sha256_b64(bytes: &[u8]) -> String {
+    wysiwys_proto::b64::encode(wysiwys_proto::jcs::sha256(bytes))
+}

@@ -87,8 +87,7 @@ impl Hsm {
     /// Loads the module, finds the token by label (creating it when an SO
     /// PIN is given and the token does not exist yet) and logs in.
     pub fn open(module: &Path, token_label: &str, pins: &Pins) -> Result<Hsm, HsmError> {
-        let ctx = Pkcs11::new(module)
-            .map_err(|e| HsmError::Setup(format!("cannot load {}: {e}", module.display())))?;
+        let ctx = Pkcs11::new(module).map_err(|e| HsmError::Setup(format!("cannot load {}: {e}", module.display())))?;
         match ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
             Ok(()) | Err(CkError::Pkcs11(RvError::CryptokiAlreadyInitialized, _)) => {}
             Err(e) => return Err(e.into()),
@@ -228,8 +227,7 @@ impl Hsm {
 
     fn public_point(&self, id: &[u8]) -> Result<Vec<u8>, HsmError> {
         self.with_session(|s| {
-            let found =
-                s.find_objects(&[Attribute::Class(ObjectClass::PUBLIC_KEY), Attribute::Id(id.to_vec())])?;
+            let found = s.find_objects(&[Attribute::Class(ObjectClass::PUBLIC_KEY), Attribute::Id(id.to_vec())])?;
             let handle = found
                 .first()
                 .copied()

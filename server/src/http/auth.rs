@@ -24,10 +24,7 @@ pub struct Session {
 pub struct SessionWrite(pub Session);
 
 async fn load(req: HttpRequest) -> Result<Session, Error> {
-    let app = req
-        .app_data::<web::Data<Arc<App>>>()
-        .ok_or_else(|| Error::Internal("app state missing".into()))?
-        .clone();
+    let app = req.app_data::<web::Data<Arc<App>>>().ok_or_else(|| Error::Internal("app state missing".into()))?.clone();
     let cookie = req
         .cookie(SESSION_COOKIE)
         .ok_or_else(|| Error::refused(ErrorCode::Unauthenticated, "log in first"))?

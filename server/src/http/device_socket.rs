@@ -19,9 +19,14 @@ const PING_EVERY: Duration = Duration::from_secs(15);
 /// No frame at all for this long and the connection is considered dead.
 const IDLE_LIMIT: Duration = Duration::from_secs(45);
 
-pub async fn connect(app: web::Data<Arc<App>>, req: HttpRequest, body: web::Payload) -> actix_web::Result<HttpResponse> {
+pub async fn connect(
+    app: web::Data<Arc<App>>,
+    req: HttpRequest,
+    body: web::Payload,
+) -> actix_web::Result<HttpResponse> {
     let (response, session, stream) = actix_ws::handle(&req, body)?;
-    let stream = stream.max_frame_size(MAX_DEVICE_MESSAGE).aggregate_continuations().max_continuation_size(MAX_DEVICE_MESSAGE);
+    let stream =
+        stream.max_frame_size(MAX_DEVICE_MESSAGE).aggregate_continuations().max_continuation_size(MAX_DEVICE_MESSAGE);
     let app = app.get_ref().clone();
     actix_web::rt::spawn(async move {
         if let Err(reason) = run(app, session.clone(), stream).await {
@@ -129,7 +134,12 @@ async fn authenticate(
     }
 }
 
-async fn handle_text(app: &App, device: &DeviceRow, session: &mut actix_ws::Session, text: &str) -> Result<(), &'static str> {
+async fn handle_text(
+    app: &App,
+    device: &DeviceRow,
+    session: &mut actix_ws::Session,
+    text: &str,
+) -> Result<(), &'static str> {
     match serde_json::from_str::<DeviceMessage>(text) {
         Ok(DeviceMessage::Sad { request_id, token }) => {
             let outcome = requests::submit_sad(app, device, &request_id, &token).await;

@@ -7,7 +7,6 @@ use crate::error::{Error, Result};
 use crate::{accounts, devices, requests};
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::{HttpRequest, HttpResponse, web};
-use wysiwys_web::Template;
 use futures_util::StreamExt;
 use secrecy::ExposeSecret;
 use std::net::{IpAddr, Ipv4Addr};
@@ -15,6 +14,7 @@ use std::sync::Arc;
 use wysiwys_proto::ErrorCode;
 use wysiwys_proto::api::{LoginRequest, PairDeviceRequest, SESSION_COOKIE, WebConfirmation};
 use wysiwys_proto::summary::{MEDIA_TYPE_PAYMENT, MEDIA_TYPE_TEXT};
+use wysiwys_web::Template;
 
 type AppData = web::Data<Arc<App>>;
 
@@ -141,7 +141,12 @@ async fn read_limited(mut payload: web::Payload, limit: usize) -> Result<Vec<u8>
     Ok(body)
 }
 
-pub async fn create_request(app: AppData, session: SessionWrite, req: HttpRequest, payload: web::Payload) -> Result<HttpResponse> {
+pub async fn create_request(
+    app: AppData,
+    session: SessionWrite,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse> {
     let media_type = document_media_type(&req)?;
     if let Some(len) = req.headers().get("content-length").and_then(|v| v.to_str().ok()?.parse::<usize>().ok()) {
         if len > app.settings.max_document_bytes {

@@ -39,7 +39,9 @@ fn json_error(err: JsonPayloadError, _req: &actix_web::HttpRequest) -> actix_web
         JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
             Error::refused(ErrorCode::PayloadTooLarge, "JSON body too large")
         }
-        JsonPayloadError::Payload(PayloadError::Overflow) => Error::refused(ErrorCode::PayloadTooLarge, "body too large"),
+        JsonPayloadError::Payload(PayloadError::Overflow) => {
+            Error::refused(ErrorCode::PayloadTooLarge, "body too large")
+        }
         other => Error::refused(ErrorCode::BadRequest, format!("malformed JSON: {other}")),
     };
     e.into()
@@ -49,7 +51,10 @@ fn path_error(err: actix_web::error::PathError, _req: &actix_web::HttpRequest) -
     Error::refused(ErrorCode::BadRequest, format!("bad path: {err}")).into()
 }
 
-pub fn configure(app: Arc<App>, metrics: Option<metrics_exporter_prometheus::PrometheusHandle>) -> impl Fn(&mut web::ServiceConfig) + Clone {
+pub fn configure(
+    app: Arc<App>,
+    metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+) -> impl Fn(&mut web::ServiceConfig) + Clone {
     move |cfg: &mut web::ServiceConfig| {
         let json = web::JsonConfig::default().limit(app.settings.max_json_bytes).error_handler(json_error);
         cfg.app_data(web::Data::new(app.clone()))

@@ -127,10 +127,7 @@ impl Store {
     }
 
     pub async fn user_by_username(&self, username: &str) -> Result<Option<UserRow>> {
-        Ok(sqlx::query_as("SELECT * FROM users WHERE username = $1")
-            .bind(username)
-            .fetch_optional(&self.pool)
-            .await?)
+        Ok(sqlx::query_as("SELECT * FROM users WHERE username = $1").bind(username).fetch_optional(&self.pool).await?)
     }
 
     pub async fn user_by_id(&self, id: &str) -> Result<Option<UserRow>> {
@@ -264,7 +261,11 @@ impl Store {
     }
 
     pub async fn touch_device(&self, id: &str, now: i64) -> Result<()> {
-        sqlx::query("UPDATE devices SET last_seen_at = $2 WHERE id = $1").bind(id).bind(now).execute(&self.pool).await?;
+        sqlx::query("UPDATE devices SET last_seen_at = $2 WHERE id = $1")
+            .bind(id)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
@@ -366,12 +367,13 @@ impl Store {
         if used.rows_affected() == 0 {
             return Ok(AdmitOutcome::Replayed);
         }
-        let counter = sqlx::query("UPDATE devices SET last_ctr = $2, last_seen_at = $3 WHERE id = $1 AND last_ctr < $2")
-            .bind(sad.device_id)
-            .bind(sad.counter)
-            .bind(sad.now)
-            .execute(&mut *tx)
-            .await?;
+        let counter =
+            sqlx::query("UPDATE devices SET last_ctr = $2, last_seen_at = $3 WHERE id = $1 AND last_ctr < $2")
+                .bind(sad.device_id)
+                .bind(sad.counter)
+                .bind(sad.now)
+                .execute(&mut *tx)
+                .await?;
         if counter.rows_affected() == 0 {
             return Ok(AdmitOutcome::CounterNotIncreasing);
         }
@@ -481,9 +483,7 @@ impl Store {
             .bind(der)
             .execute(&self.pool)
             .await?;
-        self.pki_object(name)
-            .await?
-            .ok_or_else(|| Error::Internal(format!("PKI object {name} missing after insert")))
+        self.pki_object(name).await?.ok_or_else(|| Error::Internal(format!("PKI object {name} missing after insert")))
     }
 
     pub async fn audit(&self, e: &AuditEvent<'_>) -> Result<()> {

@@ -1,0 +1,61 @@
+//! Pairing: make a key on this device, prove the pairing code and the key
+//! to the server, and pin the server's channel key.
+
+use crate::store::{Account, Home};
+use anyhow::{Result, anyhow, bail};
+use p256::ecdsa::SigningKey;
+use p256::elliptic_curve::Generate;
+use secrecy::{ExposeSecret, SecretString};
+use wysiwys_proto::api::{PairDeviceRequest, PairDeviceResponse};
+use wysiwys_proto::device_auth::{PairingClaims, pairing_proof};
+use wysiwys_proto::pairing::PairingUri;
+use wysiwys_proto::{ErrorBody, Jwk};
+
+pub async fn pair(home: &Home, uri: &PairingUri, name: &str, passphrase: &SecretString) -> Result<Account> {
+    crate::check_origin_transport(&uri.server)?;
+    if passphrase.expose_secret().len() < 8 {
+        bail!("the passphrase must be at least 8 characters");
+    }
+    let key = SigningKey::try_generate().map_err(|e| anyhow!("no randomness for the device key: {e}"))?;
+    let claims = PairingClaims {
+        aud: uri.server.clone(),
+        code: uri.code.clone(),
+        jwk: Jwk::from_verifying_key(key.verifying_key()),
+        name: name.to_owned(),
+        iat: crate::now_s(),
+    };
+    let proof = pairing_proof(&key, &claims)?;
+    let response = reqwest::Client::new()
+        .post(format!("{}/api/devices/pair", uri.server))
+        .json(&PairDeviceRequest { proof })
+        .send()
+        .await?;
+    if !response.status().is_success() {
+        let status = response.status();
+        let body: Option<ErrorBody> = response.json().await.ok();
+        return Err(match body {
+            Some(e) => anyhow!("pairing refused: {} ({})", e.error, e.error_description),
+            None => anyhow!("pairing refused with HTTP {status}"),
+        });
+    }
+    let paired: PairDeviceResponse = response.json().await?;
+    // The thumbprint came from the person's logged-in page; the key from the
+    // network. They must agree, or someone is in between.
+    if paired.channel_key.thumbprint() != uri.channel_key_thumbprint {
+        bail!("the server's channel key does not match the pairing code's; not pairing");
+    }
+    if paired.server_origin != uri.server {
+        bail!("the server calls itself {} but the pairing code is for {}", paired.server_origin, uri.server);
+    }
+    let account = Account {
+        server_origin: paired.server_origin,
+        device_id: paired.device_id,
+        device_name: name.to_owned(),
+        user_id: paired.user_id,
+        username: paired.username,
+        channel_key: paired.channel_key,
+        counter: 0,
+    };
+    home.save_new(&account, &key, passphrase)?;
+    Ok(account)
+}

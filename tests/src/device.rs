@@ -1,0 +1,250 @@
+//! The device channel: the real `wysiwys-confirm` process, and a scripted
+//! device speaking the socket protocol directly (for attacks and replays).
+
+use crate::workspace_bin;
+use futures_util::{SinkExt, StreamExt};
+use p256::ecdsa::SigningKey;
+use secrecy::SecretString;
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+use tokio_tungstenite::tungstenite::Message;
+use wysiwys_confirm::store::{Account, Home};
+use wysiwys_proto::api::{AckOutcome, DeviceMessage, ServerMessage};
+use wysiwys_proto::challenge::{self, Expectation, VerifiedChallenge};
+use wysiwys_proto::device_auth::{DeviceAuthClaims, device_auth};
+use wysiwys_proto::sad::{self, Decision};
+use wysiwys_proto::{ErrorBody, ErrorCode};
+
+pub const PASSPHRASE: &str = "device passphrase for tests";
+
+/// A `wysiwys-confirm` installation in a temp home.
+#[derive(Debug)]
+pub struct ConfirmApp {
+    pub home: tempfile::TempDir,
+    passphrase_file: PathBuf,
+}
+
+/// A running `approve|reject|not-me --once`.
+#[derive(Debug)]
+pub struct RunningAnswer {
+    child: Option<Child>,
+    events: mpsc::Receiver<Value>,
+    seen: Vec<Value>,
+}
+
+impl ConfirmApp {
+    pub fn new() -> ConfirmApp {
+        let home = tempfile::Builder::new().prefix("wysiwys-device-").tempdir().expect("temp home");
+        let passphrase_file = home.path().join("passphrase");
+        std::fs::write(&passphrase_file, PASSPHRASE).expect("passphrase file");
+        ConfirmApp { home, passphrase_file }
+    }
+
+    fn command(&self) -> Command {
+        let mut cmd = Command::new(workspace_bin("wysiwys-confirm"));
+        cmd.arg("--home").arg(self.home.path()).arg("--passphrase-file").arg(&self.passphrase_file).arg("--json");
+        cmd
+    }
+
+    /// Runs `pair <uri>`; returns the device id.
+    pub fn pair(&self, uri: &str) -> Result<String, String> {
+        let out = self.command().args(["pair", uri, "--name", "test device"]).output().expect("run pair");
+        let events = parse_events(&out.stdout);
+        match events.iter().find(|e| e["event"] == "paired") {
+            Some(e) if out.status.success() => Ok(e["device_id"].as_str().unwrap_or_default().to_owned()),
+            _ => Err(format!("{events:?} {}", String::from_utf8_lossy(&out.stderr))),
+        }
+    }
+
+    /// Starts answering the next request with `decision` (approve, reject, not-me).
+    pub fn answer(&self, decision: &str) -> RunningAnswer {
+        let mut child = self
+            .command()
+            .args([decision, "--once", "--timeout", "60"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start wysiwys-confirm");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, events) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Ok(v) = serde_json::from_str::<Value>(&line) {
+                    let _ = tx.send(v);
+                }
+            }
+        });
+        RunningAnswer { child: Some(child), events, seen: Vec::new() }
+    }
+
+    pub fn account(&self) -> Account {
+        Home::locate(Some(self.home.path().to_owned())).expect("home").select(None).expect("paired account")
+    }
+
+    pub fn key(&self) -> SigningKey {
+        let home = Home::locate(Some(self.home.path().to_owned())).expect("home");
+        home.load_key(&self.account(), &SecretString::from(PASSPHRASE.to_owned())).expect("device key")
+    }
+}
+
+impl Default for ConfirmApp {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn parse_events(stdout: &[u8]) -> Vec<Value> {
+    String::from_utf8_lossy(stdout).lines().filter_map(|l| serde_json::from_str(l).ok()).collect()
+}
+
+impl RunningAnswer {
+    /// Blocks (off the async runtime) until an event of this kind arrives.
+    pub async fn wait_for(&mut self, kind: &str) -> Value {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(e) = self.seen.iter().find(|e| e["event"] == kind) {
+                return e.clone();
+            }
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            assert!(!left.is_zero(), "no {kind:?} event; saw {:?}", self.seen);
+            match self.events.recv_timeout(Duration::from_millis(20)) {
+                Ok(e) => self.seen.push(e),
+                Err(mpsc::RecvTimeoutError::Timeout) => tokio::time::sleep(Duration::from_millis(10)).await,
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    panic!("wysiwys-confirm exited without a {kind:?} event; saw {:?}", self.seen)
+                }
+            }
+        }
+    }
+
+    /// Waits for the process to exit; returns its exit code and every event.
+    pub async fn finish(mut self) -> (i32, Vec<Value>) {
+        let mut child = self.child.take().expect("running");
+        let (_, empty) = mpsc::channel();
+        let events = std::mem::replace(&mut self.events, empty);
+        let mut seen = std::mem::take(&mut self.seen);
+        tokio::task::spawn_blocking(move || {
+            let code = child.wait().expect("wait").code().unwrap_or(-1);
+            // The reader thread ends when stdout closes: every line is in.
+            seen.extend(events.iter());
+            (code, seen)
+        })
+        .await
+        .expect("join")
+    }
+}
+
+impl Drop for RunningAnswer {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.child {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A device driven by the test: it can send any SAD, including replayed,
+/// foreign or forged ones.
+#[derive(Debug)]
+pub struct ScriptedDevice {
+    socket: Socket,
+    pub account: Account,
+    pub key: SigningKey,
+}
+
+impl ScriptedDevice {
+    /// Authenticates as `account` with `key` (which may not be the paired one).
+    pub async fn connect(account: Account, key: SigningKey) -> Result<ScriptedDevice, ErrorBody> {
+        let url = wysiwys_confirm::channel::socket_url(&account.server_origin).expect("url");
+        let (socket, _) = tokio_tungstenite::connect_async(url).await.expect("connect");
+        let mut device = ScriptedDevice { socket, account, key };
+        let nonce = match device.receive().await? {
+            ServerMessage::Hello { nonce, .. } => nonce,
+            other => panic!("expected hello, got {other:?}"),
+        };
+        let claims = DeviceAuthClaims {
+            iss: device.account.device_id.clone(),
+            aud: device.account.server_origin.clone(),
+            nonce,
+            iat: crate::system_now_s(),
+        };
+        let token = device_auth(&device.key, &claims).expect("auth token");
+        device.send(&DeviceMessage::Auth { token }).await;
+        match device.receive().await? {
+            ServerMessage::Authenticated { .. } => Ok(device),
+            other => panic!("expected authenticated, got {other:?}"),
+        }
+    }
+
+    pub async fn send(&mut self, message: &DeviceMessage) {
+        self.socket.send(Message::text(serde_json::to_string(message).expect("json"))).await.expect("send");
+    }
+
+    pub async fn send_raw(&mut self, text: &str) {
+        self.socket.send(Message::text(text.to_owned())).await.expect("send");
+    }
+
+    /// The next message; a server `Error` message comes back as `Err`.
+    pub async fn receive(&mut self) -> Result<ServerMessage, ErrorBody> {
+        loop {
+            let frame = tokio::time::timeout(Duration::from_secs(30), self.socket.next())
+                .await
+                .expect("server message in time")
+                .expect("socket open")
+                .expect("frame");
+            if let Message::Text(text) = frame {
+                return match serde_json::from_str::<ServerMessage>(&text).expect("server message") {
+                    ServerMessage::Error { error, error_description } => Err(ErrorBody::new(error, error_description)),
+                    other => Ok(other),
+                };
+            }
+        }
+    }
+
+    /// Waits for the next push and verifies it as the real app would.
+    pub async fn next_push(&mut self) -> VerifiedChallenge {
+        loop {
+            if let Ok(ServerMessage::SignRequest { token }) = self.receive().await {
+                let key = self.account.channel_key.to_verifying_key().expect("channel key");
+                let expect = Expectation {
+                    server_origin: &self.account.server_origin,
+                    device_id: &self.account.device_id,
+                    channel_key: &key,
+                    now: crate::system_now_s(),
+                };
+                return challenge::verify(&token, expect).expect("genuine push");
+            }
+        }
+    }
+
+    /// A SAD over `shown` with the next counter.
+    pub fn sad(&mut self, shown: &VerifiedChallenge, decision: Decision) -> String {
+        self.account.counter += 1;
+        sad::build(&self.key, &shown.sad_claims(decision, self.account.counter, crate::system_now_s())).expect("sad")
+    }
+
+    /// Sends a SAD for `request_id` and returns the server's verdict.
+    pub async fn submit(&mut self, request_id: &str, token: &str) -> AckOutcome {
+        self.send(&DeviceMessage::Sad { request_id: request_id.into(), token: token.into() }).await;
+        loop {
+            match self.receive().await {
+                Ok(ServerMessage::Ack { request_id: r, outcome }) if r == request_id => return outcome,
+                Ok(_) => continue,
+                Err(e) => panic!("server error instead of an ack: {e:?}"),
+            }
+        }
+    }
+}
+
+pub fn refused_code(outcome: &AckOutcome) -> Option<ErrorCode> {
+    match outcome {
+        AckOutcome::Refused { error, .. } => Some(*error),
+        AckOutcome::Accepted { .. } => None,
+    }
+}

@@ -1,0 +1,160 @@
+//! A real `wysiwys-server` process per test.
+
+use crate::postgres::FreshDatabase;
+use crate::workspace_bin;
+use serde::Deserialize;
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Db {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug)]
+pub struct TestServer {
+    pub origin: String,
+    pub dir: tempfile::TempDir,
+    child: Child,
+    database: Option<FreshDatabase>,
+    clock_offset_s: AtomicI64,
+}
+
+/// Credentials printed by `create-user --json`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Credentials {
+    pub user_id: String,
+    pub username: String,
+    pub password: String,
+    pub otpauth_uri: String,
+    pub totp_secret: String,
+}
+
+impl TestServer {
+    /// Starts a server with a test clock (so expiry is tested without sleeping).
+    pub async fn start(db: Db) -> TestServer {
+        Self::start_with(db, &[]).await
+    }
+
+    pub async fn start_with(db: Db, extra_args: &[&str]) -> TestServer {
+        let dir = tempfile::Builder::new().prefix("wysiwys-test-").tempdir().expect("temp dir");
+        let database = match db {
+            Db::Sqlite => None,
+            Db::Postgres => Some(FreshDatabase::create().await.expect("fresh PostgreSQL database")),
+        };
+        let mut cmd = Command::new(workspace_bin("wysiwys-server"));
+        cmd.arg("serve").arg("--data-dir").arg(dir.path()).args(["--listen", "127.0.0.1:0", "--test-clock"]);
+        if let Some(d) = &database {
+            cmd.arg("--database-url").arg(&d.url);
+        }
+        cmd.args(extra_args);
+        let log = std::fs::File::create(dir.path().join("server.log")).expect("log file");
+        cmd.env_remove("SOFTHSM2_CONF").env("RUST_LOG", "info,sqlx=warn").stdout(Stdio::piped()).stderr(log);
+        let mut child = cmd.spawn().expect("start wysiwys-server");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(rest) = line.strip_prefix("wysiwys-server listening on ") {
+                    let origin = rest.split_whitespace().next().unwrap_or_default().to_owned();
+                    let _ = tx.send(origin);
+                }
+            }
+        });
+        let origin = match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(origin) => origin,
+            Err(_) => {
+                let _ = child.kill();
+                let log = std::fs::read_to_string(dir.path().join("server.log")).unwrap_or_default();
+                panic!("server did not start; its log:\n{log}");
+            }
+        };
+        TestServer { origin, dir, child, database, clock_offset_s: AtomicI64::new(0) }
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().to_owned()
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+    }
+
+    /// Creates a user with the admin command against the same data dir and database.
+    pub fn create_user(&self, username: &str) -> Credentials {
+        let mut cmd = Command::new(workspace_bin("wysiwys-server"));
+        cmd.arg("create-user").arg("--data-dir").arg(self.dir.path()).arg(username).arg("--json");
+        if let Some(d) = &self.database {
+            cmd.arg("--database-url").arg(&d.url);
+        }
+        let out = cmd.env_remove("SOFTHSM2_CONF").env("RUST_LOG", "warn").output().expect("run create-user");
+        assert!(out.status.success(), "create-user failed: {}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).expect("create-user JSON")
+    }
+
+    /// The server's clock, in seconds (system time plus what tests advanced).
+    pub fn now_s(&self) -> i64 {
+        crate::system_now_s() + self.clock_offset_s.load(Ordering::SeqCst)
+    }
+
+    /// Moves the server's clock forward; nothing sleeps.
+    pub async fn advance_clock(&self, seconds: i64) {
+        let response = reqwest::Client::new()
+            .post(format!("{}/test/clock", self.origin))
+            .json(&serde_json::json!({ "advance_ms": seconds * 1000 }))
+            .send()
+            .await
+            .expect("advance clock");
+        assert!(response.status().is_success(), "advance clock: {}", response.status());
+        self.clock_offset_s.fetch_add(seconds, Ordering::SeqCst);
+    }
+
+    /// How many times the HSM signed with a user key (from /metrics).
+    pub async fn hsm_user_signatures(&self) -> u64 {
+        let text = reqwest::get(format!("{}/metrics", self.origin)).await.expect("metrics").text().await.expect("text");
+        metric_value(&text, "wysiwys_hsm_signatures_total{key=\"user\"}")
+    }
+
+    pub async fn get_ca_pem(&self) -> String {
+        reqwest::get(format!("{}/api/ca.pem", self.origin)).await.expect("ca").text().await.expect("text")
+    }
+}
+
+pub fn metric_value(text: &str, series: &str) -> u64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series).map(|v| v.trim().parse::<f64>().unwrap_or(0.0) as u64))
+        .unwrap_or(0)
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if let Some(db) = self.database.take() {
+            // Best effort: a leftover database is harmless and has a unique name.
+            let _ = std::thread::spawn(move || {
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map(|rt| rt.block_on(db.drop_database()))
+            })
+            .join();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_metric_lines() {
+        let text = "# TYPE x counter\nwysiwys_hsm_signatures_total{key=\"ca\"} 3\nwysiwys_hsm_signatures_total{key=\"user\"} 2\n";
+        assert_eq!(metric_value(text, "wysiwys_hsm_signatures_total{key=\"user\"}"), 2);
+        assert_eq!(metric_value(text, "absent"), 0);
+    }
+}

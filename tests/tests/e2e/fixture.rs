@@ -1,0 +1,61 @@
+//! A logged-in user with one paired device, on a fresh server.
+
+use std::path::Path;
+use std::process::Command;
+use wysiwys_tests::server::Credentials;
+use wysiwys_tests::{Browser, ConfirmApp, Db, TestServer};
+
+pub const LETTER: &str = "Municipality of Lund — Building permit\n\nDear Ms Åsa Öberg,\n\nyour application 2026-1142 for a garden shed at Storgatan 12 is approved.\n";
+
+pub struct Fixture {
+    pub server: TestServer,
+    pub creds: Credentials,
+    pub browser: Browser,
+    pub device: ConfirmApp,
+    pub device_id: String,
+}
+
+impl Fixture {
+    pub async fn new(db: Db) -> Fixture {
+        let server = TestServer::start(db).await;
+        let creds = server.create_user("ann");
+        let mut browser = Browser::new(&server);
+        browser.login(&server, &creds).await.expect("log in");
+        let pairing = browser.pairing_code().await.expect("pairing code");
+        let device = ConfirmApp::new();
+        let device_id = device.pair(&pairing.uri).expect("pair");
+        Fixture { server, creds, browser, device, device_id }
+    }
+}
+
+/// `openssl cms -verify -cades` against our CA, over the exact document.
+pub fn openssl_verify(dir: &Path, ca_pem: &str, document: &[u8], p7s: &[u8]) -> Result<(), String> {
+    let (ca, doc, sig) = (dir.join("ca.pem"), dir.join("document"), dir.join("signature.p7s"));
+    std::fs::write(&ca, ca_pem).unwrap();
+    std::fs::write(&doc, document).unwrap();
+    std::fs::write(&sig, p7s).unwrap();
+    let out = Command::new("openssl")
+        .args(["cms", "-verify", "-binary", "-inform", "DER", "-cades", "-CAfile"])
+        .arg(&ca)
+        .arg("-content")
+        .arg(&doc)
+        .arg("-in")
+        .arg(&sig)
+        .args(["-out", "/dev/null"])
+        .output()
+        .expect("run openssl");
+    if out.status.success() { Ok(()) } else { Err(String::from_utf8_lossy(&out.stderr).into_owned()) }
+}
+
+/// The structure as openssl prints it, for checking attributes.
+pub fn openssl_print(dir: &Path, p7s: &[u8]) -> String {
+    let sig = dir.join("print.p7s");
+    std::fs::write(&sig, p7s).unwrap();
+    let out = Command::new("openssl")
+        .args(["cms", "-cmsout", "-print", "-inform", "DER", "-in"])
+        .arg(&sig)
+        .output()
+        .expect("run openssl");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
