@@ -223,7 +223,7 @@ pub async fn signature(app: &App, user: &UserRow, id: &str) -> Result<Vec<u8>> {
 
 /// The web channel confirms: hashes of the bytes the browser received.
 pub async fn confirm_web(app: &App, user: &UserRow, id: &str, web: &WebConfirmation) -> Result<SignRequestView> {
-    let row = expire_if_due(app, own_request(app, user, id).await?).await?;
+    let row = own_request(app, user, id).await?;
     if let Err(refusal) = sam::check_web(&row, user, &user.id, web, app.clock.now_ms()) {
         if matches!(refusal.code, ErrorCode::HashMismatch | ErrorCode::SummaryMismatch | ErrorCode::ChallengeExpired) {
             fail(app, &row, None, refusal.code, &refusal.detail).await?;

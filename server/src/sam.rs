@@ -78,7 +78,8 @@ fn ct_equal(a: &[u8], b: &[u8]) -> bool {
 
 fn check_request_open(req: &RequestRow, user: &UserRow, now_ms: i64) -> Result<(), Refusal> {
     if req.state != "pending" || req.signature.is_some() {
-        return refuse(ErrorCode::RequestNotPending, format!("request is {}", req.state));
+        let reason = req.error_code.as_deref().map(|c| format!(" ({c})")).unwrap_or_default();
+        return refuse(ErrorCode::RequestNotPending, format!("request is {}{reason}", req.state));
     }
     if now_ms >= req.expires_at {
         return refuse(ErrorCode::ChallengeExpired, "the challenge of this request has expired");

@@ -192,8 +192,9 @@ impl ScriptedDevice {
 
     /// The next message; a server `Error` message comes back as `Err`.
     pub async fn receive(&mut self) -> Result<ServerMessage, ErrorBody> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
         loop {
-            let frame = tokio::time::timeout(Duration::from_secs(30), self.socket.next())
+            let frame = tokio::time::timeout_at(deadline, self.socket.next())
                 .await
                 .expect("server message in time")
                 .expect("socket open")
