@@ -16,8 +16,12 @@ pub const PAIRING_TTL_MS: i64 = 10 * 60 * 1000;
 /// Crockford-style alphabet without 0/O, 1/I/L and U: easy to type by hand.
 const CODE_ALPHABET: &[u8; 30] = b"ABCDEFGHJKMNPQRSTVWXYZ23456789";
 const MAX_DEVICE_NAME_CHARS: usize = 64;
-/// Allowed difference between the device's clock and ours for `iat`.
+/// Allowed difference between the device's clock and ours for `iat` of the
+/// socket authentication (the nonce is what prevents replay).
 const PROOF_MAX_AGE_MS: i64 = 5 * 60 * 1000;
+/// Pairing proofs tolerate badly set phone clocks more: the single-use,
+/// ten-minute code is what prevents their replay.
+const PAIRING_PROOF_MAX_SKEW_MS: i64 = 15 * 60 * 1000;
 
 /// Ten characters from 30 symbols (about 49 bits), shown as XXXXX-XXXXX.
 fn new_code(app: &App) -> Result<String> {
@@ -66,7 +70,7 @@ pub async fn pair(app: &App, request: &PairDeviceRequest, client: IpAddr) -> Res
     if claims.aud != app.settings.origin {
         return Err(Error::refused(ErrorCode::BadRequest, "pairing proof is for another server"));
     }
-    if (claims.iat * 1000 - now).abs() > PROOF_MAX_AGE_MS {
+    if (claims.iat * 1000 - now).abs() > PAIRING_PROOF_MAX_SKEW_MS {
         return Err(Error::refused(
             ErrorCode::BadRequest,
             "pairing proof is too old or from the future; check the device clock",

@@ -1,1 +1,108 @@
+//! Log-in, TOTP, sessions, CSRF and pairing codes.
 
+use crate::fixture::{Fixture, LETTER};
+use wysiwys_proto::ErrorCode;
+use wysiwys_tests::browser::totp_code;
+use wysiwys_tests::{Browser, ConfirmApp, Db, TestServer};
+
+#[tokio::test]
+async fn password_and_totp_failures() {
+    let server = TestServer::start(Db::Sqlite).await;
+    let creds = server.create_user("bob");
+    let mut browser = Browser::new(&server);
+    let code = totp_code(&creds.totp_secret, server.now_s());
+
+    let unknown = browser.login_with("nobody", &creds.password, &code).await.unwrap_err();
+    let wrong = browser.login_with("bob", "wrong password", &code).await.unwrap_err();
+    assert_eq!((unknown.status, unknown.code()), (401, ErrorCode::LoginFailed));
+    assert_eq!(unknown.body.error_description, wrong.body.error_description, "unknown users look like wrong passwords");
+    let bad_code = if code == "000000" { "111111" } else { "000000" };
+    let err = browser.login_with("bob", &creds.password, bad_code).await.unwrap_err();
+    assert_eq!(err.code(), ErrorCode::TotpInvalid);
+
+    browser.login_with("bob", &creds.password, &code).await.expect("right password and code");
+    let mut other = Browser::new(&server);
+    let replay = other.login_with("bob", &creds.password, &code).await.unwrap_err();
+    assert_eq!((replay.status, replay.code()), (401, ErrorCode::TotpReplayed));
+}
+
+#[tokio::test]
+async fn repeated_failures_lock_the_account() {
+    let server = TestServer::start(Db::Sqlite).await;
+    let creds = server.create_user("carl");
+    let mut browser = Browser::new(&server);
+    for _ in 0..5 {
+        let err = browser.login_with("carl", "guess", "123456").await.unwrap_err();
+        assert_eq!(err.code(), ErrorCode::LoginFailed);
+    }
+    let locked = browser.login(&server, &creds).await.unwrap_err();
+    assert_eq!((locked.status, locked.code()), (429, ErrorCode::RateLimited));
+    server.advance_clock(16 * 60).await;
+    browser.login(&server, &creds).await.expect("the lock expires");
+}
+
+#[tokio::test]
+async fn sessions_cookies_and_csrf() {
+    let server = TestServer::start(Db::Sqlite).await;
+    let creds = server.create_user("dora");
+    let anonymous = Browser::new(&server);
+    let err = anonymous.upload_letter(LETTER).await.unwrap_err();
+    assert_eq!((err.status, err.code()), (401, ErrorCode::Unauthenticated));
+
+    let body = serde_json::json!({
+        "username": "dora", "password": creds.password, "totp": totp_code(&creds.totp_secret, server.now_s()),
+    });
+    let response =
+        reqwest::Client::new().post(format!("{}/api/session", server.origin)).json(&body).send().await.unwrap();
+    let cookie = response.headers().get("set-cookie").unwrap().to_str().unwrap().to_owned();
+    assert!(cookie.starts_with("wysiwys_session="), "{cookie}");
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict") && cookie.contains("Path=/"), "{cookie}");
+    let csp = response.headers().get("content-security-policy").unwrap().to_str().unwrap();
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("unsafe-inline") && csp.contains("frame-ancestors 'none'")
+    );
+
+    let mut browser = Browser::new(&server);
+    server.advance_clock(30).await;
+    browser.login(&server, &creds).await.unwrap();
+    let real_token = browser.csrf.take();
+    let err = browser.upload_letter(LETTER).await.unwrap_err();
+    assert_eq!((err.status, err.code()), (403, ErrorCode::CsrfInvalid));
+    browser.csrf = Some("forged".into());
+    assert_eq!(browser.upload_letter(LETTER).await.unwrap_err().code(), ErrorCode::CsrfInvalid);
+    browser.csrf = real_token;
+    browser.upload_letter(LETTER).await.expect("with the token");
+}
+
+#[tokio::test]
+async fn pairing_codes_are_single_use_and_expire() {
+    let f = Fixture::new(Db::Sqlite).await;
+    let used = f.browser.pairing_code().await.unwrap();
+    let first = ConfirmApp::new();
+    first.pair(&used.uri).expect("first use");
+    let err = ConfirmApp::new().pair(&used.uri).unwrap_err();
+    assert!(err.contains("PAIRING_CODE_INVALID"), "{err}");
+
+    let late = f.browser.pairing_code().await.unwrap();
+    f.server.advance_clock(10 * 60 + 1).await;
+    let err = ConfirmApp::new().pair(&late.uri).unwrap_err();
+    assert!(err.contains("PAIRING_CODE_INVALID"), "{err}");
+    let devices = f.browser.devices().await.unwrap();
+    assert_eq!(devices.len(), 2, "the fixture's device and the first use");
+}
+
+#[tokio::test]
+async fn another_users_request_does_not_exist_for_you() {
+    let f = Fixture::new(Db::Sqlite).await;
+    let mine = f.browser.upload_letter(LETTER).await.unwrap();
+    let eve = f.server.create_user("eve");
+    let mut other = Browser::new(&f.server);
+    other.login(&f.server, &eve).await.unwrap();
+    for path in ["", "/document", "/summary", "/signature"] {
+        let err = other.bytes(&format!("/api/requests/{}{path}", mine.id)).await.unwrap_err();
+        assert_eq!((err.status, err.code()), (404, ErrorCode::RequestNotFound), "{path}");
+    }
+    let err = other.confirm_as_displayed(&mine.id).await.unwrap_err();
+    assert_eq!(err.code(), ErrorCode::RequestNotFound);
+    assert_eq!(f.browser.request(&mine.id).await.unwrap().web_confirmed_at, None);
+}
