@@ -148,10 +148,10 @@ impl Connection {
         let request_id = shown.claims.req.clone();
         self.send(&DeviceMessage::Sad { request_id: request_id.clone(), token }).await?;
         loop {
-            if let ServerMessage::Ack { request_id: acked, outcome } = self.receive().await? {
-                if acked == request_id {
-                    return Ok(outcome);
-                }
+            if let ServerMessage::Ack { request_id: acked, outcome } = self.receive().await?
+                && acked == request_id
+            {
+                return Ok(outcome);
             }
         }
     }

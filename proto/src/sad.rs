@@ -177,7 +177,8 @@ pub(crate) mod tests {
 
     #[test]
     fn form_errors() {
-        let cases: Vec<(fn(&mut SadClaims), &str)> = vec![
+        type Mutation = fn(&mut SadClaims);
+        let cases: Vec<(Mutation, &str)> = vec![
             (|c| c.doc = "short".into(), "doc"),
             (|c| c.sum = b64::encode([0u8; 31]), "sum"),
             (|c| c.chal = "!".into(), "chal"),

@@ -3,6 +3,8 @@
 //! Run with `WYSIWYS_WRITE_VECTORS=1` to regenerate the files after a
 //! deliberate format change; the diff then shows exactly what changed.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
+
 use p256::ecdsa::SigningKey;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

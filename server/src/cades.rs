@@ -58,7 +58,7 @@ impl SignedAttributes {
             Certificate::from_der(signer_cert).map_err(|e| Error::Internal(format!("signer certificate: {e}")))?;
         let evidence_json = wysiwys_proto::jcs::to_vec(evidence).map_err(|e| Error::Internal(e.to_string()))?;
         let ess_cert_id = seq(&[&octet_string(&Sha256::digest(signer_cert)), &issuer_serial(&cert)?]);
-        let mut attributes = vec![
+        let mut attributes = [
             attribute(OID_CONTENT_TYPE, &oid(OID_DATA)),
             attribute(OID_SIGNING_TIME, &utc_time(signing_time_ms)?),
             attribute(OID_MESSAGE_DIGEST, &octet_string(doc_hash)),
@@ -110,7 +110,7 @@ pub fn assemble(
         &algorithm(OID_ECDSA_WITH_SHA256),
         &octet_string(signature_der.as_bytes()),
     ]);
-    let mut certificates = vec![signer_cert.to_vec(), ca_cert.to_vec()];
+    let mut certificates = [signer_cert.to_vec(), ca_cert.to_vec()];
     certificates.sort();
     let signed_data = seq(&[
         &integer_small(1),

@@ -60,12 +60,12 @@ impl DeviceHub {
 
 impl Drop for Registration<'_> {
     fn drop(&mut self) {
-        if let Ok(mut sockets) = self.hub.sockets.lock() {
-            if let Some(list) = sockets.get_mut(&self.device_id) {
-                list.retain(|(id, _)| *id != self.socket_id);
-                if list.is_empty() {
-                    sockets.remove(&self.device_id);
-                }
+        if let Ok(mut sockets) = self.hub.sockets.lock()
+            && let Some(list) = sockets.get_mut(&self.device_id)
+        {
+            list.retain(|(id, _)| *id != self.socket_id);
+            if list.is_empty() {
+                sockets.remove(&self.device_id);
             }
         }
     }

@@ -3,6 +3,8 @@
 //! stand-in over HTTP, and the real `wysiwys-confirm` as the device.
 
 #![forbid(unsafe_code)]
+// The test kit exists to fail loudly: a failed set-up step is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod browser;
 pub mod device;

@@ -148,10 +148,9 @@ pub async fn create_request(
     payload: web::Payload,
 ) -> Result<HttpResponse> {
     let media_type = document_media_type(&req)?;
-    if let Some(len) = req.headers().get("content-length").and_then(|v| v.to_str().ok()?.parse::<usize>().ok()) {
-        if len > app.settings.max_document_bytes {
-            return Err(Error::refused(ErrorCode::PayloadTooLarge, "document too large"));
-        }
+    let declared = req.headers().get("content-length").and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+    if declared.is_some_and(|len| len > app.settings.max_document_bytes) {
+        return Err(Error::refused(ErrorCode::PayloadTooLarge, "document too large"));
     }
     let document = read_limited(payload, app.settings.max_document_bytes).await?;
     let view = requests::create(&app, &session.0.user, media_type, &document).await?;

@@ -1,1 +1,361 @@
+//! One test per refusal branch of the SAM, and the shape of a permit.
 
+use super::*;
+use crate::store::{DeviceRow, RequestRow, UserRow};
+use p256::ecdsa::SigningKey;
+use sha2::{Digest, Sha256};
+use wysiwys_proto::sad::SadClaims;
+
+const NOW: i64 = 1_800_000_000_000;
+const ORIGIN: &str = "https://sign.example";
+
+struct World {
+    req: RequestRow,
+    user: UserRow,
+    device: DeviceRow,
+    key: SigningKey,
+    cert: Vec<u8>,
+}
+
+/// A software key standing in for the HSM, to make a certificate.
+struct SoftKey(SigningKey, Vec<u8>);
+
+impl rcgen::PublicKeyData for SoftKey {
+    fn der_bytes(&self) -> &[u8] {
+        &self.1
+    }
+    fn algorithm(&self) -> &'static rcgen::SignatureAlgorithm {
+        &rcgen::PKCS_ECDSA_P256_SHA256
+    }
+}
+
+impl rcgen::SigningKey for SoftKey {
+    fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, rcgen::Error> {
+        let sig: p256::ecdsa::Signature = p256::ecdsa::signature::Signer::sign(&self.0, msg);
+        Ok(sig.to_der().as_bytes().to_vec())
+    }
+}
+
+fn certificate() -> Vec<u8> {
+    let key = SigningKey::from_slice(&[3u8; 32]).unwrap();
+    let point = key.verifying_key().to_sec1_point(false).as_bytes().to_vec();
+    let mut params = rcgen::CertificateParams::default();
+    params.key_identifier_method = rcgen::KeyIdMethod::PreSpecified(vec![1; 20]);
+    params.serial_number = Some(rcgen::SerialNumber::from_slice(&[0x42]));
+    params.self_signed(&SoftKey(key, point)).unwrap().der().to_vec()
+}
+
+fn world() -> World {
+    let key = SigningKey::from_slice(&[9u8; 32]).unwrap();
+    let document = b"Dear citizen,\nplease sign.\n";
+    let summary = wysiwys_proto::summary::render("text/plain", document).unwrap();
+    let user = UserRow {
+        id: "user-1".into(),
+        username: "ann".into(),
+        password_hash: String::new(),
+        totp_secret: vec![],
+        totp_last_step: 0,
+        failed_logins: 0,
+        locked_until: 0,
+        signing_locked_at: None,
+        credential_id: "cred-1".into(),
+        certificate: vec![],
+        created_at: 0,
+    };
+    let device = DeviceRow {
+        id: "dev-1".into(),
+        user_id: "user-1".into(),
+        name: "Laptop".into(),
+        public_jwk: serde_json::to_string(&Jwk::from_verifying_key(key.verifying_key())).unwrap(),
+        created_at: 0,
+        last_seen_at: None,
+        revoked_at: None,
+        last_ctr: 4,
+    };
+    let req = RequestRow {
+        id: "req-1".into(),
+        user_id: "user-1".into(),
+        credential_id: "cred-1".into(),
+        requester: "test".into(),
+        media_type: "text/plain".into(),
+        title: summary.title.clone(),
+        document: document.to_vec(),
+        doc_hash: Sha256::digest(document).to_vec(),
+        summary_json: String::from_utf8(summary.canonical_bytes()).unwrap(),
+        summary_hash: summary.hash().to_vec(),
+        challenge: vec![7u8; 32],
+        created_at: NOW - 10_000,
+        expires_at: NOW + 300_000,
+        state: "pending".into(),
+        error_code: None,
+        error_detail: None,
+        web_confirmed_at: None,
+        device_id: None,
+        sad: None,
+        sad_sha256: None,
+        device_confirmed_at: None,
+        signing_started_at: None,
+        signed_at: None,
+        signature: None,
+    };
+    World { req, user, device, key, cert: certificate() }
+}
+
+fn ctx(now_ms: i64) -> Context<'static> {
+    Context { origin: ORIGIN, now_ms }
+}
+
+impl World {
+    fn claims(&self) -> SadClaims {
+        let sum: [u8; 32] = self.req.summary_hash.clone().try_into().unwrap();
+        let chal: [u8; 32] = self.req.challenge.clone().try_into().unwrap();
+        SadClaims {
+            iss: "dev-1".into(),
+            sub: "user-1".into(),
+            aud: ORIGIN.into(),
+            req: "req-1".into(),
+            cred: "cred-1".into(),
+            doc: b64::encode(&self.req.doc_hash),
+            sum: b64::encode(sum),
+            rv: RENDER_VERSION.into(),
+            chal: b64::encode(chal),
+            vc: vc::verification_code("req-1", &sum, &chal),
+            dec: Decision::Approve,
+            iat: NOW / 1000,
+            exp: self.req.expires_at / 1000,
+            ctr: 5,
+        }
+    }
+
+    fn token(&self, claims: &SadClaims) -> String {
+        sad::build(&self.key, claims).unwrap()
+    }
+
+    fn admit(&self, claims: &SadClaims) -> Result<AdmittedSad, Refusal> {
+        admit_sad(&self.req, &self.user, &self.device, &self.token(claims), ctx(NOW))
+    }
+
+    fn web(&self) -> WebConfirmation {
+        WebConfirmation { doc_hash: b64::encode(&self.req.doc_hash), summary_hash: b64::encode(&self.req.summary_hash) }
+    }
+
+    /// Both channels recorded, as the store leaves them before `authorize`.
+    fn confirmed(mut self, claims: &SadClaims) -> (World, AdmittedSad) {
+        let admitted = self.admit(claims).unwrap();
+        self.req.web_confirmed_at = Some(NOW - 2_000);
+        self.req.device_confirmed_at = Some(NOW - 1_000);
+        self.req.device_id = Some("dev-1".into());
+        self.req.sad = Some(self.token(claims));
+        self.req.sad_sha256 = Some(admitted.token_sha256.to_vec());
+        (self, admitted)
+    }
+
+    fn authorize(&self, evidence: SadEvidence<'_>, now_ms: i64) -> Result<Authorization, Refusal> {
+        authorize(&self.req, &self.user, &self.device, evidence, &self.cert, ctx(now_ms))
+    }
+}
+
+fn code<T: std::fmt::Debug>(r: Result<T, Refusal>) -> ErrorCode {
+    r.unwrap_err().code
+}
+
+// ---- web channel ---------------------------------------------------------
+
+#[test]
+fn web_confirmation_that_matches_is_accepted() {
+    let w = world();
+    assert!(check_web(&w.req, &w.user, "user-1", &w.web(), NOW).is_ok());
+}
+
+#[test]
+fn web_refusals() {
+    let w = world();
+    assert_eq!(code(check_web(&w.req, &w.user, "user-2", &w.web(), NOW)), ErrorCode::RequestNotFound);
+    assert_eq!(code(check_web(&w.req, &w.user, "user-1", &w.web(), w.req.expires_at)), ErrorCode::ChallengeExpired);
+
+    let mut bad = w.web();
+    bad.doc_hash = b64::encode([0u8; 32]);
+    assert_eq!(code(check_web(&w.req, &w.user, "user-1", &bad, NOW)), ErrorCode::HashMismatch);
+    bad.doc_hash = "not base64!".into();
+    assert_eq!(code(check_web(&w.req, &w.user, "user-1", &bad, NOW)), ErrorCode::HashMismatch);
+    let mut bad = w.web();
+    bad.summary_hash = b64::encode([0u8; 32]);
+    assert_eq!(code(check_web(&w.req, &w.user, "user-1", &bad, NOW)), ErrorCode::SummaryMismatch);
+    bad.summary_hash = b64::encode(&w.req.doc_hash);
+    assert_eq!(code(check_web(&w.req, &w.user, "user-1", &bad, NOW)), ErrorCode::SummaryMismatch);
+
+    for (state, signature) in [("signed", None), ("failed", None), ("signing", None), ("pending", Some(vec![1u8]))] {
+        let mut w = world();
+        w.req.state = state.into();
+        w.req.signature = signature;
+        assert_eq!(code(check_web(&w.req, &w.user, "user-1", &w.web(), NOW)), ErrorCode::RequestNotPending, "{state}");
+    }
+    let mut w = world();
+    w.req.web_confirmed_at = Some(NOW - 1);
+    assert_eq!(code(check_web(&w.req, &w.user, "user-1", &w.web(), NOW)), ErrorCode::RequestNotPending);
+    let mut w = world();
+    w.user.signing_locked_at = Some(NOW - 1);
+    assert_eq!(code(check_web(&w.req, &w.user, "user-1", &w.web(), NOW)), ErrorCode::AccountLockedNotMe);
+}
+
+// ---- admitting a SAD -------------------------------------------------------
+
+#[test]
+fn a_matching_sad_is_admitted() {
+    let w = world();
+    let admitted = w.admit(&w.claims()).unwrap();
+    assert_eq!(admitted.decision(), Decision::Approve);
+    assert_eq!(admitted.token_sha256, wysiwys_proto::jcs::sha256(w.token(&w.claims()).as_bytes()));
+}
+
+#[test]
+fn every_claim_is_checked() {
+    type Mutation = fn(&mut SadClaims);
+    let cases: Vec<(&str, Mutation, ErrorCode)> = vec![
+        ("req", |c| c.req = "req-2".into(), ErrorCode::SadWrongRequest),
+        ("chal", |c| c.chal = b64::encode([8u8; 32]), ErrorCode::SadWrongRequest),
+        ("iss", |c| c.iss = "dev-2".into(), ErrorCode::SadInvalid),
+        ("sub", |c| c.sub = "user-2".into(), ErrorCode::SadInvalid),
+        ("aud", |c| c.aud = "https://evil.example".into(), ErrorCode::SadInvalid),
+        ("cred", |c| c.cred = "cred-2".into(), ErrorCode::SadInvalid),
+        ("doc", |c| c.doc = b64::encode([0u8; 32]), ErrorCode::HashMismatch),
+        ("sum", |c| c.sum = b64::encode([0u8; 32]), ErrorCode::SummaryMismatch),
+        ("rv", |c| c.rv = "summary/2".into(), ErrorCode::SadInvalid),
+        ("vc", |c| c.vc = if c.vc == "0000" { "0001".into() } else { "0000".into() }, ErrorCode::SadInvalid),
+        ("exp beyond the challenge", |c| c.exp += 1, ErrorCode::SadInvalid),
+        ("exp passed", |c| (c.iat, c.exp) = (NOW / 1000 - 100, NOW / 1000), ErrorCode::ChallengeExpired),
+        ("ctr equal to the last", |c| c.ctr = 4, ErrorCode::SadReplayed),
+        ("ctr below the last", |c| c.ctr = 1, ErrorCode::SadReplayed),
+        // JSON numbers above 2^53 are not interoperable; JCS cannot carry them exactly.
+        ("ctr beyond 2^53", |c| c.ctr = u64::MAX, ErrorCode::SadInvalid),
+    ];
+    for (name, mutate, expected) in cases {
+        let w = world();
+        let mut claims = w.claims();
+        mutate(&mut claims);
+        assert_eq!(code(w.admit(&claims)), expected, "{name}");
+    }
+}
+
+#[test]
+fn sad_signature_and_device_refusals() {
+    let w = world();
+    let other = SigningKey::from_slice(&[10u8; 32]).unwrap();
+    let forged = sad::build(&other, &w.claims()).unwrap();
+    assert_eq!(code(admit_sad(&w.req, &w.user, &w.device, &forged, ctx(NOW))), ErrorCode::SadInvalid);
+    assert_eq!(code(admit_sad(&w.req, &w.user, &w.device, "a.b.c", ctx(NOW))), ErrorCode::SadInvalid);
+
+    let mut w = world();
+    w.device.revoked_at = Some(NOW - 1);
+    assert_eq!(code(w.admit(&w.claims())), ErrorCode::DeviceRevoked);
+    let mut w = world();
+    w.device.user_id = "user-2".into();
+    assert_eq!(code(w.admit(&w.claims())), ErrorCode::DeviceUnknown);
+    let mut w = world();
+    w.device.public_jwk = "{}".into();
+    assert_eq!(code(w.admit(&w.claims())), ErrorCode::InternalError);
+}
+
+#[test]
+fn sad_request_state_refusals() {
+    let mut w = world();
+    w.req.state = "signed".into();
+    assert_eq!(code(w.admit(&w.claims())), ErrorCode::RequestNotPending);
+    let mut w = world();
+    w.req.signature = Some(vec![1]);
+    assert_eq!(code(w.admit(&w.claims())), ErrorCode::RequestNotPending);
+    let mut w = world();
+    w.req.sad = Some("earlier".into());
+    assert_eq!(code(w.admit(&w.claims())), ErrorCode::SadReplayed);
+}
+
+#[test]
+fn approvals_need_an_open_request_but_refusals_are_always_heard() {
+    let mut w = world();
+    w.user.signing_locked_at = Some(NOW - 1);
+    assert_eq!(code(w.admit(&w.claims())), ErrorCode::AccountLockedNotMe);
+    let reject = SadClaims { dec: Decision::Reject, ..w.claims() };
+    assert_eq!(w.admit(&reject).unwrap().decision(), Decision::Reject);
+    let not_me = SadClaims { dec: Decision::NotMe, ..w.claims() };
+    assert_eq!(w.admit(&not_me).unwrap().decision(), Decision::NotMe);
+}
+
+// ---- the final decision ----------------------------------------------------
+
+#[test]
+fn authorize_yields_a_permit_over_attributes_that_carry_the_document_hash() {
+    let (mut w, admitted) = world().confirmed(&world().claims());
+    w.user.certificate = w.cert.clone();
+    for evidence in [SadEvidence::JustAdmitted(&admitted), SadEvidence::Stored] {
+        let auth = w.authorize(evidence, NOW).unwrap();
+        assert_eq!(auth.permit.credential_id(), "cred-1");
+        assert_eq!(auth.permit.digest(), &<[u8; 32]>::from(Sha256::digest(auth.attributes.der())));
+        assert_eq!(auth.attributes.message_digest().map(|d| d.to_vec()), Some(w.req.doc_hash.clone()));
+        let der = auth.attributes.der();
+        let evidence_json = String::from_utf8_lossy(der);
+        assert!(evidence_json.contains(&b64::encode(&w.req.summary_hash)));
+        assert!(evidence_json.contains("\"device_id\":\"dev-1\""));
+    }
+}
+
+#[test]
+fn authorize_refusals() {
+    let base = world();
+    let claims = base.claims();
+
+    let (mut w, admitted) = world().confirmed(&claims);
+    w.req.web_confirmed_at = None;
+    assert_eq!(code(w.authorize(SadEvidence::JustAdmitted(&admitted), NOW)), ErrorCode::RequestNotPending);
+
+    let (mut w, admitted) = world().confirmed(&claims);
+    w.req.sad = None;
+    assert_eq!(code(w.authorize(SadEvidence::JustAdmitted(&admitted), NOW)), ErrorCode::RequestNotPending);
+
+    let (w, admitted) = world().confirmed(&claims);
+    assert_eq!(code(w.authorize(SadEvidence::JustAdmitted(&admitted), w.req.expires_at)), ErrorCode::ChallengeExpired);
+
+    let (mut w, admitted) = world().confirmed(&claims);
+    w.req.state = "signing".into();
+    assert_eq!(code(w.authorize(SadEvidence::JustAdmitted(&admitted), NOW)), ErrorCode::RequestNotPending);
+
+    let (mut w, admitted) = world().confirmed(&claims);
+    w.user.signing_locked_at = Some(NOW);
+    assert_eq!(code(w.authorize(SadEvidence::JustAdmitted(&admitted), NOW)), ErrorCode::AccountLockedNotMe);
+
+    let (mut w, admitted) = world().confirmed(&claims);
+    w.req.device_id = Some("dev-2".into());
+    assert_eq!(code(w.authorize(SadEvidence::JustAdmitted(&admitted), NOW)), ErrorCode::SadInvalid);
+
+    let (mut w, admitted) = world().confirmed(&claims);
+    w.device.revoked_at = Some(NOW - 1);
+    assert_eq!(code(w.authorize(SadEvidence::JustAdmitted(&admitted), NOW)), ErrorCode::DeviceRevoked);
+    assert_eq!(code(w.authorize(SadEvidence::Stored, NOW)), ErrorCode::DeviceRevoked);
+
+    // The SAD on record is not the one that was admitted.
+    let (mut w, admitted) = world().confirmed(&claims);
+    w.req.sad_sha256 = Some(vec![0u8; 32]);
+    assert_eq!(code(w.authorize(SadEvidence::JustAdmitted(&admitted), NOW)), ErrorCode::SadInvalid);
+    assert_eq!(code(w.authorize(SadEvidence::Stored, NOW)), ErrorCode::SadInvalid);
+
+    // A stored SAD altered behind our back fails its re-verification.
+    let (mut w, _) = world().confirmed(&claims);
+    let forged = sad::build(&SigningKey::from_slice(&[10u8; 32]).unwrap(), &claims).unwrap();
+    w.req.sad_sha256 = Some(wysiwys_proto::jcs::sha256(forged.as_bytes()).to_vec());
+    w.req.sad = Some(forged);
+    assert_eq!(code(w.authorize(SadEvidence::Stored, NOW)), ErrorCode::SadInvalid);
+
+    // The SAD's own expiry is checked too, not only the request's.
+    let (mut w, admitted) = world().confirmed(&claims);
+    w.req.expires_at += 60_000;
+    assert_eq!(code(w.authorize(SadEvidence::JustAdmitted(&admitted), NOW + 300_000)), ErrorCode::ChallengeExpired);
+
+    for (decision, expected) in
+        [(Decision::Reject, ErrorCode::DeviceRejected), (Decision::NotMe, ErrorCode::AccountLockedNotMe)]
+    {
+        let answer = SadClaims { dec: decision, ..claims.clone() };
+        let (mut w, admitted) = world().confirmed(&answer);
+        w.user.certificate = w.cert.clone();
+        assert_eq!(code(w.authorize(SadEvidence::JustAdmitted(&admitted), NOW)), expected);
+        assert_eq!(code(w.authorize(SadEvidence::Stored, NOW)), expected);
+    }
+}

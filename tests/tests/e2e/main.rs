@@ -1,6 +1,8 @@
 //! End-to-end tests: real server processes, real `wysiwys-confirm`, HTTP as
 //! the browser. One test binary on purpose (link time).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
+
 mod accounts;
 mod bad_input;
 mod fixture;
