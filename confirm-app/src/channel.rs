@@ -66,7 +66,9 @@ impl Connection {
     /// Connects and proves the device key on the server's fresh nonce.
     pub async fn open(account: &Account, key: &SigningKey) -> Result<Connection, ChannelError> {
         crate::check_origin_transport(&account.server_origin).map_err(|e| ChannelError::Local(e.to_string()))?;
-        let (socket, _) = tokio_tungstenite::connect_async(socket_url(&account.server_origin)?).await.map_err(lost)?;
+        let (socket, _) = tokio_tungstenite::connect_async_with_config(socket_url(&account.server_origin)?, None, true)
+            .await
+            .map_err(lost)?;
         let mut conn = Connection { socket };
         let nonce = match conn.receive().await? {
             ServerMessage::Hello { nonce, .. } => nonce,

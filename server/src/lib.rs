@@ -103,6 +103,9 @@ pub async fn serve(
             .wrap(actix_web::middleware::Logger::new("%a \"%r\" %s %b %Dms"))
             .configure(routes.clone())
     })
+    // Pushes and acks are small frames; Nagle plus delayed ACKs would add
+    // 40 ms to every round trip of the device channel.
+    .tcp_nodelay(true)
     .listen(listener)
     .map_err(|e| Error::Internal(e.to_string()))?
     .run();

@@ -162,7 +162,7 @@ impl ScriptedDevice {
     /// Authenticates as `account` with `key` (which may not be the paired one).
     pub async fn connect(account: Account, key: SigningKey) -> Result<ScriptedDevice, ErrorBody> {
         let url = wysiwys_confirm::channel::socket_url(&account.server_origin).expect("url");
-        let (socket, _) = tokio_tungstenite::connect_async(url).await.expect("connect");
+        let (socket, _) = tokio_tungstenite::connect_async_with_config(url, None, true).await.expect("connect");
         let mut device = ScriptedDevice { socket, account, key };
         let nonce = match device.receive().await? {
             ServerMessage::Hello { nonce, .. } => nonce,

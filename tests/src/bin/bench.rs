@@ -1,1 +1,246 @@
-fn main() {}
+//! `wysiwys-bench`: complete two-channel flows against a real server, and
+//! the crypto-only loop they are bounded by, in one run.
+//!
+//! Build everything in release first: `cargo build --release --workspace --bins`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark harness: failures abort the run
+
+use clap::Parser;
+use p256::ecdsa::SigningKey;
+use p256::elliptic_curve::Generate;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use wysiwys_confirm::store::Account;
+use wysiwys_proto::api::{PairDeviceRequest, PairDeviceResponse, RequestState};
+use wysiwys_proto::device_auth::{PairingClaims, pairing_proof};
+use wysiwys_proto::sad::{self, Decision};
+use wysiwys_proto::{Jwk, jws};
+use wysiwys_tests::{Browser, Db, ScriptedDevice, TestServer};
+
+#[derive(Parser, Debug)]
+#[command(about = "Two-channel flows per second, latency, and the crypto-only bound")]
+struct Args {
+    /// Complete flows to run in total.
+    #[arg(long, default_value_t = 2000)]
+    flows: usize,
+    /// Concurrent browser + device pairs (one user each).
+    #[arg(long, default_value_t = 8)]
+    concurrency: usize,
+    /// sqlite or postgres.
+    #[arg(long, default_value = "sqlite")]
+    db: String,
+    /// Iterations of the crypto-only loop (per thread).
+    #[arg(long, default_value_t = 3000)]
+    crypto_iterations: usize,
+    #[command(subcommand)]
+    internal: Option<Internal>,
+}
+
+#[derive(clap::Subcommand, Debug)]
+enum Internal {
+    /// Runs the crypto loop against a server's token (started by the bench
+    /// itself, with SOFTHSM2_CONF set for this process only).
+    #[command(hide = true)]
+    CryptoLoop { data_dir: std::path::PathBuf, iterations: usize, threads: usize },
+}
+
+const LETTER: &str = "Benchmark letter\n\nDear citizen, this letter is signed many times over.\n";
+
+fn main() {
+    let args = Args::parse();
+    if let Some(Internal::CryptoLoop { data_dir, iterations, threads }) = &args.internal {
+        let rate = crypto_loop(data_dir, *iterations, *threads);
+        println!("{rate}");
+        return;
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    runtime.block_on(run(args));
+}
+
+struct Pair {
+    browser: Browser,
+    device: ScriptedDevice,
+}
+
+async fn set_up_pair(server: &TestServer, index: usize) -> Pair {
+    let creds = server.create_user(&format!("bench{index}"));
+    let mut browser = Browser::new(server);
+    browser.login(server, &creds).await.unwrap();
+    let pairing = browser.pairing_code().await.unwrap();
+    let uri: wysiwys_proto::pairing::PairingUri = pairing.uri.parse().unwrap();
+    let key = SigningKey::try_generate().unwrap();
+    let claims = PairingClaims {
+        aud: server.origin.clone(),
+        code: uri.code.clone(),
+        jwk: Jwk::from_verifying_key(key.verifying_key()),
+        name: format!("bench device {index}"),
+        iat: wysiwys_tests::system_now_s(),
+    };
+    let proof = pairing_proof(&key, &claims).unwrap();
+    let paired: PairDeviceResponse = reqwest::Client::new()
+        .post(format!("{}/api/devices/pair", server.origin))
+        .json(&PairDeviceRequest { proof })
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let account = Account {
+        server_origin: paired.server_origin,
+        device_id: paired.device_id,
+        device_name: claims.name,
+        user_id: paired.user_id,
+        username: paired.username,
+        channel_key: paired.channel_key,
+        counter: 0,
+    };
+    let device = ScriptedDevice::connect(account, key).await.unwrap();
+    Pair { browser, device }
+}
+
+/// One complete flow: upload, both channels confirm concurrently, signed.
+async fn flow(pair: &mut Pair) -> Duration {
+    let start = Instant::now();
+    let created = pair.browser.upload_letter(LETTER).await.unwrap();
+    let Pair { browser, device } = pair;
+    let web = browser.confirm_as_displayed(&created.id);
+    let dev = async {
+        let push = device.next_push().await;
+        let token = device.sad(&push, Decision::Approve);
+        device.submit(&push.claims.req, &token).await
+    };
+    let (web, _ack) = tokio::join!(web, dev);
+    if web.map(|v| v.state) != Ok(RequestState::Signed) {
+        let view = browser.wait_until_settled(&created.id).await;
+        assert_eq!(view.state, RequestState::Signed, "{view:?}");
+    }
+    start.elapsed()
+}
+
+async fn run(args: Args) {
+    let db = match args.db.as_str() {
+        "postgres" => Db::Postgres,
+        _ => Db::Sqlite,
+    };
+    let server = TestServer::start_with(db, &["--request-rate-per-minute", "100000000"]).await;
+    eprintln!("server at {} ({:?}); setting up {} pairs", server.origin, db, args.concurrency);
+    let mut pairs = Vec::new();
+    for i in 0..args.concurrency {
+        pairs.push(set_up_pair(&server, i).await);
+    }
+    // Warm-up: connections, caches, the first HSM sessions.
+    for pair in &mut pairs {
+        flow(pair).await;
+    }
+    let per_pair = args.flows.div_ceil(args.concurrency);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for mut pair in pairs {
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::with_capacity(per_pair);
+            for _ in 0..per_pair {
+                latencies.push(flow(&mut pair).await);
+            }
+            latencies
+        }));
+    }
+    let mut latencies = Vec::new();
+    for t in tasks {
+        latencies.extend(t.await.unwrap());
+    }
+    let wall = started.elapsed();
+    latencies.sort();
+    let flows_per_s = latencies.len() as f64 / wall.as_secs_f64();
+    let pct = |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
+
+    // The crypto-only loop, on the same token, with as many threads as cores.
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let crypto_rate = crypto_loop_subprocess(&server, args.crypto_iterations, threads);
+    let signatures = server.hsm_user_signatures().await;
+
+    println!(
+        "wysiwys-bench ({:?}, {} flows, {} concurrent pairs, {} cores)",
+        db,
+        latencies.len(),
+        args.concurrency,
+        threads
+    );
+    println!("  complete two-channel flows: {flows_per_s:.0} flows/s");
+    println!("  latency p50 {:.1} ms, p99 {:.1} ms", ms(pct(0.50)), ms(pct(0.99)));
+    println!("  crypto-only loop (HSM sign + SAD verify + challenge signature): {crypto_rate:.0} loops/s");
+    println!("  ratio flows / crypto loop: {:.2}", flows_per_s / crypto_rate);
+    println!("  user-key HSM signatures during the run: {signatures}");
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn crypto_loop_subprocess(server: &TestServer, iterations: usize, threads: usize) -> f64 {
+    let conf = server.data_dir().join("softhsm2.conf");
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .arg("crypto-loop")
+        .arg(server.data_dir())
+        .arg(iterations.to_string())
+        .arg(threads.to_string())
+        .env("SOFTHSM2_CONF", conf)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+}
+
+/// One HSM signature (the user's signature stands in as a channel-key
+/// signature: same mechanism, same token), one SAD verification, one
+/// challenge signature; `threads` threads in parallel.
+fn crypto_loop(data_dir: &std::path::Path, iterations: usize, threads: usize) -> f64 {
+    use wysiwys_server::hsm::{Hsm, Pins};
+    let pin = wysiwys_server::hsm::softhsm::pin_file(&data_dir.join("hsm-user.pin"), false).unwrap().unwrap();
+    let module = std::path::Path::new(wysiwys_server::config::DEFAULT_SOFTHSM_MODULE);
+    let hsm = Arc::new(Hsm::open(module, "wysiwys", &Pins { user: pin, so: None }).unwrap());
+    let device = SigningKey::try_generate().unwrap();
+    let claims = bench_sad_claims();
+    let token = sad::build(&device, &claims).unwrap();
+    let verifying = *device.verifying_key();
+    let challenge_input = jws::signing_input("wysiwys-challenge+jwt", "k", &claims).unwrap();
+    let one = || {
+        hsm.sign_as_channel(b"signed attributes stand-in").unwrap();
+        sad::verify(&token, &verifying, claims.iat + 1).unwrap();
+        hsm.sign_as_channel(challenge_input.as_bytes()).unwrap();
+    };
+    for _ in 0..100 {
+        one();
+    }
+    let started = Instant::now();
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| {
+                for _ in 0..iterations {
+                    one();
+                }
+            });
+        }
+    });
+    (iterations * threads) as f64 / started.elapsed().as_secs_f64()
+}
+
+fn bench_sad_claims() -> wysiwys_proto::sad::SadClaims {
+    let b = |n: u8| wysiwys_proto::b64::encode([n; 32]);
+    wysiwys_proto::sad::SadClaims {
+        iss: "device".into(),
+        sub: "user".into(),
+        aud: "http://127.0.0.1".into(),
+        req: "request".into(),
+        cred: "credential".into(),
+        doc: b(1),
+        sum: b(2),
+        rv: wysiwys_proto::RENDER_VERSION.into(),
+        chal: b(3),
+        vc: "1234".into(),
+        dec: Decision::Approve,
+        iat: 1_800_000_000,
+        exp: 1_800_000_300,
+        ctr: 1,
+    }
+}

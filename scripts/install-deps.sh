@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs what wysiwys needs at run and test time, only where it is missing:
+# SoftHSM2 (the default HSM), OpenSC (pkcs11-tool, for inspecting tokens),
+# OpenSSL (verifies our CAdES output in the tests) and, with --test, PyJWT
+# (an independent JOSE implementation that checks our SAD test vectors).
+set -euo pipefail
+
+need_apt=()
+[ -e /usr/lib/softhsm/libsofthsm2.so ] || need_apt+=(softhsm2)
+command -v pkcs11-tool >/dev/null || need_apt+=(opensc)
+command -v openssl >/dev/null || need_apt+=(openssl)
+if [ "${1:-}" = "--test" ]; then
+    command -v pg_isready >/dev/null || need_apt+=(postgresql-client)
+fi
+if [ ${#need_apt[@]} -gt 0 ]; then
+    echo "installing: ${need_apt[*]}" >&2
+    SUDO=""
+    [ "$(id -u)" = 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+if [ "${1:-}" = "--test" ]; then
+    python3 -c 'import jwt, cryptography' 2>/dev/null || python3 -m pip install -q pyjwt cryptography
+fi
