@@ -106,3 +106,39 @@ async fn another_users_request_does_not_exist_for_you() {
     assert_eq!(err.code(), ErrorCode::RequestNotFound);
     assert_eq!(f.browser.request(&mine.id).await.unwrap().web_confirmed_at, None);
 }
+
+/// The demo command: first start creates `demo` and prints what a newcomer
+/// needs; a second start does not create it again.
+#[tokio::test]
+async fn demo_prints_credentials_once() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let run = || {
+        let mut child = std::process::Command::new(wysiwys_tests::workspace_bin("wysiwys-server"))
+            .args(["demo", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(dir.path())
+            .env_remove("SOFTHSM2_CONF")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut lines = Vec::new();
+        for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+            let line = line.unwrap();
+            let done = line.starts_with("wysiwys-server listening on http://127.0.0.1:");
+            lines.push(line);
+            if done {
+                break;
+            }
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        lines.join("\n")
+    };
+    let first = run();
+    assert!(first.contains("Created user \"demo\""), "{first}");
+    assert!(first.contains("otpauth://totp/wysiwys:demo?secret="), "{first}");
+    assert!(first.contains("password:") && first.contains('▀'), "a QR code is drawn: {first}");
+    let second = run();
+    assert!(second.contains("exists already") && !second.contains("password:"), "{second}");
+}
