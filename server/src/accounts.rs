@@ -247,7 +247,7 @@ const DUMMY_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$hlR1qYcZHv8xYvwKz0a7x9wKk4m1jE5rY5m2Jv2m8hY";
 
 /// The session behind a cookie, if it is valid now.
-pub async fn session(app: &App, cookie_value: &str) -> Result<Option<SessionRow>> {
+pub async fn session(app: &App, cookie_value: &str) -> Result<Option<(SessionRow, UserRow)>> {
     let Some(token) = b64::decode_array::<32>(cookie_value) else {
         return Ok(None);
     };

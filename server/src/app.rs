@@ -81,11 +81,4 @@ impl App {
             test_clock,
         })
     }
-
-    /// Runs an HSM operation on a blocking thread: PKCS#11 calls block, and
-    /// a network HSM can take milliseconds.
-    pub async fn with_hsm<T: Send + 'static>(&self, op: impl FnOnce(&Hsm) -> Result<T> + Send + 'static) -> Result<T> {
-        let hsm = self.hsm.clone();
-        tokio::task::spawn_blocking(move || op(&hsm)).await.map_err(|e| Error::Internal(format!("HSM task: {e}")))?
-    }
 }

@@ -27,6 +27,7 @@ pub type ApiResult<T> = Result<T, ApiError>;
 #[derive(Debug)]
 pub struct Browser {
     pub client: reqwest::Client,
+    cookies: std::sync::Arc<reqwest::cookie::Jar>,
     pub origin: String,
     pub csrf: Option<String>,
 }
@@ -47,8 +48,15 @@ async fn decode<T: DeserializeOwned>(response: reqwest::Response) -> ApiResult<T
 
 impl Browser {
     pub fn new(server: &TestServer) -> Browser {
-        let client = reqwest::Client::builder().cookie_store(true).build().expect("client");
-        Browser { client, origin: server.origin.clone(), csrf: None }
+        let cookies = std::sync::Arc::new(reqwest::cookie::Jar::default());
+        let client = reqwest::Client::builder().cookie_provider(cookies.clone()).build().expect("client");
+        Browser { client, cookies, origin: server.origin.clone(), csrf: None }
+    }
+
+    /// After the server restarted: new connections, same cookies (a real
+    /// browser notices the dropped keep-alive connection by itself).
+    pub fn reconnect(&mut self) {
+        self.client = reqwest::Client::builder().cookie_provider(self.cookies.clone()).build().expect("client");
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -21,7 +21,44 @@ pub struct TestServer {
     pub dir: tempfile::TempDir,
     child: Child,
     database: Option<FreshDatabase>,
+    extra_args: Vec<String>,
     clock_offset_s: AtomicI64,
+}
+
+/// Starts the binary and waits for the line that gives its address.
+fn spawn(
+    dir: &tempfile::TempDir,
+    database: Option<&FreshDatabase>,
+    listen: &str,
+    extra_args: &[String],
+) -> (Child, String) {
+    let mut cmd = Command::new(workspace_bin("wysiwys-server"));
+    cmd.arg("serve").arg("--data-dir").arg(dir.path()).args(["--listen", listen, "--test-clock"]);
+    if let Some(d) = database {
+        cmd.arg("--database-url").arg(&d.url);
+    }
+    cmd.args(extra_args);
+    let log = std::fs::OpenOptions::new().create(true).append(true).open(dir.path().join("server.log")).expect("log");
+    cmd.env_remove("SOFTHSM2_CONF").env("RUST_LOG", "info,sqlx=warn").stdout(Stdio::piped()).stderr(log);
+    let mut child = cmd.spawn().expect("start wysiwys-server");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(rest) = line.strip_prefix("wysiwys-server listening on ") {
+                let origin = rest.split_whitespace().next().unwrap_or_default().to_owned();
+                let _ = tx.send(origin);
+            }
+        }
+    });
+    match rx.recv_timeout(Duration::from_secs(60)) {
+        Ok(origin) => (child, origin),
+        Err(_) => {
+            let _ = child.kill();
+            let log = std::fs::read_to_string(dir.path().join("server.log")).unwrap_or_default();
+            panic!("server did not start; its log:\n{log}");
+        }
+    }
 }
 
 /// Credentials printed by `create-user --json`.
@@ -46,34 +83,26 @@ impl TestServer {
             Db::Sqlite => None,
             Db::Postgres => Some(FreshDatabase::create().await.expect("fresh PostgreSQL database")),
         };
-        let mut cmd = Command::new(workspace_bin("wysiwys-server"));
-        cmd.arg("serve").arg("--data-dir").arg(dir.path()).args(["--listen", "127.0.0.1:0", "--test-clock"]);
-        if let Some(d) = &database {
-            cmd.arg("--database-url").arg(&d.url);
-        }
-        cmd.args(extra_args);
-        let log = std::fs::File::create(dir.path().join("server.log")).expect("log file");
-        cmd.env_remove("SOFTHSM2_CONF").env("RUST_LOG", "info,sqlx=warn").stdout(Stdio::piped()).stderr(log);
-        let mut child = cmd.spawn().expect("start wysiwys-server");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(rest) = line.strip_prefix("wysiwys-server listening on ") {
-                    let origin = rest.split_whitespace().next().unwrap_or_default().to_owned();
-                    let _ = tx.send(origin);
-                }
-            }
-        });
-        let origin = match rx.recv_timeout(Duration::from_secs(60)) {
-            Ok(origin) => origin,
-            Err(_) => {
-                let _ = child.kill();
-                let log = std::fs::read_to_string(dir.path().join("server.log")).unwrap_or_default();
-                panic!("server did not start; its log:\n{log}");
-            }
-        };
-        TestServer { origin, dir, child, database, clock_offset_s: AtomicI64::new(0) }
+        let extra_args: Vec<String> = extra_args.iter().map(|a| a.to_string()).collect();
+        let (child, origin) = spawn(&dir, database.as_ref(), "127.0.0.1:0", &extra_args);
+        TestServer { origin, dir, child, database, extra_args, clock_offset_s: AtomicI64::new(0) }
+    }
+
+    /// Kills the server without warning, as a crash or power loss would.
+    pub fn crash(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts the server again on the same address, data dir and database.
+    /// Its test clock starts from the real time again.
+    pub fn restart(&mut self) {
+        self.crash();
+        let address = self.origin.trim_start_matches("http://").to_owned();
+        let (child, origin) = spawn(&self.dir, self.database.as_ref(), &address, &self.extra_args);
+        assert_eq!(origin, self.origin);
+        self.child = child;
+        self.clock_offset_s.store(0, Ordering::SeqCst);
     }
 
     pub fn data_dir(&self) -> PathBuf {

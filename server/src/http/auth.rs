@@ -30,14 +30,9 @@ async fn load(req: HttpRequest) -> Result<Session, Error> {
         .ok_or_else(|| Error::refused(ErrorCode::Unauthenticated, "log in first"))?
         .value()
         .to_owned();
-    let session = crate::accounts::session(&app, &cookie)
+    let (session, user) = crate::accounts::session(&app, &cookie)
         .await?
         .ok_or_else(|| Error::refused(ErrorCode::Unauthenticated, "session expired or unknown; log in again"))?;
-    let user = app
-        .store
-        .user_by_id(&session.user_id)
-        .await?
-        .ok_or_else(|| Error::refused(ErrorCode::Unauthenticated, "account no longer exists"))?;
     Ok(Session { user, session, cookie })
 }
 

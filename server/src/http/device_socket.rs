@@ -61,7 +61,7 @@ async fn run(
         }
     };
     let (outbox, mut inbox) = mpsc::unbounded_channel();
-    let _registration = app.hub.register(&device.id, outbox);
+    let _registration = app.hub.register(&device.user_id, &device.id, outbox);
     send(&mut session, &ServerMessage::Authenticated { device_id: device.id.clone() }).await?;
     if let Err(e) = requests::push_pending(&app, &device).await {
         tracing::error!(error = ?e, device = %device.id, "could not push pending requests");

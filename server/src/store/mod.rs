@@ -36,7 +36,8 @@ pub struct Store {
 /// Why a SAD could not be recorded against its request.
 #[derive(Debug, PartialEq, Eq)]
 pub enum AdmitOutcome {
-    Admitted,
+    /// Recorded; the request as it is now (the web side may have confirmed meanwhile).
+    Admitted(Box<RequestRow>),
     Replayed,
     CounterNotIncreasing,
     RequestNotPending,
@@ -194,12 +195,28 @@ impl Store {
         Ok(())
     }
 
-    pub async fn session(&self, token_hash: &[u8], now: i64) -> Result<Option<SessionRow>> {
-        Ok(sqlx::query_as("SELECT * FROM sessions WHERE token_hash = $1 AND expires_at > $2")
-            .bind(token_hash)
-            .bind(now)
-            .fetch_optional(&self.pool)
-            .await?)
+    /// A valid session and its user, in one query (every browser call needs both).
+    pub async fn session(&self, token_hash: &[u8], now: i64) -> Result<Option<(SessionRow, UserRow)>> {
+        let row: Option<SessionUserRow> = sqlx::query_as(
+            "SELECT u.*, s.token_hash, s.csrf_token, s.created_at AS session_created_at,
+                    s.expires_at AS session_expires_at
+             FROM sessions s JOIN users u ON u.id = s.user_id
+             WHERE s.token_hash = $1 AND s.expires_at > $2",
+        )
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| {
+            let session = SessionRow {
+                token_hash: r.token_hash,
+                user_id: r.user.id.clone(),
+                csrf_token: r.csrf_token,
+                created_at: r.session_created_at,
+                expires_at: r.session_expires_at,
+            };
+            (session, r.user)
+        }))
     }
 
     pub async fn delete_session(&self, token_hash: &[u8]) -> Result<()> {
@@ -338,16 +355,17 @@ impl Store {
         Ok(n)
     }
 
-    pub async fn record_web_confirmation(&self, id: &str, now: i64) -> Result<bool> {
-        let r = sqlx::query(
+    /// Records the web confirmation; returns the request as it is now (so
+    /// the caller sees a SAD that arrived meanwhile), or None if it moved on.
+    pub async fn record_web_confirmation(&self, id: &str, now: i64) -> Result<Option<RequestRow>> {
+        Ok(sqlx::query_as(
             "UPDATE sign_requests SET web_confirmed_at = $2
-             WHERE id = $1 AND state = 'pending' AND web_confirmed_at IS NULL",
+             WHERE id = $1 AND state = 'pending' AND web_confirmed_at IS NULL RETURNING *",
         )
         .bind(id)
         .bind(now)
-        .execute(&self.pool)
-        .await?;
-        Ok(r.rows_affected() == 1)
+        .fetch_optional(&self.pool)
+        .await?)
     }
 
     /// Records an admitted SAD: the replay guard, the device counter and the
@@ -377,22 +395,22 @@ impl Store {
         if counter.rows_affected() == 0 {
             return Ok(AdmitOutcome::CounterNotIncreasing);
         }
-        let attached = sqlx::query(
+        let attached: Option<RequestRow> = sqlx::query_as(
             "UPDATE sign_requests SET device_id = $2, sad = $3, sad_sha256 = $4, device_confirmed_at = $5
-             WHERE id = $1 AND state = 'pending' AND sad IS NULL",
+             WHERE id = $1 AND state = 'pending' AND sad IS NULL RETURNING *",
         )
         .bind(sad.request_id)
         .bind(sad.device_id)
         .bind(sad.token)
         .bind(sad.token_sha256)
         .bind(sad.now)
-        .execute(&mut *tx)
+        .fetch_optional(&mut *tx)
         .await?;
-        if attached.rows_affected() == 0 {
+        let Some(row) = attached else {
             return Ok(AdmitOutcome::RequestNotPending);
-        }
+        };
         tx.commit().await?;
-        Ok(AdmitOutcome::Admitted)
+        Ok(AdmitOutcome::Admitted(Box::new(row)))
     }
 
     /// Ends a pending request with a reason. False if it had already moved on.
@@ -425,17 +443,16 @@ impl Store {
         Ok(r.rows_affected() == 1)
     }
 
-    pub async fn finish_signing(&self, id: &str, signature: &[u8], now: i64) -> Result<bool> {
-        let r = sqlx::query(
+    pub async fn finish_signing(&self, id: &str, signature: &[u8], now: i64) -> Result<Option<RequestRow>> {
+        Ok(sqlx::query_as(
             "UPDATE sign_requests SET state = 'signed', signature = $2, signed_at = $3
-             WHERE id = $1 AND state = 'signing' AND signature IS NULL",
+             WHERE id = $1 AND state = 'signing' AND signature IS NULL RETURNING *",
         )
         .bind(id)
         .bind(signature)
         .bind(now)
-        .execute(&self.pool)
-        .await?;
-        Ok(r.rows_affected() == 1)
+        .fetch_optional(&self.pool)
+        .await?)
     }
 
     /// A signing step that failed after the claim (HSM error): the request

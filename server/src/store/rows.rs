@@ -18,6 +18,16 @@ pub struct UserRow {
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
+pub(super) struct SessionUserRow {
+    #[sqlx(flatten)]
+    pub user: UserRow,
+    pub token_hash: Vec<u8>,
+    pub csrf_token: String,
+    pub session_created_at: i64,
+    pub session_expires_at: i64,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct SessionRow {
     pub token_hash: Vec<u8>,
     pub user_id: String,
@@ -38,7 +48,7 @@ pub struct DeviceRow {
     pub last_ctr: i64,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct RequestRow {
     pub id: String,
     pub user_id: String,

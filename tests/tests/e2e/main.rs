@@ -8,3 +8,4 @@ mod bad_input;
 mod fixture;
 mod flow;
 mod refusals;
+mod resilience;
