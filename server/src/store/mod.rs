@@ -43,6 +43,22 @@ pub enum AdmitOutcome {
     RequestNotPending,
 }
 
+fn sqlite_pool(connections: u32) -> AnyPoolOptions {
+    AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10)).max_connections(connections).after_connect(
+        |conn, _| {
+            Box::pin(async move {
+                // WAL lets readers run beside the writer; the busy timeout covers
+                // writers in other processes (the admin command).
+                conn.execute("PRAGMA journal_mode = WAL").await?;
+                conn.execute("PRAGMA synchronous = NORMAL").await?;
+                conn.execute("PRAGMA busy_timeout = 10000").await?;
+                conn.execute("PRAGMA foreign_keys = ON").await?;
+                Ok(())
+            })
+        },
+    )
+}
+
 impl Store {
     /// Connects (SQLite in `data_dir` unless a URL is given) and migrates.
     pub async fn open(database_url: Option<&str>, data_dir: &Path) -> Result<Store> {
@@ -64,31 +80,22 @@ impl Store {
                 (format!("sqlite://{}?mode=rwc", path.display()), Backend::Sqlite)
             }
         };
-        let options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
         let pool = match backend {
             Backend::Sqlite => {
-                options
-                    .max_connections(8)
-                    .after_connect(|conn, _| {
-                        Box::pin(async move {
-                            // WAL lets readers run beside the single writer;
-                            // the busy timeout turns lock contention into waiting.
-                            conn.execute("PRAGMA journal_mode = WAL").await?;
-                            conn.execute("PRAGMA synchronous = NORMAL").await?;
-                            conn.execute("PRAGMA busy_timeout = 10000").await?;
-                            conn.execute("PRAGMA foreign_keys = ON").await?;
-                            Ok(())
-                        })
-                    })
-                    .connect(&url)
-                    .await?
+                let pool = sqlite_pool(8).connect(&url).await?;
+                SQLITE_MIGRATIONS.run(&pool).await?;
+                pool
             }
-            Backend::Postgres => options.max_connections(16).connect(&url).await?,
+            Backend::Postgres => {
+                let pool = AnyPoolOptions::new()
+                    .acquire_timeout(Duration::from_secs(10))
+                    .max_connections(16)
+                    .connect(&url)
+                    .await?;
+                POSTGRES_MIGRATIONS.run(&pool).await?;
+                pool
+            }
         };
-        match backend {
-            Backend::Sqlite => SQLITE_MIGRATIONS.run(&pool).await?,
-            Backend::Postgres => POSTGRES_MIGRATIONS.run(&pool).await?,
-        }
         Ok(Store { pool, backend })
     }
 
@@ -97,7 +104,8 @@ impl Store {
     }
 
     /// A write transaction. SQLite's default deferred BEGIN can deadlock
-    /// when two readers upgrade; IMMEDIATE takes the write lock up front.
+    /// with a writer of another process (the admin command); IMMEDIATE takes
+    /// the write lock up front.
     async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
         Ok(match self.backend {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
@@ -346,15 +354,6 @@ impl Store {
             .await?)
     }
 
-    pub async fn count_recent_requests(&self, user_id: &str, since: i64) -> Result<i64> {
-        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM sign_requests WHERE user_id = $1 AND created_at > $2")
-            .bind(user_id)
-            .bind(since)
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(n)
-    }
-
     /// Records the web confirmation; returns the request as it is now (so
     /// the caller sees a SAD that arrived meanwhile), or None if it moved on.
     pub async fn record_web_confirmation(&self, id: &str, now: i64) -> Result<Option<RequestRow>> {
@@ -518,12 +517,5 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(())
-    }
-
-    pub async fn audit_events_for_request(&self, request_id: &str) -> Result<Vec<(String, Option<String>)>> {
-        Ok(sqlx::query_as("SELECT event, code FROM audit_events WHERE request_id = $1 ORDER BY id")
-            .bind(request_id)
-            .fetch_all(&self.pool)
-            .await?)
     }
 }
