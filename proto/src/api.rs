@@ -106,6 +106,18 @@ pub struct SignRequestView {
     pub error: Option<crate::ErrorBody>,
 }
 
+/// One entry of a request's audit trail.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditEntry {
+    pub at: i64,
+    /// created, web_confirmed, device_answered, signing, signed, refused,
+    /// attempt_refused, web_refused.
+    pub event: String,
+    pub device_id: Option<String>,
+    pub code: Option<crate::ErrorCode>,
+}
+
 /// The browser's confirmation: the hashes of the bytes it received and showed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

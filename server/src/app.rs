@@ -55,7 +55,7 @@ impl App {
         let ca_certificate = crate::pki::ensure_ca(&store, &hsm, clock.as_ref(), entropy.as_ref()).await?;
         let channel_key =
             Jwk::from_sec1(&hsm.channel_public_key()?).map_err(|e| Error::Internal(format!("channel key: {e}")))?;
-        let closed = store.close_interrupted_signing(clock.now_ms() - INTERRUPTED_AFTER_MS).await?;
+        let closed = store.close_interrupted_signing(clock.now_ms() - INTERRUPTED_AFTER_MS, clock.now_ms()).await?;
         if closed > 0 {
             tracing::warn!(closed, "closed requests interrupted while signing");
         }

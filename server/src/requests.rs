@@ -6,7 +6,7 @@ use crate::entropy::{random_bytes, random_id};
 use crate::error::{Error, Result};
 use crate::sam::{self, Context, SadEvidence};
 use crate::store::{AdmitOutcome, AdmittedSadRow, AuditEvent, DeviceRow, RequestRow, UserRow};
-use wysiwys_proto::api::{AckOutcome, RequestState, ServerMessage, SignRequestView, WebConfirmation};
+use wysiwys_proto::api::{AckOutcome, AuditEntry, RequestState, ServerMessage, SignRequestView, WebConfirmation};
 use wysiwys_proto::challenge::{CHALLENGE_TYP, ChallengeClaims};
 use wysiwys_proto::sad::Decision;
 use wysiwys_proto::summary::{self, Summary};
@@ -77,13 +77,16 @@ async fn audit(
         .await
 }
 
-/// Ends a pending request with a reason and writes the audit entry.
+/// Ends a pending request with a reason. The database audits the change;
+/// an attempt on a request that had already ended is audited here.
 async fn fail(app: &App, row: &RequestRow, device_id: Option<&str>, code: ErrorCode, detail: &str) -> Result<()> {
     if app.store.fail_request(&row.id, code, detail, app.clock.now_ms()).await? {
         metrics::counter!("wysiwys_requests_finished_total", "outcome" => code.as_str()).increment(1);
         tracing::info!(request = %row.id, %code, detail, "request refused");
+        Ok(())
+    } else {
+        audit(app, "attempt_refused", row, device_id, Some(code), Some(detail)).await
     }
-    audit(app, "refused", row, device_id, Some(code), Some(detail)).await
 }
 
 /// A user's own request; anyone else's looks exactly like a missing one.
@@ -148,9 +151,9 @@ pub async fn create(app: &App, user: &UserRow, media_type: &str, document: &[u8]
         signing_started_at: None,
         signed_at: None,
         signature: None,
+        finished_at: None,
     };
     app.store.insert_request(&row).await?;
-    audit(app, "created", &row, None, None, None).await?;
     metrics::counter!("wysiwys_requests_created_total").increment(1);
     for device_id in app.hub.connected_devices(&user.id) {
         push(app, &row, &device_id)?;
@@ -200,6 +203,23 @@ pub async fn get(app: &App, user: &UserRow, id: &str) -> Result<SignRequestView>
     Ok(view(&expire_if_due(app, row).await?))
 }
 
+/// The audit trail of the user's own request.
+pub async fn events(app: &App, user: &UserRow, id: &str) -> Result<Vec<AuditEntry>> {
+    let row = own_request(app, user, id).await?;
+    Ok(app
+        .store
+        .audit_trail(&row.id)
+        .await?
+        .into_iter()
+        .map(|(at, event, device_id, code)| AuditEntry {
+            at,
+            event,
+            device_id,
+            code: code.as_deref().map(|c| ErrorCode::parse(c).unwrap_or(ErrorCode::InternalError)),
+        })
+        .collect())
+}
+
 pub async fn history(app: &App, user: &UserRow) -> Result<Vec<SignRequestView>> {
     Ok(app.store.requests_of_user(&user.id, HISTORY_LIMIT).await?.iter().map(view).collect())
 }
@@ -235,7 +255,6 @@ pub async fn confirm_web(app: &App, user: &UserRow, id: &str, web: &WebConfirmat
     let Some(row) = app.store.record_web_confirmation(&row.id, app.clock.now_ms()).await? else {
         return Err(Error::refused(ErrorCode::RequestNotPending, "the request moved on meanwhile"));
     };
-    audit(app, "web_confirmed", &row, None, None, None).await?;
     let Some(device_id) = row.device_id.clone().filter(|_| row.sad.is_some()) else {
         return Ok(view(&row));
     };
@@ -319,7 +338,6 @@ async fn submit_sad_inner(app: &App, device: &DeviceRow, request_id: &str, token
             return Err(Error::refused(code, detail));
         }
     };
-    audit(app, "device_answered", &row, Some(&device.id), None, None).await?;
     match admitted.decision() {
         Decision::Approve => {}
         Decision::Reject => {
@@ -383,15 +401,13 @@ async fn complete(
         Ok(s) => s,
         Err(e) => {
             tracing::error!(request = %row.id, error = ?e, "signing failed after the SAM agreed");
-            app.store.abort_signing(&row.id, ErrorCode::InternalError, "signing failed").await?;
-            audit(app, "signing_failed", &row, Some(&device.id), Some(ErrorCode::InternalError), None).await?;
+            app.store.abort_signing(&row.id, ErrorCode::InternalError, "signing failed", app.clock.now_ms()).await?;
             return Err(e);
         }
     };
     let Some(signed_row) = app.store.finish_signing(&row.id, &signature, app.clock.now_ms()).await? else {
         return Err(Error::Internal(format!("request {} left the signing state while signing", row.id)));
     };
-    audit(app, "signed", &row, Some(&device.id), None, None).await?;
     metrics::counter!("wysiwys_requests_finished_total", "outcome" => "SIGNED").increment(1);
     tracing::info!(request = %row.id, "signed");
     Ok(signed_row)

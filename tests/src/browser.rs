@@ -117,6 +117,10 @@ impl Browser {
         decode(self.client.get(self.url(&format!("/api/requests/{id}"))).send().await.expect("status")).await
     }
 
+    pub async fn events(&self, id: &str) -> ApiResult<Vec<wysiwys_proto::api::AuditEntry>> {
+        decode(self.client.get(self.url(&format!("/api/requests/{id}/events"))).send().await.expect("events")).await
+    }
+
     pub async fn bytes(&self, path: &str) -> ApiResult<Vec<u8>> {
         let response = self.client.get(self.url(path)).send().await.expect("get");
         if response.status().is_success() {

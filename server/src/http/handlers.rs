@@ -165,6 +165,10 @@ pub async fn get_request(app: AppData, session: Session, id: web::Path<String>) 
     Ok(no_store().json(requests::get(&app, &session.user, &id).await?))
 }
 
+pub async fn request_events(app: AppData, session: Session, id: web::Path<String>) -> Result<HttpResponse> {
+    Ok(no_store().json(requests::events(&app, &session.user, &id).await?))
+}
+
 pub async fn request_document(app: AppData, session: Session, id: web::Path<String>) -> Result<HttpResponse> {
     let (media_type, bytes) = requests::document(&app, &session.user, &id).await?;
     let content_type = if media_type == MEDIA_TYPE_TEXT { "text/plain; charset=utf-8".to_owned() } else { media_type };

@@ -79,6 +79,7 @@ pub fn configure(
                     .route("/requests", web::post().to(handlers::create_request))
                     .route("/requests", web::get().to(handlers::list_requests))
                     .route("/requests/{id}", web::get().to(handlers::get_request))
+                    .route("/requests/{id}/events", web::get().to(handlers::request_events))
                     .route("/requests/{id}/document", web::get().to(handlers::request_document))
                     .route("/requests/{id}/summary", web::get().to(handlers::request_summary))
                     .route("/requests/{id}/confirm", web::post().to(handlers::confirm_request))

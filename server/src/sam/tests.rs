@@ -97,6 +97,7 @@ fn world() -> World {
         signing_started_at: None,
         signed_at: None,
         signature: None,
+        finished_at: None,
     };
     World { req, user, device, key, cert: certificate() }
 }

@@ -415,8 +415,7 @@ impl Store {
     /// Ends a pending request with a reason. False if it had already moved on.
     pub async fn fail_request(&self, id: &str, code: ErrorCode, detail: &str, now: i64) -> Result<bool> {
         let r = sqlx::query(
-            "UPDATE sign_requests SET state = 'failed', error_code = $2, error_detail = $3, signed_at = NULL,
-                signing_started_at = COALESCE(signing_started_at, $4)
+            "UPDATE sign_requests SET state = 'failed', error_code = $2, error_detail = $3, finished_at = $4
              WHERE id = $1 AND state = 'pending'",
         )
         .bind(id)
@@ -456,14 +455,15 @@ impl Store {
 
     /// A signing step that failed after the claim (HSM error): the request
     /// is closed, never re-opened, so no second signature can follow.
-    pub async fn abort_signing(&self, id: &str, code: ErrorCode, detail: &str) -> Result<()> {
+    pub async fn abort_signing(&self, id: &str, code: ErrorCode, detail: &str, now: i64) -> Result<()> {
         sqlx::query(
-            "UPDATE sign_requests SET state = 'failed', error_code = $2, error_detail = $3
+            "UPDATE sign_requests SET state = 'failed', error_code = $2, error_detail = $3, finished_at = $4
              WHERE id = $1 AND state = 'signing'",
         )
         .bind(id)
         .bind(code.as_str())
         .bind(detail)
+        .bind(now)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -471,19 +471,28 @@ impl Store {
 
     /// After a crash: requests stuck in `signing` for longer than any HSM
     /// call takes are closed as interrupted. Their SAD is already consumed.
-    pub async fn close_interrupted_signing(&self, started_before: i64) -> Result<u64> {
+    pub async fn close_interrupted_signing(&self, started_before: i64, now: i64) -> Result<u64> {
         let r: AnyQueryResult = sqlx::query(
             "UPDATE sign_requests SET state = 'failed', error_code = 'SIGNING_INTERRUPTED',
-                error_detail = 'the server stopped while signing'
+                error_detail = 'the server stopped while signing', finished_at = $2
              WHERE state = 'signing' AND signing_started_at < $1",
         )
         .bind(started_before)
+        .bind(now)
         .execute(&self.pool)
         .await?;
         Ok(r.rows_affected())
     }
 
     // ---- PKI and audit -------------------------------------------------------
+
+    /// The audit trail of a request, oldest first: (at, event, device, code).
+    pub async fn audit_trail(&self, request_id: &str) -> Result<Vec<(i64, String, Option<String>, Option<String>)>> {
+        Ok(sqlx::query_as("SELECT at, event, device_id, code FROM audit_events WHERE request_id = $1 ORDER BY id")
+            .bind(request_id)
+            .fetch_all(&self.pool)
+            .await?)
+    }
 
     pub async fn pki_object(&self, name: &str) -> Result<Option<Vec<u8>>> {
         let row: Option<(Vec<u8>,)> =
@@ -502,6 +511,8 @@ impl Store {
         self.pki_object(name).await?.ok_or_else(|| Error::Internal(format!("PKI object {name} missing after insert")))
     }
 
+    /// Events that change no request (log-ins, refused attempts). Changes
+    /// of a request are audited by database triggers (migration 0002).
     pub async fn audit(&self, e: &AuditEvent<'_>) -> Result<()> {
         sqlx::query(
             "INSERT INTO audit_events (at, event, user_id, request_id, device_id, code, detail)
@@ -519,3 +530,6 @@ impl Store {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests;

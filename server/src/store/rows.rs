@@ -74,6 +74,8 @@ pub struct RequestRow {
     pub signing_started_at: Option<i64>,
     pub signed_at: Option<i64>,
     pub signature: Option<Vec<u8>>,
+    /// When it failed (signed requests have `signed_at`).
+    pub finished_at: Option<i64>,
 }
 
 #[derive(Debug)]

@@ -54,6 +54,8 @@ async fn sign_a_letter(db: Db) {
         );
     }
     assert_eq!(sha256_b64(LETTER.as_bytes()), created.doc_hash);
+    let events: Vec<String> = f.browser.events(&created.id).await.unwrap().into_iter().map(|e| e.event).collect();
+    assert_eq!(events, ["created", "device_answered", "web_confirmed", "signing", "signed"]);
 }
 
 #[tokio::test]

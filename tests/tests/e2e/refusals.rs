@@ -19,6 +19,10 @@ async fn assert_refused_unsigned(f: &Fixture, id: &str, code: ErrorCode, hsm_bef
     let signature = f.browser.signature(id).await.expect_err("no signature may exist");
     assert_eq!(signature.code(), ErrorCode::RequestNotPending);
     assert_eq!(f.server.hsm_user_signatures().await, hsm_before, "the HSM must not have signed");
+    let events = f.browser.events(id).await.expect("audit trail");
+    let refused = events.iter().find(|e| e.event == "refused").unwrap_or_else(|| panic!("no audit entry: {events:?}"));
+    assert_eq!(refused.code, Some(code));
+    assert!(!events.iter().any(|e| e.event == "signing" || e.event == "signed"), "{events:?}");
 }
 
 /// Lets the real app approve the next request, and waits until it has.
