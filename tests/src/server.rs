@@ -105,6 +105,10 @@ impl TestServer {
         self.clock_offset_s.store(0, Ordering::SeqCst);
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn data_dir(&self) -> PathBuf {
         self.dir.path().to_owned()
     }

@@ -50,7 +50,8 @@ fn main() {
     let args = Args::parse();
     if let Some(Internal::CryptoLoop { data_dir, iterations, threads }) = &args.internal {
         let rate = crypto_loop(data_dir, *iterations, *threads);
-        println!("{rate}");
+        let device = device_loop(*iterations, *threads);
+        println!("{rate} {device}");
         return;
     }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
@@ -134,6 +135,8 @@ async fn run(args: Args) {
         flow(pair).await;
     }
     let per_pair = args.flows.div_ceil(args.concurrency);
+    let server_cpu_before = cpu_seconds(server.pid());
+    let client_cpu_before = cpu_seconds(std::process::id());
     let started = Instant::now();
     let mut tasks = Vec::new();
     for mut pair in pairs {
@@ -150,13 +153,19 @@ async fn run(args: Args) {
         latencies.extend(t.await.unwrap());
     }
     let wall = started.elapsed();
+    let server_cpu = cpu_seconds(server.pid()) - server_cpu_before;
+    let client_cpu = cpu_seconds(std::process::id()) - client_cpu_before;
     latencies.sort();
     let flows_per_s = latencies.len() as f64 / wall.as_secs_f64();
     let pct = |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
 
     // The crypto-only loop, on the same token, with as many threads as cores.
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let crypto_rate = crypto_loop_subprocess(&server, args.crypto_iterations, threads);
+    let (crypto_rate, device_rate) = crypto_loop_subprocess(&server, args.crypto_iterations, threads);
+    // The flows also pay the device's crypto (on the same cores here): the
+    // best a flow can do is both loops back to back.
+    let crypto_bound = 1.0 / (1.0 / crypto_rate + 1.0 / device_rate);
+    let n = latencies.len() as f64;
     let signatures = server.hsm_user_signatures().await;
 
     println!(
@@ -170,6 +179,16 @@ async fn run(args: Args) {
     println!("  latency p50 {:.1} ms, p99 {:.1} ms", ms(pct(0.50)), ms(pct(0.99)));
     println!("  crypto-only loop (HSM sign + SAD verify + challenge signature): {crypto_rate:.0} loops/s");
     println!("  ratio flows / crypto loop: {:.2}", flows_per_s / crypto_rate);
+    println!("  device-side crypto loop (push verify + SAD signature): {device_rate:.0} loops/s");
+    println!(
+        "  crypto bound for a whole flow (server + device crypto, same cores): {crypto_bound:.0} flows/s; ratio to it {:.2}",
+        flows_per_s / crypto_bound
+    );
+    println!(
+        "  CPU per flow: server {:.2} ms, benchmark client (browser + device) {:.2} ms",
+        server_cpu * 1000.0 / n,
+        client_cpu * 1000.0 / n
+    );
     println!("  user-key HSM signatures during the run: {signatures}");
 }
 
@@ -177,7 +196,18 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-fn crypto_loop_subprocess(server: &TestServer, iterations: usize, threads: usize) -> f64 {
+/// CPU time (user + system) of a process so far, from /proc (Linux).
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which is in parentheses and may hold spaces).
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    // utime and stime are fields 14 and 15 of the whole line, 12 and 13 here; USER_HZ is 100 on Linux.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+fn crypto_loop_subprocess(server: &TestServer, iterations: usize, threads: usize) -> (f64, f64) {
     let conf = server.data_dir().join("softhsm2.conf");
     let out = std::process::Command::new(std::env::current_exe().unwrap())
         .arg("crypto-loop")
@@ -188,7 +218,9 @@ fn crypto_loop_subprocess(server: &TestServer, iterations: usize, threads: usize
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut rates = text.split_whitespace().map(|r| r.parse::<f64>().unwrap());
+    (rates.next().unwrap(), rates.next().unwrap())
 }
 
 /// One HSM signature (the user's signature stands in as a channel-key
@@ -212,6 +244,51 @@ fn crypto_loop(data_dir: &std::path::Path, iterations: usize, threads: usize) ->
     for _ in 0..100 {
         one();
     }
+    let started = Instant::now();
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| {
+                for _ in 0..iterations {
+                    one();
+                }
+            });
+        }
+    });
+    (iterations * threads) as f64 / started.elapsed().as_secs_f64()
+}
+
+/// What the device does per flow: verify the server's push, sign a SAD.
+fn device_loop(iterations: usize, threads: usize) -> f64 {
+    use wysiwys_proto::challenge::{self, CHALLENGE_TYP, ChallengeClaims, Expectation};
+    let channel = SigningKey::try_generate().unwrap();
+    let device = SigningKey::try_generate().unwrap();
+    let summary = wysiwys_proto::summary::render("text/plain", LETTER.as_bytes()).unwrap();
+    let claims = ChallengeClaims {
+        iss: "http://127.0.0.1".into(),
+        aud: "device".into(),
+        sub: "user".into(),
+        req: "request".into(),
+        cred: "credential".into(),
+        rp: "bench".into(),
+        doc: summary.doc.sha256.clone(),
+        sum: wysiwys_proto::b64::encode(summary.hash()),
+        summary,
+        rv: wysiwys_proto::RENDER_VERSION.into(),
+        chal: wysiwys_proto::b64::encode([3u8; 32]),
+        iat: 1_800_000_000,
+        exp: 1_800_000_300,
+    };
+    let token = jws::sign(&channel, CHALLENGE_TYP, "k", &claims).unwrap();
+    let one = || {
+        let expect = Expectation {
+            server_origin: "http://127.0.0.1",
+            device_id: "device",
+            channel_key: channel.verifying_key(),
+            now: 1_800_000_001,
+        };
+        let shown = challenge::verify(&token, expect).unwrap();
+        sad::build(&device, &shown.sad_claims(Decision::Approve, 1, 1_800_000_001)).unwrap();
+    };
     let started = Instant::now();
     std::thread::scope(|s| {
         for _ in 0..threads {
