@@ -5,7 +5,7 @@ use crate::app::App;
 use crate::entropy::{random_bytes, random_id};
 use crate::error::{Error, Result};
 use crate::sam::{self, Context, SadEvidence};
-use crate::store::{AdmitOutcome, AdmittedSadRow, AuditEvent, DeviceRow, RequestRow, UserRow};
+use crate::store::{AdmitOutcome, AdmittedSadRow, AuditEvent, DeviceRow, FailFrom, NewRequest, RequestRow, UserRow};
 use wysiwys_proto::api::{AckOutcome, AuditEntry, RequestState, ServerMessage, SignRequestView, WebConfirmation};
 use wysiwys_proto::challenge::{CHALLENGE_TYP, ChallengeClaims};
 use wysiwys_proto::sad::Decision;
@@ -80,7 +80,7 @@ async fn audit(
 /// Ends a pending request with a reason. The database audits the change;
 /// an attempt on a request that had already ended is audited here.
 async fn fail(app: &App, row: &RequestRow, device_id: Option<&str>, code: ErrorCode, detail: &str) -> Result<()> {
-    if app.store.fail_request(&row.id, code, detail, app.clock.now_ms()).await? {
+    if app.store.fail_request(&row.id, FailFrom::Pending, code, detail, app.clock.now_ms()).await? {
         metrics::counter!("wysiwys_requests_finished_total", "outcome" => code.as_str()).increment(1);
         tracing::info!(request = %row.id, %code, detail, "request refused");
         Ok(())
@@ -126,7 +126,7 @@ pub async fn create(app: &App, user: &UserRow, media_type: &str, document: &[u8]
     let challenge = random_bytes::<32>(app.entropy.as_ref())?;
     // Whole seconds: the SAD's `exp` is a NumericDate and must not exceed this.
     let expires_at = (now + app.settings.challenge_ttl_ms).div_euclid(1000) * 1000;
-    let row = RequestRow {
+    let row = RequestRow::from(NewRequest {
         id: random_id(app.entropy.as_ref())?,
         user_id: user.id.clone(),
         credential_id: user.credential_id.clone(),
@@ -140,19 +140,7 @@ pub async fn create(app: &App, user: &UserRow, media_type: &str, document: &[u8]
         challenge: challenge.to_vec(),
         created_at: now,
         expires_at,
-        state: "pending".into(),
-        error_code: None,
-        error_detail: None,
-        web_confirmed_at: None,
-        device_id: None,
-        sad: None,
-        sad_sha256: None,
-        device_confirmed_at: None,
-        signing_started_at: None,
-        signed_at: None,
-        signature: None,
-        finished_at: None,
-    };
+    });
     app.store.insert_request(&row).await?;
     metrics::counter!("wysiwys_requests_created_total").increment(1);
     for device_id in app.hub.connected_devices(&user.id) {
@@ -401,7 +389,8 @@ async fn complete(
         Ok(s) => s,
         Err(e) => {
             tracing::error!(request = %row.id, error = ?e, "signing failed after the SAM agreed");
-            app.store.abort_signing(&row.id, ErrorCode::InternalError, "signing failed", app.clock.now_ms()).await?;
+            let now = app.clock.now_ms();
+            app.store.fail_request(&row.id, FailFrom::Signing, ErrorCode::InternalError, "signing failed", now).await?;
             return Err(e);
         }
     };

@@ -1,7 +1,7 @@
 //! One test per refusal branch of the SAM, and the shape of a permit.
 
 use super::*;
-use crate::store::{DeviceRow, RequestRow, UserRow};
+use crate::store::{DeviceRow, NewRequest, RequestRow, UserRow};
 use p256::ecdsa::SigningKey;
 use sha2::{Digest, Sha256};
 use wysiwys_proto::sad::SadClaims;
@@ -72,7 +72,7 @@ fn world() -> World {
         revoked_at: None,
         last_ctr: 4,
     };
-    let req = RequestRow {
+    let req = RequestRow::from(NewRequest {
         id: "req-1".into(),
         user_id: "user-1".into(),
         credential_id: "cred-1".into(),
@@ -86,19 +86,7 @@ fn world() -> World {
         challenge: vec![7u8; 32],
         created_at: NOW - 10_000,
         expires_at: NOW + 300_000,
-        state: "pending".into(),
-        error_code: None,
-        error_detail: None,
-        web_confirmed_at: None,
-        device_id: None,
-        sad: None,
-        sad_sha256: None,
-        device_confirmed_at: None,
-        signing_started_at: None,
-        signed_at: None,
-        signature: None,
-        finished_at: None,
-    };
+    });
     World { req, user, device, key, cert: certificate() }
 }
 

@@ -33,6 +33,13 @@ pub struct Store {
     backend: Backend,
 }
 
+/// The state a request is failed from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailFrom {
+    Pending,
+    Signing,
+}
+
 /// Why a SAD could not be recorded against its request.
 #[derive(Debug, PartialEq, Eq)]
 pub enum AdmitOutcome {
@@ -412,16 +419,29 @@ impl Store {
         Ok(AdmitOutcome::Admitted(Box::new(row)))
     }
 
-    /// Ends a pending request with a reason. False if it had already moved on.
-    pub async fn fail_request(&self, id: &str, code: ErrorCode, detail: &str, now: i64) -> Result<bool> {
+    /// Ends a request that is still in `from` with a reason. False if it
+    /// had moved on. From `signing` (the HSM failed after the claim) the
+    /// request is closed, never re-opened, so no second signature can follow.
+    pub async fn fail_request(
+        &self,
+        id: &str,
+        from: FailFrom,
+        code: ErrorCode,
+        detail: &str,
+        now: i64,
+    ) -> Result<bool> {
         let r = sqlx::query(
             "UPDATE sign_requests SET state = 'failed', error_code = $2, error_detail = $3, finished_at = $4
-             WHERE id = $1 AND state = 'pending'",
+             WHERE id = $1 AND state = $5",
         )
         .bind(id)
         .bind(code.as_str())
         .bind(detail)
         .bind(now)
+        .bind(match from {
+            FailFrom::Pending => "pending",
+            FailFrom::Signing => "signing",
+        })
         .execute(&self.pool)
         .await?;
         Ok(r.rows_affected() == 1)
@@ -451,22 +471,6 @@ impl Store {
         .bind(now)
         .fetch_optional(&self.pool)
         .await?)
-    }
-
-    /// A signing step that failed after the claim (HSM error): the request
-    /// is closed, never re-opened, so no second signature can follow.
-    pub async fn abort_signing(&self, id: &str, code: ErrorCode, detail: &str, now: i64) -> Result<()> {
-        sqlx::query(
-            "UPDATE sign_requests SET state = 'failed', error_code = $2, error_detail = $3, finished_at = $4
-             WHERE id = $1 AND state = 'signing'",
-        )
-        .bind(id)
-        .bind(code.as_str())
-        .bind(detail)
-        .bind(now)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
     }
 
     /// After a crash: requests stuck in `signing` for longer than any HSM

@@ -78,6 +78,56 @@ pub struct RequestRow {
     pub finished_at: Option<i64>,
 }
 
+/// What a new request is made of; everything else starts empty.
+#[derive(Debug, Clone)]
+pub struct NewRequest {
+    pub id: String,
+    pub user_id: String,
+    pub credential_id: String,
+    pub requester: String,
+    pub media_type: String,
+    pub title: String,
+    pub document: Vec<u8>,
+    pub doc_hash: Vec<u8>,
+    pub summary_json: String,
+    pub summary_hash: Vec<u8>,
+    pub challenge: Vec<u8>,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+impl From<NewRequest> for RequestRow {
+    fn from(n: NewRequest) -> Self {
+        RequestRow {
+            id: n.id,
+            user_id: n.user_id,
+            credential_id: n.credential_id,
+            requester: n.requester,
+            media_type: n.media_type,
+            title: n.title,
+            document: n.document,
+            doc_hash: n.doc_hash,
+            summary_json: n.summary_json,
+            summary_hash: n.summary_hash,
+            challenge: n.challenge,
+            created_at: n.created_at,
+            expires_at: n.expires_at,
+            state: "pending".into(),
+            error_code: None,
+            error_detail: None,
+            web_confirmed_at: None,
+            device_id: None,
+            sad: None,
+            sad_sha256: None,
+            device_confirmed_at: None,
+            signing_started_at: None,
+            signed_at: None,
+            signature: None,
+            finished_at: None,
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct AdmittedSadRow<'a> {
     pub request_id: &'a str,

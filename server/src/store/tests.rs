@@ -43,7 +43,7 @@ fn user() -> UserRow {
 }
 
 fn request(id: &str) -> RequestRow {
-    RequestRow {
+    RequestRow::from(NewRequest {
         id: id.into(),
         user_id: "u1".into(),
         credential_id: "c1".into(),
@@ -57,19 +57,7 @@ fn request(id: &str) -> RequestRow {
         challenge: vec![5; 32],
         created_at: 10,
         expires_at: 1_000,
-        state: "pending".into(),
-        error_code: None,
-        error_detail: None,
-        web_confirmed_at: None,
-        device_id: None,
-        sad: None,
-        sad_sha256: None,
-        device_confirmed_at: None,
-        signing_started_at: None,
-        signed_at: None,
-        signature: None,
-        finished_at: None,
-    }
+    })
 }
 
 fn sad<'a>(request_id: &'a str, replay_key: &'a [u8], counter: i64) -> AdmittedSadRow<'a> {
@@ -103,7 +91,10 @@ async fn exercise(store: Store) {
     assert_eq!((row.web_confirmed_at, row.sad.as_deref()), (Some(15), Some("token")));
     assert!(store.claim_for_signing("r1", 30).await.unwrap());
     assert!(!store.claim_for_signing("r1", 31).await.unwrap(), "a second claim loses");
-    assert!(!store.fail_request("r1", ErrorCode::HashMismatch, "late", 32).await.unwrap(), "signing is not pending");
+    assert!(
+        !store.fail_request("r1", FailFrom::Pending, ErrorCode::HashMismatch, "late", 32).await.unwrap(),
+        "signing is not pending"
+    );
     let signed = store.finish_signing("r1", b"p7s", 33).await.unwrap().unwrap();
     assert_eq!((signed.state.as_str(), signed.signature.as_deref()), ("signed", Some(&b"p7s"[..])));
     assert!(store.finish_signing("r1", b"again", 34).await.unwrap().is_none());
@@ -117,7 +108,7 @@ async fn exercise(store: Store) {
     assert_eq!(store.admit_sad(&sad("r2", &[8; 32], 1)).await.unwrap(), AdmitOutcome::CounterNotIncreasing);
     assert!(store.request("r2").await.unwrap().unwrap().sad.is_none());
     assert_eq!(store.device("d1").await.unwrap().unwrap().last_ctr, 1);
-    assert!(store.fail_request("r2", ErrorCode::SadReplayed, "replayed", 40).await.unwrap());
+    assert!(store.fail_request("r2", FailFrom::Pending, ErrorCode::SadReplayed, "replayed", 40).await.unwrap());
     let failed = store.request("r2").await.unwrap().unwrap();
     assert_eq!((failed.state.as_str(), failed.finished_at), ("failed", Some(40)));
     let last = store.audit_trail("r2").await.unwrap().pop().unwrap();

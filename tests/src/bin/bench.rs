@@ -241,6 +241,12 @@ fn crypto_loop(data_dir: &std::path::Path, iterations: usize, threads: usize) ->
         sad::verify(&token, &verifying, claims.iat + 1).unwrap();
         hsm.sign_as_channel(challenge_input.as_bytes()).unwrap();
     };
+    rate_on_threads(iterations, threads, one)
+}
+
+/// Runs `one` `iterations` times on each of `threads` threads (after a
+/// short warm-up) and returns calls per second.
+fn rate_on_threads(iterations: usize, threads: usize, one: impl Fn() + Sync) -> f64 {
     for _ in 0..100 {
         one();
     }
@@ -289,17 +295,7 @@ fn device_loop(iterations: usize, threads: usize) -> f64 {
         let shown = challenge::verify(&token, expect).unwrap();
         sad::build(&device, &shown.sad_claims(Decision::Approve, 1, 1_800_000_001)).unwrap();
     };
-    let started = Instant::now();
-    std::thread::scope(|s| {
-        for _ in 0..threads {
-            s.spawn(|| {
-                for _ in 0..iterations {
-                    one();
-                }
-            });
-        }
-    });
-    (iterations * threads) as f64 / started.elapsed().as_secs_f64()
+    rate_on_threads(iterations, threads, one)
 }
 
 fn bench_sad_claims() -> wysiwys_proto::sad::SadClaims {
