@@ -80,6 +80,7 @@ async fn run(
                     AggregatedMessage::Ping(bytes) => session.pong(&bytes).await.map_err(|_| "peer gone")?,
                     AggregatedMessage::Pong(_) => {}
                     AggregatedMessage::Binary(_) => {
+                        tracing::info!(device = %device.id, "binary frame from a device");
                         refuse(&mut session, ErrorCode::BadRequest, "text frames only".into()).await?;
                     }
                     AggregatedMessage::Close(_) => return Err("device closed the socket"),
@@ -145,7 +146,13 @@ async fn handle_text(
             let outcome = requests::submit_sad(app, device, &request_id, &token).await;
             send(session, &ServerMessage::Ack { request_id, outcome }).await
         }
-        Ok(DeviceMessage::Auth { .. }) => refuse(session, ErrorCode::BadRequest, "already authenticated".into()).await,
-        Err(e) => refuse(session, ErrorCode::BadRequest, format!("malformed message: {e}")).await,
+        Ok(DeviceMessage::Auth { .. }) => {
+            tracing::info!(device = %device.id, "second auth message on an authenticated socket");
+            refuse(session, ErrorCode::BadRequest, "already authenticated".into()).await
+        }
+        Err(e) => {
+            tracing::info!(device = %device.id, error = %e, "malformed device message");
+            refuse(session, ErrorCode::BadRequest, format!("malformed message: {e}")).await
+        }
     }
 }
