@@ -2,7 +2,8 @@
 # Installs what wysiwys needs at run and test time, only where it is missing:
 # SoftHSM2 (the default HSM), OpenSC (pkcs11-tool, for inspecting tokens),
 # OpenSSL (verifies our CAdES output in the tests) and, with --test, PyJWT
-# (an independent JOSE implementation that checks our SAD test vectors).
+# (an independent JOSE implementation that checks our SAD test vectors) and
+# Chromium with chromedriver for the browser tests.
 set -euo pipefail
 
 need_apt=()
@@ -11,6 +12,9 @@ command -v pkcs11-tool >/dev/null || need_apt+=(opensc)
 command -v openssl >/dev/null || need_apt+=(openssl)
 if [ "${1:-}" = "--test" ]; then
     command -v pg_isready >/dev/null || need_apt+=(postgresql-client)
+    # The web channel is tested in a real headless Chromium.
+    [ -x /usr/bin/chromium ] || need_apt+=(chromium)
+    [ -x /usr/bin/chromedriver ] || need_apt+=(chromium-driver)
 fi
 if [ ${#need_apt[@]} -gt 0 ]; then
     echo "installing: ${need_apt[*]}" >&2

@@ -106,6 +106,17 @@ pub struct SignRequestView {
     pub error: Option<crate::ErrorBody>,
 }
 
+/// One Server-Sent Event of `GET /api/requests/{id}/stream`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusEvent {
+    pub request: SignRequestView,
+    /// The state in plain words, for the page to show as it is.
+    pub message: String,
+    /// The server's clock (ms), so the page can count down the time left.
+    pub server_time: i64,
+}
+
 /// One entry of a request's audit trail.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -72,6 +72,47 @@ error_codes! {
     InternalError => "INTERNAL_ERROR",
 }
 
+impl ErrorCode {
+    /// What the code means for the person in front of the screen.
+    pub fn plain_words(self) -> &'static str {
+        use ErrorCode::*;
+        match self {
+            HashMismatch => "The letter your browser showed is not the letter of this request. Nothing was signed.",
+            SummaryMismatch => {
+                "The summary your browser showed is not the summary of this request. Nothing was signed."
+            }
+            SadInvalid => "The answer from your device could not be verified. Nothing was signed.",
+            SadReplayed => "An old answer from a device was sent again. Nothing was signed.",
+            SadWrongRequest => "Your device answered a different request. Nothing was signed.",
+            ChallengeExpired => "Time ran out before both your browser and your device confirmed. Nothing was signed.",
+            DeviceUnknown => "The device is not paired with your account.",
+            DeviceRevoked => "The device was revoked.",
+            DeviceRejected => "You rejected this request on your device. Nothing was signed.",
+            RequestNotPending => "This request is already finished.",
+            RequestNotFound => "There is no such request.",
+            UnsafeDocument => "The document contains characters that could be shown differently from what is signed.",
+            DocumentInvalid => "The document is not valid.",
+            UnsupportedMediaType => "This kind of document cannot be signed here.",
+            TotpInvalid => "The code from your authenticator app is wrong or has expired.",
+            TotpReplayed => "This code was used already. Wait for the next code of your authenticator app.",
+            RateLimited => "Too many attempts. Wait a little and try again.",
+            AccountLockedNotMe => {
+                "Signing is locked because your device answered \"not me\". Log in again to unlock it."
+            }
+            Unauthenticated => "Please log in.",
+            LoginFailed => "Unknown user name or wrong password.",
+            CsrfInvalid => "The form has expired. Reload the page and try again.",
+            PairingCodeInvalid => "The pairing code is unknown, used or expired.",
+            BadRequest => "The request was not understood.",
+            PayloadTooLarge => "The document is too large.",
+            UnsupportedContentType => "Upload a plain-text letter (.txt, UTF-8).",
+            NotFound => "There is no such page.",
+            SigningInterrupted => "The server stopped while signing. Nothing was released; please start again.",
+            InternalError => "Something went wrong on our side. Nothing was signed.",
+        }
+    }
+}
+
 impl fmt::Display for ErrorCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -106,6 +147,9 @@ mod tests {
             assert!(s.chars().all(|c| c.is_ascii_uppercase() || c == '_'), "{s}");
         }
         assert_eq!(ErrorCode::parse("hash_mismatch"), None);
+        for code in ErrorCode::ALL {
+            assert!(code.plain_words().ends_with('.'), "{code}");
+        }
     }
 
     #[test]

@@ -20,6 +20,17 @@ pub const MAX_LOGIN_FAILURES: i64 = 5;
 pub const LOGIN_LOCK_MS: i64 = 15 * 60 * 1000;
 const MAX_PASSWORD_BYTES: usize = 1024;
 
+/// Whether a new account's TOTP works at once (an administrator handed the
+/// secret over) or only after the person entered one valid code (sign-up).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TotpEnrolment {
+    Active,
+    AwaitingFirstCode,
+}
+
+/// How long the steps of logging in may take.
+pub const PENDING_LOGIN_MS: i64 = 5 * 60 * 1000;
+
 /// What an administrator sees once when creating an account.
 #[derive(Debug)]
 pub struct CreatedAccount {
@@ -76,6 +87,7 @@ pub async fn create_user(
     entropy: &dyn Entropy,
     username: &str,
     password: Option<SecretString>,
+    enrolment: TotpEnrolment,
 ) -> Result<CreatedAccount> {
     validate_username(username)?;
     if store.user_by_username(username).await?.is_some() {
@@ -123,6 +135,10 @@ pub async fn create_user(
             credential_id,
             certificate,
             created_at: now,
+            totp_enabled_at: match enrolment {
+                TotpEnrolment::Active => Some(now),
+                TotpEnrolment::AwaitingFirstCode => None,
+            },
         })
         .await?;
     store.audit(&AuditEvent { at: now, event: "user_created", user_id: Some(&user_id), ..Default::default() }).await?;
@@ -156,12 +172,12 @@ pub fn base32_encode(bytes: &[u8]) -> String {
 pub struct NewSession {
     pub cookie_value: SecretString,
     pub response: LoginResponse,
+    pub stage: String,
 }
 
-/// Password + TOTP. Every failure is counted; the answers are distinct for
-/// the person at the keyboard (wrong password vs wrong code) but unknown
-/// users and wrong passwords look the same.
-pub async fn login(app: &App, req: &LoginRequest, client: IpAddr) -> Result<NewSession> {
+/// Step one: the password. Every failure is counted; unknown users and
+/// wrong passwords look the same.
+pub async fn check_password(app: &App, username: &str, password: &str, client: IpAddr) -> Result<UserRow> {
     let now = app.clock.now_ms();
     if !app.login_limiter.allow(client, now) {
         return Err(Error::refused(
@@ -169,11 +185,11 @@ pub async fn login(app: &App, req: &LoginRequest, client: IpAddr) -> Result<NewS
             "too many log-in attempts from this address; wait a minute",
         ));
     }
-    if req.password.len() > MAX_PASSWORD_BYTES || req.username.len() > 64 || req.totp.len() > 16 {
+    if password.len() > MAX_PASSWORD_BYTES || username.len() > 64 {
         return Err(Error::refused(ErrorCode::BadRequest, "field too long"));
     }
-    let user = app.store.user_by_username(&req.username).await?;
-    let password = req.password.clone();
+    let user = app.store.user_by_username(username).await?;
+    let password = password.to_owned();
     let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
     let password_ok = tokio::task::spawn_blocking(move || match stored_hash {
         Some(hash) => password_matches(&password, &hash),
@@ -186,7 +202,7 @@ pub async fn login(app: &App, req: &LoginRequest, client: IpAddr) -> Result<NewS
     .await
     .map_err(|e| Error::Internal(e.to_string()))?;
     let Some(user) = user else {
-        tracing::info!(username = %req.username, "log-in for unknown user");
+        tracing::info!(username, "log-in for unknown user");
         return Err(Error::refused(ErrorCode::LoginFailed, "unknown user or wrong password"));
     };
     if user.locked_until > now {
@@ -195,34 +211,66 @@ pub async fn login(app: &App, req: &LoginRequest, client: IpAddr) -> Result<NewS
             "too many failed attempts; the account is locked for a while",
         ));
     }
-    let audit = |event: &'static str, code: Option<ErrorCode>| AuditEvent {
-        at: now,
-        event,
-        user_id: Some(&user.id),
-        code,
-        ..Default::default()
-    };
     if !password_ok {
-        app.store.record_login_failure(&user.id, now, MAX_LOGIN_FAILURES, LOGIN_LOCK_MS).await?;
-        app.store.audit(&audit("login_failed", Some(ErrorCode::LoginFailed))).await?;
+        refuse_login(app, &user, ErrorCode::LoginFailed).await?;
         return Err(Error::refused(ErrorCode::LoginFailed, "unknown user or wrong password"));
+    }
+    Ok(user)
+}
+
+async fn refuse_login(app: &App, user: &UserRow, code: ErrorCode) -> Result<()> {
+    let now = app.clock.now_ms();
+    app.store.record_login_failure(&user.id, now, MAX_LOGIN_FAILURES, LOGIN_LOCK_MS).await?;
+    app.store
+        .audit(&AuditEvent {
+            at: now,
+            event: "login_failed",
+            user_id: Some(&user.id),
+            code: Some(code),
+            ..Default::default()
+        })
+        .await
+}
+
+/// Step two: the authenticator code, accepted once per time step.
+pub async fn check_totp(app: &App, user: &UserRow, code: &str, client: IpAddr) -> Result<()> {
+    let now = app.clock.now_ms();
+    if !app.login_limiter.allow(client, now) {
+        return Err(Error::refused(
+            ErrorCode::RateLimited,
+            "too many log-in attempts from this address; wait a minute",
+        ));
+    }
+    if user.locked_until > now {
+        return Err(Error::refused(
+            ErrorCode::RateLimited,
+            "too many failed attempts; the account is locked for a while",
+        ));
     }
     let totp = totp_for(&user.totp_secret, &user.username)?;
     let now_s = u64::try_from(app.clock.now_s()).unwrap_or(0);
-    let Some(step) = totp.check(req.totp.trim(), now_s) else {
-        app.store.record_login_failure(&user.id, now, MAX_LOGIN_FAILURES, LOGIN_LOCK_MS).await?;
-        app.store.audit(&audit("login_failed", Some(ErrorCode::TotpInvalid))).await?;
+    let Some(step) = totp.check(code.trim(), now_s).filter(|_| code.len() <= 16) else {
+        refuse_login(app, user, ErrorCode::TotpInvalid).await?;
         return Err(Error::refused(ErrorCode::TotpInvalid, "wrong or expired authenticator code"));
     };
     if !app.store.consume_totp_step(&user.id, i64::try_from(step).unwrap_or(i64::MAX)).await? {
-        app.store.record_login_failure(&user.id, now, MAX_LOGIN_FAILURES, LOGIN_LOCK_MS).await?;
-        app.store.audit(&audit("login_failed", Some(ErrorCode::TotpReplayed))).await?;
+        refuse_login(app, user, ErrorCode::TotpReplayed).await?;
         return Err(Error::refused(
             ErrorCode::TotpReplayed,
             "this authenticator code was used already; wait for the next one",
         ));
     }
-    app.store.record_login_success(&user.id).await?;
+    Ok(())
+}
+
+/// A new session with a new id. `full` sessions also lift a "not me" lock.
+pub async fn open_session(app: &App, user: &UserRow, stage: &str) -> Result<NewSession> {
+    let now = app.clock.now_ms();
+    let ttl = if stage == STAGE_FULL { app.settings.session_ttl_ms } else { PENDING_LOGIN_MS };
+    if stage == STAGE_FULL {
+        app.store.record_login_success(&user.id).await?;
+        app.store.audit(&AuditEvent { at: now, event: "login", user_id: Some(&user.id), ..Default::default() }).await?;
+    }
     let token = random_bytes::<32>(app.entropy.as_ref())?;
     let csrf_token = b64::encode(random_bytes::<32>(app.entropy.as_ref())?);
     app.store
@@ -231,14 +279,91 @@ pub async fn login(app: &App, req: &LoginRequest, client: IpAddr) -> Result<NewS
             user_id: user.id.clone(),
             csrf_token: csrf_token.clone(),
             created_at: now,
-            expires_at: now + app.settings.session_ttl_ms,
+            expires_at: now + ttl,
+            stage: stage.to_owned(),
         })
         .await?;
-    app.store.audit(&audit("login", None)).await?;
     Ok(NewSession {
         cookie_value: SecretString::from(b64::encode(token)),
-        response: LoginResponse { user_id: user.id, username: user.username, csrf_token },
+        response: LoginResponse { user_id: user.id.clone(), username: user.username.clone(), csrf_token },
+        stage: stage.to_owned(),
     })
+}
+
+pub const STAGE_FULL: &str = "full";
+pub const STAGE_TOTP: &str = "totp";
+pub const STAGE_ENROL: &str = "enrol";
+
+/// Password + TOTP in one call (the JSON API).
+pub async fn login(app: &App, req: &LoginRequest, client: IpAddr) -> Result<NewSession> {
+    let user = check_password(app, &req.username, &req.password, client).await?;
+    if user.totp_enabled_at.is_none() {
+        return Err(Error::refused(ErrorCode::TotpInvalid, "set up the authenticator first (log in on the web page)"));
+    }
+    check_totp(app, &user, &req.totp, client).await?;
+    open_session(app, &user, STAGE_FULL).await
+}
+
+/// Web log-in, step one: a short session that can only take step two
+/// (or, for a new account, confirm the authenticator).
+pub async fn begin_login(app: &App, username: &str, password: &str, client: IpAddr) -> Result<NewSession> {
+    let user = check_password(app, username, password, client).await?;
+    let stage = if user.totp_enabled_at.is_some() { STAGE_TOTP } else { STAGE_ENROL };
+    open_session(app, &user, stage).await
+}
+
+/// Web log-in, step two: the code. The pending session is replaced by a
+/// new one, so the id that existed before log-in never becomes privileged.
+pub async fn finish_login(
+    app: &App,
+    pending: &SessionRow,
+    user: &UserRow,
+    code: &str,
+    client: IpAddr,
+) -> Result<NewSession> {
+    check_totp(app, user, code, client).await?;
+    if pending.stage == STAGE_ENROL {
+        app.store.enable_totp(&user.id, app.clock.now_ms()).await?;
+    }
+    app.store.delete_session(&pending.token_hash).await?;
+    open_session(app, user, STAGE_FULL).await
+}
+
+/// Self-service sign-up: the account exists at once (with its HSM key and
+/// certificate); its TOTP works after the first valid code.
+pub async fn sign_up(
+    app: &App,
+    username: &str,
+    password: SecretString,
+    client: IpAddr,
+) -> Result<(NewSession, CreatedAccount)> {
+    if !app.login_limiter.allow(client, app.clock.now_ms()) {
+        return Err(Error::refused(ErrorCode::RateLimited, "too many attempts from this address; wait a minute"));
+    }
+    if password.expose_secret().len() < 10 {
+        return Err(Error::refused(ErrorCode::BadRequest, "choose a password of at least 10 characters"));
+    }
+    let created = create_user(
+        &app.store,
+        app.hsm.clone(),
+        app.clock.as_ref(),
+        app.entropy.as_ref(),
+        username,
+        Some(password),
+        TotpEnrolment::AwaitingFirstCode,
+    )
+    .await?;
+    let user =
+        app.store.user_by_id(&created.user_id).await?.ok_or_else(|| Error::Internal("new user vanished".into()))?;
+    Ok((open_session(app, &user, STAGE_ENROL).await?, created))
+}
+
+/// The otpauth:// URI and base32 secret of an account still enrolling.
+pub fn enrolment(user: &UserRow) -> Result<(SecretString, SecretString)> {
+    let uri = totp_for(&user.totp_secret, &user.username)?
+        .to_url()
+        .map_err(|e| Error::Internal(format!("otpauth URI: {e}")))?;
+    Ok((SecretString::from(uri), SecretString::from(base32_encode(&user.totp_secret))))
 }
 
 /// An argon2id hash of a random password, checked against when the user

@@ -3,6 +3,7 @@
 use clap::{Parser, Subcommand};
 use secrecy::ExposeSecret;
 use std::io::Write;
+use wysiwys_server::accounts::TotpEnrolment;
 use wysiwys_server::config::{CommonConfig, ServeConfig};
 use wysiwys_server::{Error, accounts, clock::SystemClock, entropy::OsEntropy};
 
@@ -84,8 +85,16 @@ async fn run(command: Command) -> Result<(), Error> {
         Command::Demo(config) => {
             let (store, hsm) = wysiwys_server::open_backends(&config.common).await?;
             if store.user_by_username("demo").await?.is_none() {
-                let created =
-                    accounts::create_user(&store, hsm.clone(), &SystemClock, &OsEntropy, "demo", None).await?;
+                let created = accounts::create_user(
+                    &store,
+                    hsm.clone(),
+                    &SystemClock,
+                    &OsEntropy,
+                    "demo",
+                    None,
+                    TotpEnrolment::Active,
+                )
+                .await?;
                 print_account(&created, false);
             } else {
                 println!("user \"demo\" exists already; its password was printed on first start");
@@ -102,7 +111,16 @@ async fn run(command: Command) -> Result<(), Error> {
                 ),
                 None => None,
             };
-            let created = accounts::create_user(&store, hsm, &SystemClock, &OsEntropy, &username, password).await?;
+            let created = accounts::create_user(
+                &store,
+                hsm,
+                &SystemClock,
+                &OsEntropy,
+                &username,
+                password,
+                TotpEnrolment::Active,
+            )
+            .await?;
             print_account(&created, json);
             Ok(())
         }

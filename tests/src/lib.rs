@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod browser;
+pub mod chrome;
 pub mod device;
 pub mod postgres;
 pub mod server;

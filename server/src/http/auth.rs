@@ -36,12 +36,49 @@ async fn load(req: HttpRequest) -> Result<Session, Error> {
     Ok(Session { user, session, cookie })
 }
 
+async fn load_full(req: HttpRequest) -> Result<Session, Error> {
+    let session = load(req).await?;
+    if session.session.stage != crate::accounts::STAGE_FULL {
+        return Err(Error::refused(ErrorCode::Unauthenticated, "finish logging in first"));
+    }
+    Ok(session)
+}
+
+/// A session between the password and the authenticator code.
+#[derive(Debug)]
+pub struct PendingLogin(pub Session);
+
+impl FromRequest for PendingLogin {
+    type Error = Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let session = load(req).await?;
+            if session.session.stage == crate::accounts::STAGE_FULL {
+                return Err(Error::refused(ErrorCode::BadRequest, "already logged in"));
+            }
+            Ok(PendingLogin(session))
+        })
+    }
+}
+
+/// Compares a submitted CSRF token with the session's, in constant time.
+pub fn check_csrf(session: &Session, sent: &str) -> Result<(), Error> {
+    let expected = session.session.csrf_token.as_bytes();
+    if sent.is_empty() || !bool::from(sent.as_bytes().ct_eq(expected)) {
+        return Err(Error::refused(ErrorCode::CsrfInvalid, "missing or wrong CSRF token; reload the page"));
+    }
+    Ok(())
+}
+
 impl FromRequest for Session {
     type Error = Error;
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        Box::pin(load(req.clone()))
+        Box::pin(load_full(req.clone()))
     }
 }
 
@@ -52,12 +89,9 @@ impl FromRequest for SessionWrite {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
         Box::pin(async move {
-            let session = load(req.clone()).await?;
+            let session = load_full(req.clone()).await?;
             let sent = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or_default();
-            let expected = session.session.csrf_token.as_bytes();
-            if sent.is_empty() || !bool::from(sent.as_bytes().ct_eq(expected)) {
-                return Err(Error::refused(ErrorCode::CsrfInvalid, "missing or wrong X-CSRF-Token header"));
-            }
+            check_csrf(&session, sent)?;
             Ok(SessionWrite(session))
         })
     }

@@ -41,6 +41,63 @@ impl ResponseError for Error {
     }
 }
 
+/// An error on an HTML page: a redirect to the log-in page, or an error
+/// page with the same status the API would answer and the code in plain words.
+#[derive(Debug)]
+pub enum PageError {
+    LogInFirst,
+    Failed(Error),
+}
+
+impl From<Error> for PageError {
+    fn from(e: Error) -> Self {
+        match e.code() {
+            ErrorCode::Unauthenticated => PageError::LogInFirst,
+            _ => PageError::Failed(e),
+        }
+    }
+}
+
+impl std::fmt::Display for PageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PageError::LogInFirst => f.write_str("log in first"),
+            PageError::Failed(e) => e.fmt(f),
+        }
+    }
+}
+
+impl ResponseError for PageError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            PageError::LogInFirst => StatusCode::SEE_OTHER,
+            PageError::Failed(e) => e.status_code(),
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let e = match self {
+            PageError::LogInFirst => return HttpResponse::SeeOther().insert_header(("location", "/login")).finish(),
+            PageError::Failed(e) => e,
+        };
+        match e {
+            Error::Refused { code, detail } => tracing::info!(%code, detail, "page refused"),
+            other => tracing::error!(error = ?other, "internal error on a page"),
+        }
+        let page = wysiwys_web::ErrorPage {
+            nav: None,
+            status: self.status_code().as_u16(),
+            code: e.code().as_str(),
+            message: e.code().plain_words(),
+        };
+        let body = wysiwys_web::Template::render(&page).unwrap_or_else(|_| e.code().plain_words().to_owned());
+        HttpResponse::build(self.status_code())
+            .insert_header(("cache-control", "no-store"))
+            .content_type("text/html; charset=utf-8")
+            .body(body)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -55,6 +112,17 @@ mod tests {
         assert_eq!(status_for(ErrorCode::RateLimited), StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(status_for(ErrorCode::PayloadTooLarge), StatusCode::PAYLOAD_TOO_LARGE);
         assert_eq!(status_for(ErrorCode::UnsafeDocument), StatusCode::UNPROCESSABLE_ENTITY);
+    }
+
+    #[test]
+    fn pages_redirect_to_log_in_and_show_plain_words() {
+        let login = PageError::from(Error::refused(ErrorCode::Unauthenticated, "x")).error_response();
+        assert_eq!(login.status(), StatusCode::SEE_OTHER);
+        assert_eq!(login.headers().get("location").unwrap(), "/login");
+        let page = PageError::from(Error::refused(ErrorCode::CsrfInvalid, "x")).error_response();
+        assert_eq!(page.status(), StatusCode::FORBIDDEN);
+        let body = String::from_utf8(page.into_body().try_into_bytes().unwrap().to_vec()).unwrap();
+        assert!(body.contains("CSRF_INVALID") && body.contains("Reload the page"), "{body}");
     }
 
     #[test]

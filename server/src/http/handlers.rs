@@ -5,20 +5,18 @@ use super::{Session, SessionWrite};
 use crate::app::App;
 use crate::error::{Error, Result};
 use crate::{accounts, devices, requests};
-use actix_web::cookie::{Cookie, SameSite};
+use actix_web::cookie::Cookie;
 use actix_web::{HttpRequest, HttpResponse, web};
 use futures_util::StreamExt;
-use secrecy::ExposeSecret;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use wysiwys_proto::ErrorCode;
-use wysiwys_proto::api::{LoginRequest, PairDeviceRequest, SESSION_COOKIE, WebConfirmation};
+use wysiwys_proto::api::{LoginRequest, PairDeviceRequest, RequestState, SESSION_COOKIE, StatusEvent, WebConfirmation};
 use wysiwys_proto::summary::{MEDIA_TYPE_PAYMENT, MEDIA_TYPE_TEXT};
-use wysiwys_web::Template;
 
 type AppData = web::Data<Arc<App>>;
 
-fn client_ip(req: &HttpRequest) -> IpAddr {
+pub(super) fn client_ip(req: &HttpRequest) -> IpAddr {
     // The peer address, not X-Forwarded-For: behind a proxy, the proxy
     // rate-limits; trusting a header would let anyone pick their bucket.
     req.peer_addr().map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |a| a.ip())
@@ -30,15 +28,9 @@ fn no_store() -> actix_web::HttpResponseBuilder {
     b
 }
 
-pub async fn index(app: AppData) -> Result<HttpResponse> {
-    let page = wysiwys_web::IndexPage { origin: &app.settings.origin, version: env!("CARGO_PKG_VERSION") };
-    let html = page.render().map_err(|e| Error::Internal(format!("template: {e}")))?;
-    Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(html))
-}
-
 pub async fn static_file(name: web::Path<String>) -> Result<HttpResponse> {
     let file = wysiwys_web::static_file(&name).ok_or_else(|| Error::refused(ErrorCode::NotFound, "no such file"))?;
-    Ok(HttpResponse::Ok().content_type(file.content_type).body(file.body))
+    Ok(HttpResponse::Ok().content_type(file.content_type).insert_header(("cache-control", "no-cache")).body(file.body))
 }
 
 pub async fn health() -> HttpResponse {
@@ -64,13 +56,7 @@ pub async fn ca_pem(app: AppData) -> HttpResponse {
 
 pub async fn login(app: AppData, req: HttpRequest, body: web::Json<LoginRequest>) -> Result<HttpResponse> {
     let session = accounts::login(&app, &body, client_ip(&req)).await?;
-    let cookie = Cookie::build(SESSION_COOKIE, session.cookie_value.expose_secret().to_owned())
-        .path("/")
-        .http_only(true)
-        .same_site(SameSite::Strict)
-        .secure(app.settings.secure_cookies)
-        .finish();
-    Ok(no_store().cookie(cookie).json(session.response))
+    Ok(no_store().cookie(super::pages::session_cookie(&app, &session)).json(session.response))
 }
 
 pub async fn logout(app: AppData, session: SessionWrite) -> Result<HttpResponse> {
@@ -163,6 +149,57 @@ pub async fn list_requests(app: AppData, session: Session) -> Result<HttpRespons
 
 pub async fn get_request(app: AppData, session: Session, id: web::Path<String>) -> Result<HttpResponse> {
     Ok(no_store().json(requests::get(&app, &session.user, &id).await?))
+}
+
+/// Server-Sent Events: the request's state whenever it changes, until it
+/// is signed or has failed. Reads the database, so it works across nodes.
+pub async fn request_stream(app: AppData, session: Session, id: web::Path<String>) -> Result<HttpResponse> {
+    requests::get(&app, &session.user, &id).await?;
+    let watch =
+        StreamState { app: app.get_ref().clone(), user: session.user, id: id.into_inner(), last: None, done: false };
+    let stream = futures_util::stream::unfold(watch, |mut st| async move {
+        if st.done {
+            return None;
+        }
+        let started = tokio::time::Instant::now();
+        loop {
+            let view = requests::get(&st.app, &st.user, &st.id).await.ok()?;
+            if st.last.as_ref() != Some(&view) {
+                st.done = matches!(view.state, RequestState::Signed | RequestState::Failed);
+                let event = StatusEvent {
+                    message: wysiwys_web::status_message(&view),
+                    request: view.clone(),
+                    server_time: st.app.clock.now_ms(),
+                };
+                st.last = Some(view);
+                let data = serde_json::to_string(&event).ok()?;
+                return Some((
+                    Ok::<_, actix_web::Error>(web::Bytes::from(format!("event: status\ndata: {data}\n\n"))),
+                    st,
+                ));
+            }
+            if started.elapsed() > STREAM_KEEPALIVE {
+                return Some((Ok(web::Bytes::from_static(b": still waiting\n\n")), st));
+            }
+            tokio::time::sleep(STREAM_POLL).await;
+        }
+    });
+    Ok(HttpResponse::Ok()
+        .insert_header(("cache-control", "no-store"))
+        .insert_header(("x-accel-buffering", "no"))
+        .content_type("text/event-stream")
+        .streaming(stream))
+}
+
+const STREAM_POLL: std::time::Duration = std::time::Duration::from_millis(250);
+const STREAM_KEEPALIVE: std::time::Duration = std::time::Duration::from_secs(15);
+
+struct StreamState {
+    app: Arc<App>,
+    user: crate::store::UserRow,
+    id: String,
+    last: Option<wysiwys_proto::api::SignRequestView>,
+    done: bool,
 }
 
 pub async fn request_events(app: AppData, session: Session, id: web::Path<String>) -> Result<HttpResponse> {

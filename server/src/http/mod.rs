@@ -5,6 +5,7 @@ mod auth;
 mod device_socket;
 pub mod errors;
 mod handlers;
+mod pages;
 
 use crate::app::App;
 use crate::error::Error;
@@ -47,6 +48,16 @@ fn json_error(err: JsonPayloadError, _req: &actix_web::HttpRequest) -> actix_web
     e.into()
 }
 
+fn form_error(err: actix_web::error::UrlencodedError, _req: &actix_web::HttpRequest) -> actix_web::Error {
+    let e = match err {
+        actix_web::error::UrlencodedError::Overflow { .. } => {
+            Error::refused(ErrorCode::PayloadTooLarge, "form too large")
+        }
+        other => Error::refused(ErrorCode::BadRequest, format!("malformed form: {other}")),
+    };
+    errors::PageError::Failed(e).into()
+}
+
 fn path_error(err: actix_web::error::PathError, _req: &actix_web::HttpRequest) -> actix_web::Error {
     Error::refused(ErrorCode::BadRequest, format!("bad path: {err}")).into()
 }
@@ -61,7 +72,24 @@ pub fn configure(
             .app_data(json)
             .app_data(web::PathConfig::default().error_handler(path_error))
             .app_data(web::Data::new(metrics.clone()))
-            .route("/", web::get().to(handlers::index))
+            .app_data(web::FormConfig::default().limit(16 * 1024).error_handler(form_error))
+            .route("/", web::get().to(pages::index))
+            .route("/signup", web::get().to(pages::signup_form))
+            .route("/signup", web::post().to(pages::signup))
+            .route("/enrol", web::get().to(pages::enrol_form))
+            .route("/enrol", web::post().to(pages::enrol))
+            .route("/login", web::get().to(pages::login_form))
+            .route("/login", web::post().to(pages::login))
+            .route("/login/code", web::get().to(pages::code_form))
+            .route("/login/code", web::post().to(pages::code))
+            .route("/logout", web::post().to(pages::logout))
+            .route("/devices", web::get().to(pages::devices_page))
+            .route("/devices/pair", web::post().to(pages::pair))
+            .route("/devices/{id}/revoke", web::post().to(pages::revoke))
+            .route("/sign", web::get().to(pages::sign_page))
+            .route("/sign/demo/{index}", web::post().to(pages::sign_demo))
+            .route("/requests/{id}", web::get().to(pages::request_page))
+            .route("/history", web::get().to(pages::history_page))
             .route("/static/{name}", web::get().to(handlers::static_file))
             .route("/healthz", web::get().to(handlers::health))
             .route("/metrics", web::get().to(handlers::metrics))
@@ -80,6 +108,7 @@ pub fn configure(
                     .route("/requests", web::get().to(handlers::list_requests))
                     .route("/requests/{id}", web::get().to(handlers::get_request))
                     .route("/requests/{id}/events", web::get().to(handlers::request_events))
+                    .route("/requests/{id}/stream", web::get().to(handlers::request_stream))
                     .route("/requests/{id}/document", web::get().to(handlers::request_document))
                     .route("/requests/{id}/summary", web::get().to(handlers::request_summary))
                     .route("/requests/{id}/confirm", web::post().to(handlers::confirm_request))

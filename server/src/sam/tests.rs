@@ -61,6 +61,7 @@ fn world() -> World {
         credential_id: "cred-1".into(),
         certificate: vec![],
         created_at: 0,
+        totp_enabled_at: Some(0),
     };
     let device = DeviceRow {
         id: "dev-1".into(),

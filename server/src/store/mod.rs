@@ -124,8 +124,9 @@ impl Store {
 
     pub async fn insert_user(&self, u: &UserRow) -> Result<()> {
         let result = sqlx::query(
-            "INSERT INTO users (id, username, password_hash, totp_secret, credential_id, certificate, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+            "INSERT INTO users (id, username, password_hash, totp_secret, credential_id, certificate, created_at,
+                totp_enabled_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
         )
         .bind(&u.id)
         .bind(&u.username)
@@ -134,6 +135,7 @@ impl Store {
         .bind(&u.credential_id)
         .bind(&u.certificate)
         .bind(u.created_at)
+        .bind(u.totp_enabled_at)
         .execute(&self.pool)
         .await?;
         if result.rows_affected() == 0 {
@@ -185,6 +187,16 @@ impl Store {
         Ok(r.rows_affected() == 1)
     }
 
+    /// The first valid code of a new account turns its TOTP on.
+    pub async fn enable_totp(&self, user_id: &str, now: i64) -> Result<()> {
+        sqlx::query("UPDATE users SET totp_enabled_at = $2 WHERE id = $1 AND totp_enabled_at IS NULL")
+            .bind(user_id)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     pub async fn lock_signing(&self, user_id: &str, now: i64) -> Result<()> {
         sqlx::query("UPDATE users SET signing_locked_at = $2 WHERE id = $1")
             .bind(user_id)
@@ -198,13 +210,15 @@ impl Store {
 
     pub async fn insert_session(&self, s: &SessionRow) -> Result<()> {
         sqlx::query(
-            "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at, stage)
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(&s.token_hash)
         .bind(&s.user_id)
         .bind(&s.csrf_token)
         .bind(s.created_at)
         .bind(s.expires_at)
+        .bind(&s.stage)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -214,7 +228,7 @@ impl Store {
     pub async fn session(&self, token_hash: &[u8], now: i64) -> Result<Option<(SessionRow, UserRow)>> {
         let row: Option<SessionUserRow> = sqlx::query_as(
             "SELECT u.*, s.token_hash, s.csrf_token, s.created_at AS session_created_at,
-                    s.expires_at AS session_expires_at
+                    s.expires_at AS session_expires_at, s.stage
              FROM sessions s JOIN users u ON u.id = s.user_id
              WHERE s.token_hash = $1 AND s.expires_at > $2",
         )
@@ -229,6 +243,7 @@ impl Store {
                 csrf_token: r.csrf_token,
                 created_at: r.session_created_at,
                 expires_at: r.session_expires_at,
+                stage: r.stage,
             };
             (session, r.user)
         }))

@@ -15,6 +15,8 @@ pub struct UserRow {
     pub credential_id: String,
     pub certificate: Vec<u8>,
     pub created_at: i64,
+    /// None until the person entered one valid code (web sign-up).
+    pub totp_enabled_at: Option<i64>,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -25,6 +27,7 @@ pub(super) struct SessionUserRow {
     pub csrf_token: String,
     pub session_created_at: i64,
     pub session_expires_at: i64,
+    pub stage: String,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -34,6 +37,9 @@ pub struct SessionRow {
     pub csrf_token: String,
     pub created_at: i64,
     pub expires_at: i64,
+    /// `full`, or a step of logging in: `totp` (password checked) or
+    /// `enrol` (new account, TOTP not yet confirmed).
+    pub stage: String,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]

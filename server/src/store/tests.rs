@@ -39,6 +39,7 @@ fn user() -> UserRow {
         credential_id: "c1".into(),
         certificate: vec![2],
         created_at: 1,
+        totp_enabled_at: Some(1),
     }
 }
 

@@ -9,3 +9,4 @@ mod fixture;
 mod flow;
 mod refusals;
 mod resilience;
+mod web;
