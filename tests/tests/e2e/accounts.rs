@@ -142,3 +142,63 @@ async fn demo_prints_credentials_once() {
     let second = run();
     assert!(second.contains("exists already") && !second.contains("password:"), "{second}");
 }
+
+/// The web log-in: the session that exists after the password can do
+/// nothing but take the code, and is replaced by a new one afterwards.
+#[tokio::test]
+async fn web_log_in_replaces_the_pending_session() {
+    let server = TestServer::start(Db::Sqlite).await;
+    let creds = server.create_user("fay");
+    let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+    let client = reqwest::Client::builder()
+        .cookie_provider(jar.clone())
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let url = |p: &str| format!("{}{p}", server.origin);
+    let session_cookie = |response: &reqwest::Response| {
+        response
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|c| c.starts_with("wysiwys_session="))
+            .map(|c| c.split(';').next().unwrap().to_owned())
+    };
+    let form_page = client.get(url("/login")).send().await.unwrap().text().await.unwrap();
+    let token = form_page.split("name=\"form_token\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+
+    let step_one = client
+        .post(url("/login"))
+        .form(&[("form_token", token.as_str()), ("username", "fay"), ("password", creds.password.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(step_one.status(), 303);
+    assert_eq!(step_one.headers().get("location").unwrap(), "/login/code");
+    let pending = session_cookie(&step_one).expect("a pending session");
+    assert_eq!(client.get(url("/api/me")).send().await.unwrap().status(), 401, "the pending session is not a log-in");
+
+    let code_page = client.get(url("/login/code")).send().await.unwrap().text().await.unwrap();
+    let csrf = code_page.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let code = totp_code(&creds.totp_secret, server.now_s());
+    let step_two =
+        client.post(url("/login/code")).form(&[("csrf", csrf.as_str()), ("code", code.as_str())]).send().await.unwrap();
+    assert_eq!(step_two.headers().get("location").unwrap(), "/sign");
+    let full = session_cookie(&step_two).expect("a new session");
+    assert_ne!(pending, full, "a new session id after log-in");
+    assert_eq!(client.get(url("/api/me")).send().await.unwrap().status(), 200);
+
+    // The pending session id is gone: replaying it gets nowhere.
+    let replay = reqwest::Client::new().get(url("/api/me")).header("cookie", &pending).send().await.unwrap();
+    assert_eq!(replay.status(), 401);
+
+    // A login form posted without this browser's form token is refused.
+    let forged = reqwest::Client::new()
+        .post(url("/login"))
+        .form(&[("form_token", token.as_str()), ("username", "fay"), ("password", creds.password.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+}

@@ -199,6 +199,14 @@ async fn the_page_shows_that_the_device_rejected() {
     assert_eq!(chrome.attr("#request", "data-error").await.as_deref(), Some("DEVICE_REJECTED"));
     assert_eq!(chrome.text("#status").await, ErrorCode::DeviceRejected.plain_words());
     assert_eq!(server.hsm_user_signatures().await, 0);
+
+    // The person no longer trusts the device and revokes it.
+    chrome.goto(&format!("{}/devices", server.origin)).await;
+    chrome.click("#devices button.danger").await;
+    chrome.wait_for_path("/devices").await;
+    assert!(chrome.text("#devices").await.contains("revoked"));
+    let (code, events) = device.answer("approve").finish().await;
+    assert_eq!(code, 3, "a revoked device is refused: {events:?}");
 }
 
 /// Serves one HTML page on another origin: the attacker's site.
