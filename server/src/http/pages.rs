@@ -94,10 +94,17 @@ fn status_of(e: &Error) -> StatusCode {
 }
 
 /// A refusal becomes a message on the form; anything else an error page.
-fn form_message(e: Error) -> Result<(StatusCode, &'static str), PageError> {
-    match e {
-        Error::Refused { code, .. } if code != ErrorCode::CsrfInvalid => Ok((status_of(&e), code.plain_words())),
-        other => Err(other.into()),
+/// A lock-out says which lock it is (too many tries from here, or on the
+/// account); other refusals speak in the code's plain words.
+fn form_message(e: Error) -> Result<(StatusCode, String), PageError> {
+    match &e {
+        Error::Refused { code: ErrorCode::RateLimited, detail } => {
+            Ok((status_of(&e), format!("Locked for now: {detail}.")))
+        }
+        Error::Refused { code, .. } if *code != ErrorCode::CsrfInvalid => {
+            Ok((status_of(&e), code.plain_words().to_owned()))
+        }
+        _ => Err(e.into()),
     }
 }
 
@@ -154,7 +161,7 @@ pub async fn signup(app: AppData, req: HttpRequest, form: web::Form<SignUpForm>)
         Err(Error::Refused { code: ErrorCode::BadRequest, detail }) => again(StatusCode::BAD_REQUEST, &detail),
         Err(e) => {
             let (status, message) = form_message(e)?;
-            again(status, message)
+            again(status, &message)
         }
     }
 }
@@ -201,7 +208,7 @@ pub async fn enrol(app: AppData, req: HttpRequest, pending: Option<PendingLogin>
         Ok(done) => Ok(done),
         Err(e) => {
             let (status, message) = form_message(e)?;
-            enrol_page(&pending, status, Some(message))
+            enrol_page(&pending, status, Some(&message))
         }
     }
 }
@@ -232,7 +239,7 @@ pub async fn login(app: AppData, req: HttpRequest, form: web::Form<LoginForm>) -
                 nav: None,
                 form_token: &form.form_token,
                 username: &form.username,
-                error: Some(message),
+                error: Some(&message),
             };
             render(status, &page)
         }
@@ -260,7 +267,7 @@ pub async fn code(app: AppData, req: HttpRequest, pending: Option<PendingLogin>,
         Ok(done) => Ok(done),
         Err(e) => {
             let (status, message) = form_message(e)?;
-            code_page(&pending, status, Some(message))
+            code_page(&pending, status, Some(&message))
         }
     }
 }

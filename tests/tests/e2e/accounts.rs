@@ -201,4 +201,20 @@ async fn web_log_in_replaces_the_pending_session() {
         .await
         .unwrap();
     assert_eq!(forged.status(), 403);
+
+    // Wrong passwords, then the lock, each said on the page.
+    let attempt = |password: &'static str| {
+        client
+            .post(url("/login"))
+            .form(&[("form_token", token.as_str()), ("username", "fay"), ("password", password)])
+            .send()
+    };
+    for _ in 0..5 {
+        let page = attempt("wrong").await.unwrap();
+        assert_eq!(page.status(), 401);
+        assert!(page.text().await.unwrap().contains(ErrorCode::LoginFailed.plain_words()));
+    }
+    let locked = attempt("still wrong").await.unwrap();
+    assert_eq!(locked.status(), 429);
+    assert!(locked.text().await.unwrap().contains("Locked for now: too many failed attempts; the account is locked"));
 }
