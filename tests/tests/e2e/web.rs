@@ -16,8 +16,8 @@ fn screenshot_path(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots").join(format!("{name}.png"))
 }
 
-/// Password page, then code page, in the browser.
-async fn log_in(chrome: &Chrome, server: &TestServer, creds: &Credentials, shots: bool) {
+/// Password page, then code page, in the browser. Returns the code used.
+async fn log_in(chrome: &Chrome, server: &TestServer, creds: &Credentials, shots: bool) -> String {
     chrome.goto(&format!("{}/login", server.origin)).await;
     chrome.fill("#username", &creds.username).await;
     chrome.fill("#password", &creds.password).await;
@@ -26,9 +26,11 @@ async fn log_in(chrome: &Chrome, server: &TestServer, creds: &Credentials, shots
     }
     chrome.click("form button[type=submit]").await;
     chrome.wait_for_path("/login/code").await;
-    chrome.fill("#code", &totp_code(&creds.totp_secret, server.now_s())).await;
+    let code = totp_code(&creds.totp_secret, server.now_s());
+    chrome.fill("#code", &code).await;
     chrome.click("form.card button[type=submit]").await;
     chrome.wait_for_path("/sign").await;
+    code
 }
 
 /// Devices page → pairing page → the real app pairs → the page notices.
@@ -48,11 +50,12 @@ async fn pair_device(chrome: &Chrome, server: &TestServer, shots: bool) -> Confi
 }
 
 /// An account made by the administrator, logged in, with a paired device.
-async fn ready(server: &TestServer, chrome: &Chrome, name: &str) -> (Credentials, ConfirmApp) {
+/// Returns the credentials, the device and the TOTP code used to log in.
+async fn ready(server: &TestServer, chrome: &Chrome, name: &str) -> (Credentials, ConfirmApp, String) {
     let creds = server.create_user(name);
-    log_in(chrome, server, &creds, false).await;
+    let code = log_in(chrome, server, &creds, false).await;
     let device = pair_device(chrome, server, false).await;
-    (creds, device)
+    (creds, device, code)
 }
 
 /// Opens the first demo letter and waits until the page shows it.
@@ -188,7 +191,7 @@ async fn man_in_the_browser_changes_are_refused() {
 async fn the_page_shows_that_the_device_rejected() {
     let server = TestServer::start(Db::Sqlite).await;
     let chrome = Chrome::start().await;
-    let (_, device) = ready(&server, &chrome, "rejecter").await;
+    let (_, device, _) = ready(&server, &chrome, "rejecter").await;
     open_demo_letter(&chrome, &server).await;
     let mut answer = device.answer("reject");
     answer.wait_for("request").await;
@@ -232,7 +235,7 @@ async fn attacker_site(html: String) -> u16 {
 async fn cross_site_posts_and_replayed_codes_are_refused() {
     let server = TestServer::start(Db::Sqlite).await;
     let chrome = Chrome::start().await;
-    let (creds, _device) = ready(&server, &chrome, "victim").await;
+    let (creds, _device, used) = ready(&server, &chrome, "victim").await;
     let port: u16 = server.origin.rsplit(':').next().unwrap().parse().unwrap();
     let form = |target: &str| {
         format!(
@@ -257,7 +260,6 @@ async fn cross_site_posts_and_replayed_codes_are_refused() {
     assert!(chrome.client.source().await.unwrap().contains("Nothing yet"), "no request was created");
 
     // A replayed authenticator code: log out and use the same code again.
-    let used = totp_code(&creds.totp_secret, server.now_s());
     chrome.click("header form button").await;
     chrome.goto(&format!("{}/login", server.origin)).await;
     chrome.fill("#username", &creds.username).await;
