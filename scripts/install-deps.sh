@@ -15,6 +15,8 @@ if [ "${1:-}" = "--test" ]; then
     # The web channel is tested in a real headless Chromium.
     [ -x /usr/bin/chromium ] || need_apt+=(chromium)
     [ -x /usr/bin/chromedriver ] || need_apt+=(chromium-driver)
+    # The confirmation app's full screen is tested in a real terminal.
+    command -v tmux >/dev/null || need_apt+=(tmux)
 fi
 if [ ${#need_apt[@]} -gt 0 ]; then
     echo "installing: ${need_apt[*]}" >&2

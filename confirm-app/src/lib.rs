@@ -7,7 +7,10 @@
 
 pub mod channel;
 pub mod pairing;
+pub mod policy;
+pub mod receipts;
 pub mod store;
+pub mod tui;
 
 /// Seconds since the Unix epoch. The device has no other clock.
 #[allow(clippy::disallowed_methods)]

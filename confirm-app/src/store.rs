@@ -42,6 +42,17 @@ impl Home {
         Ok(Home { root })
     }
 
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Forgets an account on this device: its file and its key.
+    pub fn remove(&self, device_id: &str) -> Result<()> {
+        std::fs::remove_file(self.key_path(device_id)?)?;
+        std::fs::remove_file(self.account_path(device_id)?)?;
+        Ok(())
+    }
+
     fn accounts_dir(&self) -> PathBuf {
         self.root.join("accounts")
     }

@@ -16,6 +16,7 @@ pub mod pairing;
 pub mod payment;
 pub mod sad;
 pub mod summary;
+pub mod time;
 pub mod vc;
 
 pub use error::{ErrorBody, ErrorCode};

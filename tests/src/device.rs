@@ -62,9 +62,33 @@ impl ConfirmApp {
 
     /// Starts answering the next request with `decision` (approve, reject, not-me).
     pub fn answer(&self, decision: &str) -> RunningAnswer {
+        self.spawn(&[decision, "--once", "--timeout", "60"])
+    }
+
+    /// Runs a command to its end; returns the exit code and the JSON events.
+    pub fn run(&self, args: &[&str]) -> (i32, Vec<Value>) {
+        let out = self.command().args(args).output().expect("run wysiwys-confirm");
+        (out.status.code().unwrap_or(-1), parse_events(&out.stdout))
+    }
+
+    /// The command line of this installation, for running it elsewhere (tmux).
+    pub fn command_line(&self, args: &[&str]) -> Vec<String> {
+        let mut line = vec![
+            workspace_bin("wysiwys-confirm").display().to_string(),
+            "--home".into(),
+            self.home.path().display().to_string(),
+            "--passphrase-file".into(),
+            self.passphrase_file.display().to_string(),
+        ];
+        line.extend(args.iter().map(|a| a.to_string()));
+        line
+    }
+
+    /// Starts any long-running command (`auto`, `approve --once`…) with JSON events.
+    pub fn spawn(&self, args: &[&str]) -> RunningAnswer {
         let mut child = self
             .command()
-            .args([decision, "--once", "--timeout", "60"])
+            .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()

@@ -91,6 +91,8 @@ pub struct PairingPage<'a> {
     pub qr_svg: &'a str,
     pub uri: &'a str,
     pub code: &'a str,
+    /// For pairing by hand: the device prints it, the person compares.
+    pub fingerprint: &'a str,
     pub expires: String,
     pub known_devices: usize,
 }

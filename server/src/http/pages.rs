@@ -310,11 +310,13 @@ pub async fn pair(app: AppData, session: Option<Session>, form: web::Form<CsrfFo
     let code = devices::create_pairing_code(&app, &session.user).await?;
     let known = devices::list(&app, &session.user).await?.len();
     let svg = qr_svg(&code.uri)?;
+    let fingerprint = app.channel_key.thumbprint();
     let page = wysiwys_web::PairingPage {
         nav: nav(&session),
         qr_svg: &svg,
         uri: &code.uri,
         code: &code.code,
+        fingerprint: &fingerprint,
         expires: wysiwys_web::format_ms(code.expires_at),
         known_devices: known,
     };
