@@ -69,6 +69,16 @@ error_codes! {
     NotFound => "NOT_FOUND",
     /// A signature was being made when the server stopped; the request is closed.
     SigningInterrupted => "SIGNING_INTERRUPTED",
+    /// The relying party withdrew the request before it was signed.
+    RequestCancelled => "REQUEST_CANCELLED",
+    /// A relying-party API key that is unknown or malformed.
+    ApiKeyInvalid => "API_KEY_INVALID",
+    /// The relying party may not ask for this kind of document.
+    MediaTypeNotAllowed => "MEDIA_TYPE_NOT_ALLOWED",
+    /// An Idempotency-Key used before with a different request body.
+    IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
+    /// The signer named by a relying party has no account here.
+    UserUnknown => "USER_UNKNOWN",
     InternalError => "INTERNAL_ERROR",
 }
 
@@ -108,6 +118,11 @@ impl ErrorCode {
             UnsupportedContentType => "Upload a plain-text letter (.txt, UTF-8).",
             NotFound => "There is no such page.",
             SigningInterrupted => "The server stopped while signing. Nothing was released; please start again.",
+            RequestCancelled => "The sender withdrew this request. Nothing was signed.",
+            ApiKeyInvalid => "The API key is unknown.",
+            MediaTypeNotAllowed => "This sender may not ask for this kind of document.",
+            IdempotencyKeyReused => "This Idempotency-Key belongs to a different request.",
+            UserUnknown => "There is no such user.",
             InternalError => "Something went wrong on our side. Nothing was signed.",
         }
     }

@@ -14,6 +14,7 @@ pub mod jcs;
 pub mod jws;
 pub mod pairing;
 pub mod payment;
+pub mod rp;
 pub mod sad;
 pub mod summary;
 pub mod time;

@@ -78,6 +78,17 @@ fn password_matches(password: &str, stored_hash: &str) -> bool {
     PasswordVerifier::<str>::verify_password(&argon2::Argon2::default(), password.as_bytes(), stored_hash).is_ok()
 }
 
+/// Who a new account is for.
+#[derive(Debug)]
+pub struct NewAccount<'a> {
+    pub username: &'a str,
+    /// Generated when absent.
+    pub password: Option<SecretString>,
+    pub enrolment: TotpEnrolment,
+    /// The number relying parties know this person by, if any.
+    pub external_id: Option<&'a str>,
+}
+
 /// Creates a user with a signing key in the HSM and a certificate from our
 /// CA. A password is generated when none is given.
 pub async fn create_user(
@@ -85,11 +96,16 @@ pub async fn create_user(
     hsm: Arc<Hsm>,
     clock: &dyn Clock,
     entropy: &dyn Entropy,
-    username: &str,
-    password: Option<SecretString>,
-    enrolment: TotpEnrolment,
+    new: NewAccount<'_>,
 ) -> Result<CreatedAccount> {
+    let NewAccount { username, password, enrolment, external_id } = new;
     validate_username(username)?;
+    if let Some(id) = external_id {
+        crate::relying_parties::check_external_id(id)?;
+        if store.user_by_external_id(id).await?.is_some() {
+            return Err(Error::refused(ErrorCode::BadRequest, format!("external id {id:?} is taken")));
+        }
+    }
     if store.user_by_username(username).await?.is_some() {
         return Err(Error::refused(ErrorCode::BadRequest, format!("user {username:?} exists already")));
     }
@@ -139,6 +155,7 @@ pub async fn create_user(
                 TotpEnrolment::Active => Some(now),
                 TotpEnrolment::AwaitingFirstCode => None,
             },
+            external_id: external_id.map(str::to_owned),
         })
         .await?;
     store.audit(&AuditEvent { at: now, event: "user_created", user_id: Some(&user_id), ..Default::default() }).await?;
@@ -348,9 +365,12 @@ pub async fn sign_up(
         app.hsm.clone(),
         app.clock.as_ref(),
         app.entropy.as_ref(),
-        username,
-        Some(password),
-        TotpEnrolment::AwaitingFirstCode,
+        NewAccount {
+            username,
+            password: Some(password),
+            enrolment: TotpEnrolment::AwaitingFirstCode,
+            external_id: None,
+        },
     )
     .await?;
     let user =

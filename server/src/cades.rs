@@ -40,6 +40,12 @@ pub struct Evidence {
     /// Milliseconds since the Unix epoch.
     pub web_confirmed_at: i64,
     pub device_confirmed_at: i64,
+    /// Who asked for the signature, as both channels showed it.
+    pub requester: String,
+    /// Payments only (PSD2 dynamic linking): exactly the amount and payee
+    /// both channels showed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payment: Option<wysiwys_proto::payment::Payment>,
 }
 
 /// DER of the SignedAttributes SET, exactly the bytes whose SHA-256 the

@@ -19,9 +19,11 @@ pub mod http;
 pub mod hub;
 pub mod pki;
 pub mod ratelimit;
+pub mod relying_parties;
 pub mod requests;
 pub mod sam;
 pub mod store;
+pub mod webhooks;
 
 pub use error::{Error, Result};
 
@@ -96,6 +98,7 @@ pub async fn serve(
     }
     let origin = config.public_origin.clone().unwrap_or_else(|| format!("http://{address}"));
     let app = Arc::new(app::App::start(config, store, hsm, origin.clone()).await?);
+    actix_web::rt::spawn(webhooks::run(app.clone()));
     let routes = http::configure(app, metrics);
     let server = actix_web::HttpServer::new(move || {
         actix_web::App::new()

@@ -3,8 +3,9 @@
 use clap::{Parser, Subcommand};
 use secrecy::ExposeSecret;
 use std::io::Write;
-use wysiwys_server::accounts::TotpEnrolment;
+use wysiwys_server::accounts::{NewAccount, TotpEnrolment};
 use wysiwys_server::config::{CommonConfig, ServeConfig};
+use wysiwys_server::relying_parties::{self, NewRelyingParty};
 use wysiwys_server::{Error, accounts, clock::SystemClock, entropy::OsEntropy};
 
 #[derive(Parser, Debug)]
@@ -26,6 +27,28 @@ enum Command {
         /// File whose first line is the password; a random one is made otherwise.
         #[arg(long)]
         password_file: Option<std::path::PathBuf>,
+        /// The number relying parties know this person by (a customer number).
+        #[arg(long)]
+        external_id: Option<String>,
+        /// Print the credentials as JSON (for scripts and tests).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create a relying party (a bank, an agency): prints its API key once.
+    CreateRp {
+        #[command(flatten)]
+        common: CommonConfig,
+        /// Shown to the person on both channels as the one who asks.
+        name: String,
+        /// Media types it may send, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "application/vnd.wysiwys.payment+json")]
+        media_types: Vec<String>,
+        /// Where final states are POSTed (https, or http to loopback).
+        #[arg(long)]
+        webhook_url: Option<String>,
+        /// File whose first line is the webhook HMAC secret; a random one is made otherwise.
+        #[arg(long)]
+        webhook_secret_file: Option<std::path::PathBuf>,
         /// Print the credentials as JSON (for scripts and tests).
         #[arg(long)]
         json: bool,
@@ -38,7 +61,7 @@ impl Command {
     fn common(&self) -> &CommonConfig {
         match self {
             Command::Serve(c) | Command::Demo(c) => &c.common,
-            Command::CreateUser { common, .. } => common,
+            Command::CreateUser { common, .. } | Command::CreateRp { common, .. } => common,
         }
     }
 }
@@ -90,9 +113,12 @@ async fn run(command: Command) -> Result<(), Error> {
                     hsm.clone(),
                     &SystemClock,
                     &OsEntropy,
-                    "demo",
-                    None,
-                    TotpEnrolment::Active,
+                    NewAccount {
+                        username: "demo",
+                        password: None,
+                        enrolment: TotpEnrolment::Active,
+                        external_id: None,
+                    },
                 )
                 .await?;
                 print_account(&created, false);
@@ -101,30 +127,73 @@ async fn run(command: Command) -> Result<(), Error> {
             }
             wysiwys_server::serve(&config, store, hsm, metrics).await
         }
-        Command::CreateUser { common, username, password_file, json } => {
+        Command::CreateUser { common, username, password_file, external_id, json } => {
             let (store, hsm) = wysiwys_server::open_backends(&common).await?;
-            let password = match password_file {
-                Some(path) => Some(
-                    wysiwys_server::hsm::softhsm::pin_file(&path, false)
-                        .map_err(|e| Error::Internal(format!("{}: {e}", path.display())))?
-                        .ok_or_else(|| Error::Internal(format!("{} does not exist", path.display())))?,
-                ),
-                None => None,
-            };
+            let password = password_file.as_deref().map(secret_file).transpose()?;
             let created = accounts::create_user(
                 &store,
                 hsm,
                 &SystemClock,
                 &OsEntropy,
-                &username,
-                password,
-                TotpEnrolment::Active,
+                NewAccount {
+                    username: &username,
+                    password,
+                    enrolment: TotpEnrolment::Active,
+                    external_id: external_id.as_deref(),
+                },
             )
             .await?;
             print_account(&created, json);
             Ok(())
         }
+        Command::CreateRp { common, name, media_types, webhook_url, webhook_secret_file, json } => {
+            let (store, _hsm) = wysiwys_server::open_backends(&common).await?;
+            let created = relying_parties::create_relying_party(
+                &store,
+                &SystemClock,
+                &OsEntropy,
+                NewRelyingParty {
+                    name: &name,
+                    media_types: &media_types,
+                    webhook_url: webhook_url.as_deref(),
+                    webhook_secret: webhook_secret_file.as_deref().map(secret_file).transpose()?,
+                },
+            )
+            .await?;
+            print_relying_party(&created, json);
+            Ok(())
+        }
     }
+}
+
+/// Shown once, on the operator's terminal; never logged.
+fn print_relying_party(rp: &relying_parties::CreatedRelyingParty, json: bool) {
+    let mut out = std::io::stdout().lock();
+    let secret = rp.webhook_secret.as_ref().map(|s| s.expose_secret().to_owned());
+    if json {
+        let value = serde_json::json!({
+            "rp_id": rp.id,
+            "name": rp.name,
+            "api_key": rp.api_key.expose_secret(),
+            "webhook_secret": secret,
+        });
+        let _ = writeln!(out, "{value}");
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "\nCreated relying party {:?}\n  API key:         {}\n  webhook secret:  {}\n\nThe API key is shown only now; \
+         send it as \"Authorization: Bearer <key>\" to /api/v1/rp/.\n",
+        rp.name,
+        rp.api_key.expose_secret(),
+        secret.as_deref().unwrap_or("(no webhook)"),
+    );
+}
+
+fn secret_file(path: &std::path::Path) -> Result<secrecy::SecretString, Error> {
+    wysiwys_server::hsm::softhsm::pin_file(path, false)
+        .map_err(|e| Error::Internal(format!("{}: {e}", path.display())))?
+        .ok_or_else(|| Error::Internal(format!("{} does not exist", path.display())))
 }
 
 /// Shown once, on the operator's terminal; never logged.

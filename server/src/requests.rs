@@ -5,7 +5,9 @@ use crate::app::App;
 use crate::entropy::{random_bytes, random_id};
 use crate::error::{Error, Result};
 use crate::sam::{self, Context, SadEvidence};
-use crate::store::{AdmitOutcome, AdmittedSadRow, AuditEvent, DeviceRow, FailFrom, NewRequest, RequestRow, UserRow};
+use crate::store::{
+    AdmitOutcome, AdmittedSadRow, AuditEvent, DeviceRow, FailFrom, Idempotency, NewRequest, RequestRow, UserRow,
+};
 use wysiwys_proto::api::{AckOutcome, AuditEntry, RequestState, ServerMessage, SignRequestView, WebConfirmation};
 use wysiwys_proto::challenge::{CHALLENGE_TYP, ChallengeClaims};
 use wysiwys_proto::sad::Decision;
@@ -98,7 +100,7 @@ async fn own_request(app: &App, user: &UserRow, id: &str) -> Result<RequestRow> 
 }
 
 /// Closes a request whose challenge ran out while nobody was looking.
-async fn expire_if_due(app: &App, row: RequestRow) -> Result<RequestRow> {
+pub(crate) async fn expire_if_due(app: &App, row: RequestRow) -> Result<RequestRow> {
     if row.state == "pending" && app.clock.now_ms() >= row.expires_at {
         fail(app, &row, None, ErrorCode::ChallengeExpired, "the challenge expired before both channels confirmed")
             .await?;
@@ -107,8 +109,39 @@ async fn expire_if_due(app: &App, row: RequestRow) -> Result<RequestRow> {
     Ok(row)
 }
 
+/// Who asks for a signature: the user's own upload, or a relying party.
+#[derive(Debug, Clone, Copy)]
+pub struct Requester<'a> {
+    /// Shown on both channels as the one who asks.
+    pub name: &'a str,
+    pub rp_id: Option<&'a str>,
+    pub reference: Option<&'a str>,
+    /// A relying party's Idempotency-Key and the fingerprint of its body.
+    pub idempotency: Option<(&'a str, &'a [u8])>,
+}
+
+impl Requester<'static> {
+    /// A document uploaded through our own page.
+    pub const WEB_UPLOAD: Requester<'static> =
+        Requester { name: WEB_REQUESTER, rp_id: None, reference: None, idempotency: None };
+}
+
 /// The browser uploads a document for its own user.
-pub async fn create(app: &App, user: &UserRow, media_type: &str, document: &[u8]) -> Result<SignRequestView> {
+pub async fn upload(app: &App, user: &UserRow, media_type: &str, document: &[u8]) -> Result<SignRequestView> {
+    Ok(view(&create(app, user, &Requester::WEB_UPLOAD, media_type, document).await?))
+}
+
+/// Makes a request for `user`, stores it, and pushes it to the user's
+/// connected devices. With an idempotency key that another create took
+/// meanwhile, nothing is stored and the error is `IdempotencyKeyReused`
+/// for the caller to resolve.
+pub async fn create(
+    app: &App,
+    user: &UserRow,
+    requester: &Requester<'_>,
+    media_type: &str,
+    document: &[u8],
+) -> Result<RequestRow> {
     let now = app.clock.now_ms();
     if user.signing_locked_at.is_some() {
         return Err(Error::refused(
@@ -130,7 +163,7 @@ pub async fn create(app: &App, user: &UserRow, media_type: &str, document: &[u8]
         id: random_id(app.entropy.as_ref())?,
         user_id: user.id.clone(),
         credential_id: user.credential_id.clone(),
-        requester: WEB_REQUESTER.to_owned(),
+        requester: requester.name.to_owned(),
         media_type: media_type.to_owned(),
         title: summary.title.clone(),
         document: document.to_vec(),
@@ -140,13 +173,58 @@ pub async fn create(app: &App, user: &UserRow, media_type: &str, document: &[u8]
         challenge: challenge.to_vec(),
         created_at: now,
         expires_at,
+        rp_id: requester.rp_id.map(str::to_owned),
+        rp_reference: requester.reference.map(str::to_owned),
     });
-    app.store.insert_request(&row).await?;
+    let idempotency = match (requester.rp_id, requester.idempotency) {
+        (Some(rp_id), Some((key, fingerprint))) => Some(Idempotency { rp_id, key, fingerprint }),
+        _ => None,
+    };
+    if !app.store.insert_request(&row, idempotency).await? {
+        return Err(Error::refused(ErrorCode::IdempotencyKeyReused, "another create took this Idempotency-Key"));
+    }
     metrics::counter!("wysiwys_requests_created_total").increment(1);
     for device_id in app.hub.connected_devices(&user.id) {
         push(app, &row, &device_id)?;
     }
-    Ok(view(&row))
+    Ok(row)
+}
+
+/// A relying party withdraws a pending request. False if it had moved on.
+pub async fn cancel(app: &App, row: &RequestRow) -> Result<bool> {
+    let cancelled = app
+        .store
+        .fail_request(
+            &row.id,
+            FailFrom::Pending,
+            ErrorCode::RequestCancelled,
+            "the requester withdrew the request",
+            app.clock.now_ms(),
+        )
+        .await?;
+    if cancelled {
+        metrics::counter!("wysiwys_requests_finished_total", "outcome" => ErrorCode::RequestCancelled.as_str())
+            .increment(1);
+        tracing::info!(request = %row.id, "request cancelled by its requester");
+    }
+    Ok(cancelled)
+}
+
+/// How long an expired request stays open for a precise answer: a device
+/// answer in this minute still gets CHALLENGE_EXPIRED, and a late "not me"
+/// still locks signing. After it, `expire_due` closes the request.
+const EXPIRY_GRACE_MS: i64 = 60_000;
+
+/// Closes every request whose challenge ran out more than the grace ago.
+pub async fn expire_due(app: &App) -> Result<u64> {
+    let now = app.clock.now_ms();
+    let closed = app.store.expire_due(now - EXPIRY_GRACE_MS, now).await?;
+    if closed > 0 {
+        metrics::counter!("wysiwys_requests_finished_total", "outcome" => ErrorCode::ChallengeExpired.as_str())
+            .increment(closed);
+        tracing::info!(closed, "expired requests closed");
+    }
+    Ok(closed)
 }
 
 /// Signs the push for one device with the channel key and sends it.

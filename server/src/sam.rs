@@ -21,7 +21,9 @@ use crate::hsm::Hsm;
 use crate::store::{DeviceRow, RequestRow, UserRow};
 use subtle::ConstantTimeEq;
 use wysiwys_proto::api::WebConfirmation;
+use wysiwys_proto::payment::Payment;
 use wysiwys_proto::sad::{self, Decision, SadClaims, VerifiedSad};
+use wysiwys_proto::summary::MEDIA_TYPE_PAYMENT;
 use wysiwys_proto::{ErrorCode, Jwk, RENDER_VERSION, b64, vc};
 
 /// Why the SAM said no.
@@ -294,6 +296,8 @@ pub fn authorize(
         device_id: device.id.clone(),
         web_confirmed_at,
         device_confirmed_at,
+        requester: req.requester.clone(),
+        payment: payment_of(req)?,
     };
     let attributes = SignedAttributes::new(&doc_hash, ctx.now_ms, signer_certificate, &evidence)
         .map_err(|e| Refusal { code: ErrorCode::InternalError, detail: e.to_string() })?;
@@ -302,6 +306,17 @@ pub fn authorize(
     }
     let permit = SignPermit { credential_id: req.credential_id.clone(), digest: attributes.digest() };
     Ok(Authorization { permit, attributes })
+}
+
+/// The payment a payment request is about, re-read from the stored
+/// document (whose hash both channels confirmed), for the evidence.
+fn payment_of(req: &RequestRow) -> Result<Option<Payment>, Refusal> {
+    if req.media_type != MEDIA_TYPE_PAYMENT {
+        return Ok(None);
+    }
+    serde_json::from_slice(&req.document)
+        .map(Some)
+        .map_err(|e| Refusal { code: ErrorCode::InternalError, detail: format!("stored payment: {e}") })
 }
 
 /// The single call site of the user-key signature.

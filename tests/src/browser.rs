@@ -117,6 +117,11 @@ impl Browser {
         decode(self.client.get(self.url(&format!("/api/requests/{id}"))).send().await.expect("status")).await
     }
 
+    /// The user's own requests, newest first.
+    pub async fn history(&self) -> ApiResult<Vec<SignRequestView>> {
+        decode(self.client.get(self.url("/api/requests")).send().await.expect("history")).await
+    }
+
     pub async fn events(&self, id: &str) -> ApiResult<Vec<wysiwys_proto::api::AuditEntry>> {
         decode(self.client.get(self.url(&format!("/api/requests/{id}/events"))).send().await.expect("events")).await
     }

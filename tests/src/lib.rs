@@ -10,10 +10,12 @@ pub mod browser;
 pub mod chrome;
 pub mod device;
 pub mod postgres;
+pub mod relying_party;
 pub mod server;
 
 pub use browser::{ApiError, Browser};
 pub use device::{ConfirmApp, ScriptedDevice};
+pub use relying_party::{Bank, WebhookReceiver};
 pub use server::{Db, TestServer};
 
 use std::path::PathBuf;

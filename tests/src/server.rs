@@ -71,6 +71,15 @@ pub struct Credentials {
     pub totp_secret: String,
 }
 
+/// What `create-rp --json` prints.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RpCredentials {
+    pub rp_id: String,
+    pub name: String,
+    pub api_key: String,
+    pub webhook_secret: Option<String>,
+}
+
 impl TestServer {
     /// Starts a server with a test clock (so expiry is tested without sleeping).
     pub async fn start(db: Db) -> TestServer {
@@ -117,16 +126,36 @@ impl TestServer {
         std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
     }
 
-    /// Creates a user with the admin command against the same data dir and database.
-    pub fn create_user(&self, username: &str) -> Credentials {
+    /// Runs an admin command of the server binary against the same data dir
+    /// and database; returns its standard output.
+    pub fn admin(&self, args: &[&str]) -> Vec<u8> {
         let mut cmd = Command::new(workspace_bin("wysiwys-server"));
-        cmd.arg("create-user").arg("--data-dir").arg(self.dir.path()).arg(username).arg("--json");
+        cmd.arg(args[0]).arg("--data-dir").arg(self.dir.path()).args(&args[1..]);
         if let Some(d) = &self.database {
             cmd.arg("--database-url").arg(&d.url);
         }
-        let out = cmd.env_remove("SOFTHSM2_CONF").env("RUST_LOG", "warn").output().expect("run create-user");
-        assert!(out.status.success(), "create-user failed: {}", String::from_utf8_lossy(&out.stderr));
-        serde_json::from_slice(&out.stdout).expect("create-user JSON")
+        let out = cmd.env_remove("SOFTHSM2_CONF").env("RUST_LOG", "warn").output().expect("run an admin command");
+        assert!(out.status.success(), "{} failed: {}", args[0], String::from_utf8_lossy(&out.stderr));
+        out.stdout
+    }
+
+    /// Creates a user with the admin command.
+    pub fn create_user(&self, username: &str) -> Credentials {
+        self.create_user_with(username, &[])
+    }
+
+    pub fn create_user_with(&self, username: &str, extra: &[&str]) -> Credentials {
+        let args: Vec<&str> = ["create-user", username, "--json"].iter().chain(extra).copied().collect();
+        serde_json::from_slice(&self.admin(&args)).expect("create-user JSON")
+    }
+
+    /// Creates a relying party with the admin command.
+    pub fn create_rp(&self, name: &str, media_types: &str, webhook_url: Option<&str>) -> RpCredentials {
+        let mut args = vec!["create-rp", name, "--media-types", media_types, "--json"];
+        if let Some(url) = webhook_url {
+            args.extend(["--webhook-url", url]);
+        }
+        serde_json::from_slice(&self.admin(&args)).expect("create-rp JSON")
     }
 
     /// The server's clock, in seconds (system time plus what tests advanced).
@@ -148,8 +177,13 @@ impl TestServer {
 
     /// How many times the HSM signed with a user key (from /metrics).
     pub async fn hsm_user_signatures(&self) -> u64 {
+        self.metric("wysiwys_hsm_signatures_total{key=\"user\"}").await
+    }
+
+    /// One series of /metrics.
+    pub async fn metric(&self, series: &str) -> u64 {
         let text = reqwest::get(format!("{}/metrics", self.origin)).await.expect("metrics").text().await.expect("text");
-        metric_value(&text, "wysiwys_hsm_signatures_total{key=\"user\"}")
+        metric_value(&text, series)
     }
 
     pub async fn get_ca_pem(&self) -> String {

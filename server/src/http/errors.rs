@@ -9,16 +9,15 @@ pub fn status_for(code: ErrorCode) -> StatusCode {
     use ErrorCode::*;
     match code {
         BadRequest | DocumentInvalid => StatusCode::BAD_REQUEST,
-        Unauthenticated | LoginFailed | TotpInvalid | TotpReplayed => StatusCode::UNAUTHORIZED,
-        CsrfInvalid | AccountLockedNotMe | DeviceRevoked | DeviceUnknown => StatusCode::FORBIDDEN,
-        NotFound | RequestNotFound => StatusCode::NOT_FOUND,
-        RequestNotPending | SadReplayed | PairingCodeInvalid => StatusCode::CONFLICT,
+        Unauthenticated | LoginFailed | TotpInvalid | TotpReplayed | ApiKeyInvalid => StatusCode::UNAUTHORIZED,
+        CsrfInvalid | AccountLockedNotMe | DeviceRevoked | DeviceUnknown | MediaTypeNotAllowed => StatusCode::FORBIDDEN,
+        NotFound | RequestNotFound | UserUnknown => StatusCode::NOT_FOUND,
+        RequestNotPending | SadReplayed | PairingCodeInvalid | RequestCancelled => StatusCode::CONFLICT,
         ChallengeExpired => StatusCode::GONE,
         PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         UnsupportedContentType | UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        HashMismatch | SummaryMismatch | SadInvalid | SadWrongRequest | UnsafeDocument | DeviceRejected => {
-            StatusCode::UNPROCESSABLE_ENTITY
-        }
+        HashMismatch | SummaryMismatch | SadInvalid | SadWrongRequest | UnsafeDocument | DeviceRejected
+        | IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
         RateLimited => StatusCode::TOO_MANY_REQUESTS,
         SigningInterrupted | InternalError => StatusCode::INTERNAL_SERVER_ERROR,
     }
@@ -112,6 +111,9 @@ mod tests {
         assert_eq!(status_for(ErrorCode::RateLimited), StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(status_for(ErrorCode::PayloadTooLarge), StatusCode::PAYLOAD_TOO_LARGE);
         assert_eq!(status_for(ErrorCode::UnsafeDocument), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(status_for(ErrorCode::ApiKeyInvalid), StatusCode::UNAUTHORIZED);
+        assert_eq!(status_for(ErrorCode::MediaTypeNotAllowed), StatusCode::FORBIDDEN);
+        assert_eq!(status_for(ErrorCode::IdempotencyKeyReused), StatusCode::UNPROCESSABLE_ENTITY);
     }
 
     #[test]

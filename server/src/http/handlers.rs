@@ -94,7 +94,7 @@ pub async fn revoke_device(app: AppData, session: SessionWrite, id: web::Path<St
 
 /// `text/plain` (UTF-8) or the payment type; anything else is refused
 /// before a byte of the body is read.
-fn document_media_type(req: &HttpRequest) -> Result<&'static str> {
+pub(super) fn document_media_type(req: &HttpRequest) -> Result<&'static str> {
     let header = req.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default();
     let mut parts = header.split(';').map(|p| p.trim().to_ascii_lowercase());
     let essence = parts.next().unwrap_or_default();
@@ -115,7 +115,7 @@ fn document_media_type(req: &HttpRequest) -> Result<&'static str> {
 
 /// Reads a body up to `limit` bytes; more is PAYLOAD_TOO_LARGE, and
 /// nothing is stored.
-async fn read_limited(mut payload: web::Payload, limit: usize) -> Result<Vec<u8>> {
+pub(super) async fn read_limited(mut payload: web::Payload, limit: usize) -> Result<Vec<u8>> {
     let mut body = Vec::new();
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| Error::refused(ErrorCode::BadRequest, format!("reading body: {e}")))?;
@@ -139,7 +139,7 @@ pub async fn create_request(
         return Err(Error::refused(ErrorCode::PayloadTooLarge, "document too large"));
     }
     let document = read_limited(payload, app.settings.max_document_bytes).await?;
-    let view = requests::create(&app, &session.0.user, media_type, &document).await?;
+    let view = requests::upload(&app, &session.0.user, media_type, &document).await?;
     Ok(HttpResponse::Created().insert_header(("cache-control", "no-store")).json(view))
 }
 

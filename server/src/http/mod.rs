@@ -6,6 +6,7 @@ mod device_socket;
 pub mod errors;
 mod handlers;
 mod pages;
+mod rp_api;
 
 use crate::app::App;
 use crate::error::Error;
@@ -56,6 +57,10 @@ fn form_error(err: actix_web::error::UrlencodedError, _req: &actix_web::HttpRequ
         other => Error::refused(ErrorCode::BadRequest, format!("malformed form: {other}")),
     };
     errors::PageError::Failed(e).into()
+}
+
+fn query_error(err: actix_web::error::QueryPayloadError, _req: &actix_web::HttpRequest) -> actix_web::Error {
+    Error::refused(ErrorCode::BadRequest, format!("bad query: {err}")).into()
 }
 
 fn path_error(err: actix_web::error::PathError, _req: &actix_web::HttpRequest) -> actix_web::Error {
@@ -112,7 +117,15 @@ pub fn configure(
                     .route("/requests/{id}/document", web::get().to(handlers::request_document))
                     .route("/requests/{id}/summary", web::get().to(handlers::request_summary))
                     .route("/requests/{id}/confirm", web::post().to(handlers::confirm_request))
-                    .route("/requests/{id}/signature", web::get().to(handlers::request_signature)),
+                    .route("/requests/{id}/signature", web::get().to(handlers::request_signature))
+                    .service(
+                        web::scope("/v1/rp")
+                            .app_data(web::QueryConfig::default().error_handler(query_error))
+                            .route("/requests", web::post().to(rp_api::create))
+                            .route("/requests/{id}", web::get().to(rp_api::get))
+                            .route("/requests/{id}/cancel", web::post().to(rp_api::cancel))
+                            .route("/requests/{id}/signature", web::get().to(rp_api::signature)),
+                    ),
             );
         if app.test_clock.is_some() {
             cfg.route("/test/clock", web::post().to(handlers::advance_test_clock));

@@ -352,7 +352,7 @@ pub async fn sign_demo(
     let session = require(session)?;
     check_csrf(&session, &form.csrf)?;
     let demo = DEMO_LETTERS.get(*index).ok_or_else(|| Error::refused(ErrorCode::NotFound, "no such demo letter"))?;
-    let created = requests::create(&app, &session.user, "text/plain", demo.text.as_bytes()).await?;
+    let created = requests::upload(&app, &session.user, "text/plain", demo.text.as_bytes()).await?;
     Ok(see_other(&format!("/requests/{}", created.id)))
 }
 

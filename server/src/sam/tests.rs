@@ -62,6 +62,7 @@ fn world() -> World {
         certificate: vec![],
         created_at: 0,
         totp_enabled_at: Some(0),
+        external_id: None,
     };
     let device = DeviceRow {
         id: "dev-1".into(),
@@ -87,6 +88,8 @@ fn world() -> World {
         challenge: vec![7u8; 32],
         created_at: NOW - 10_000,
         expires_at: NOW + 300_000,
+        rp_id: None,
+        rp_reference: None,
     });
     World { req, user, device, key, cert: certificate() }
 }

@@ -7,8 +7,10 @@
 //! conditional UPDATE on its current state, so two racing callers cannot
 //! both move it; the loser sees `false` and reports REQUEST_NOT_PENDING.
 
+mod relying_parties;
 mod rows;
 
+pub use relying_parties::Idempotency;
 pub use rows::*;
 
 use crate::error::{Error, Result};
@@ -125,8 +127,8 @@ impl Store {
     pub async fn insert_user(&self, u: &UserRow) -> Result<()> {
         let result = sqlx::query(
             "INSERT INTO users (id, username, password_hash, totp_secret, credential_id, certificate, created_at,
-                totp_enabled_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
+                totp_enabled_at, external_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
         )
         .bind(&u.id)
         .bind(&u.username)
@@ -136,6 +138,7 @@ impl Store {
         .bind(&u.certificate)
         .bind(u.created_at)
         .bind(u.totp_enabled_at)
+        .bind(&u.external_id)
         .execute(&self.pool)
         .await?;
         if result.rows_affected() == 0 {
@@ -328,11 +331,31 @@ impl Store {
 
     // ---- sign requests -------------------------------------------------------
 
-    pub async fn insert_request(&self, r: &RequestRow) -> Result<()> {
+    /// Inserts a new request. With an idempotency key, the key is recorded
+    /// in the same transaction; false if that key was taken meanwhile (and
+    /// then nothing was inserted).
+    pub async fn insert_request(&self, r: &RequestRow, idempotency: Option<Idempotency<'_>>) -> Result<bool> {
+        let mut tx = self.begin_write().await?;
+        if let Some(key) = idempotency {
+            let claimed = sqlx::query(
+                "INSERT INTO rp_idempotency (rp_id, idempotency_key, body_hash, request_id, created_at)
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+            )
+            .bind(key.rp_id)
+            .bind(key.key)
+            .bind(key.fingerprint)
+            .bind(&r.id)
+            .bind(r.created_at)
+            .execute(&mut *tx)
+            .await?;
+            if claimed.rows_affected() == 0 {
+                return Ok(false);
+            }
+        }
         sqlx::query(
             "INSERT INTO sign_requests (id, user_id, credential_id, requester, media_type, title, document, doc_hash,
-                summary_json, summary_hash, challenge, created_at, expires_at, state)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'pending')",
+                summary_json, summary_hash, challenge, created_at, expires_at, state, rp_id, rp_reference)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'pending', $14, $15)",
         )
         .bind(&r.id)
         .bind(&r.user_id)
@@ -347,9 +370,12 @@ impl Store {
         .bind(&r.challenge)
         .bind(r.created_at)
         .bind(r.expires_at)
-        .execute(&self.pool)
+        .bind(&r.rp_id)
+        .bind(&r.rp_reference)
+        .execute(&mut *tx)
         .await?;
-        Ok(())
+        tx.commit().await?;
+        Ok(true)
     }
 
     pub async fn request(&self, id: &str) -> Result<Option<RequestRow>> {
@@ -497,6 +523,22 @@ impl Store {
              WHERE state = 'signing' AND signing_started_at < $1",
         )
         .bind(started_before)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected())
+    }
+
+    /// Ends every pending request whose challenge ran out before
+    /// `expired_before`, so that nobody has to look at it first (relying
+    /// parties wait for their webhook).
+    pub async fn expire_due(&self, expired_before: i64, now: i64) -> Result<u64> {
+        let r: AnyQueryResult = sqlx::query(
+            "UPDATE sign_requests SET state = 'failed', error_code = 'CHALLENGE_EXPIRED',
+                error_detail = 'the challenge expired before both channels confirmed', finished_at = $2
+             WHERE state = 'pending' AND expires_at <= $1",
+        )
+        .bind(expired_before)
         .bind(now)
         .execute(&self.pool)
         .await?;

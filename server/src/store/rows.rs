@@ -17,6 +17,8 @@ pub struct UserRow {
     pub created_at: i64,
     /// None until the person entered one valid code (web sign-up).
     pub totp_enabled_at: Option<i64>,
+    /// How relying parties may name this user (their customer number).
+    pub external_id: Option<String>,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -82,6 +84,9 @@ pub struct RequestRow {
     pub signature: Option<Vec<u8>>,
     /// When it failed (signed requests have `signed_at`).
     pub finished_at: Option<i64>,
+    /// The relying party that asked, if not the user's own upload.
+    pub rp_id: Option<String>,
+    pub rp_reference: Option<String>,
 }
 
 /// What a new request is made of; everything else starts empty.
@@ -100,6 +105,8 @@ pub struct NewRequest {
     pub challenge: Vec<u8>,
     pub created_at: i64,
     pub expires_at: i64,
+    pub rp_id: Option<String>,
+    pub rp_reference: Option<String>,
 }
 
 impl From<NewRequest> for RequestRow {
@@ -130,6 +137,8 @@ impl From<NewRequest> for RequestRow {
             signed_at: None,
             signature: None,
             finished_at: None,
+            rp_id: n.rp_id,
+            rp_reference: n.rp_reference,
         }
     }
 }
@@ -154,4 +163,53 @@ pub struct AuditEvent<'a> {
     pub device_id: Option<&'a str>,
     pub code: Option<ErrorCode>,
     pub detail: Option<&'a str>,
+}
+
+#[derive(Clone, sqlx::FromRow)]
+pub struct RelyingPartyRow {
+    pub id: String,
+    pub name: String,
+    pub api_key_hash: Vec<u8>,
+    /// Space-separated.
+    pub media_types: String,
+    pub webhook_url: Option<String>,
+    pub webhook_secret: Option<String>,
+    pub created_at: i64,
+}
+
+impl std::fmt::Debug for RelyingPartyRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RelyingPartyRow")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("media_types", &self.media_types)
+            .field("webhook_url", &self.webhook_url)
+            .field("webhook_secret", &self.webhook_secret.as_ref().map(|_| "***"))
+            .finish_non_exhaustive()
+    }
+}
+
+/// An event waiting in the outbox, with where and how to send it.
+#[derive(Clone, sqlx::FromRow)]
+pub struct WebhookRow {
+    pub id: i64,
+    pub rp_id: String,
+    pub request_id: String,
+    pub kind: String,
+    pub created_at: i64,
+    pub attempts: i64,
+    pub next_attempt_at: i64,
+    pub webhook_url: Option<String>,
+    pub webhook_secret: Option<String>,
+}
+
+impl std::fmt::Debug for WebhookRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookRow")
+            .field("id", &self.id)
+            .field("request_id", &self.request_id)
+            .field("kind", &self.kind)
+            .field("attempts", &self.attempts)
+            .finish_non_exhaustive()
+    }
 }

@@ -40,6 +40,7 @@ fn user() -> UserRow {
         certificate: vec![2],
         created_at: 1,
         totp_enabled_at: Some(1),
+        external_id: None,
     }
 }
 
@@ -58,6 +59,8 @@ fn request(id: &str) -> RequestRow {
         challenge: vec![5; 32],
         created_at: 10,
         expires_at: 1_000,
+        rp_id: None,
+        rp_reference: None,
     })
 }
 
@@ -82,7 +85,7 @@ async fn exercise(store: Store) {
     assert_eq!(store.pair_device(&[9; 32], &DeviceRow { id: "d2".into(), ..device.clone() }, 4).await.unwrap(), None);
 
     // A full signing: both channels, one claim, one signature.
-    store.insert_request(&request("r1")).await.unwrap();
+    assert!(store.insert_request(&request("r1"), None).await.unwrap());
     let after_web = store.record_web_confirmation("r1", 15).await.unwrap().unwrap();
     assert_eq!(after_web.web_confirmed_at, Some(15));
     assert!(store.record_web_confirmation("r1", 16).await.unwrap().is_none(), "only once");
@@ -104,7 +107,7 @@ async fn exercise(store: Store) {
     assert_eq!(events, ["created", "web_confirmed", "device_answered", "signing", "signed"]);
 
     // Replays and stale counters are refused and leave no trace on the request.
-    store.insert_request(&request("r2")).await.unwrap();
+    assert!(store.insert_request(&request("r2"), None).await.unwrap());
     assert_eq!(store.admit_sad(&sad("r2", &[7; 32], 2)).await.unwrap(), AdmitOutcome::Replayed);
     assert_eq!(store.admit_sad(&sad("r2", &[8; 32], 1)).await.unwrap(), AdmitOutcome::CounterNotIncreasing);
     assert!(store.request("r2").await.unwrap().unwrap().sad.is_none());
@@ -116,7 +119,7 @@ async fn exercise(store: Store) {
     assert_eq!((last.0, last.1.as_str(), last.3.as_deref()), (40, "refused", Some("SAD_REPLAYED")));
 
     // A crash while signing: the next start closes the request for good.
-    store.insert_request(&request("r3")).await.unwrap();
+    assert!(store.insert_request(&request("r3"), None).await.unwrap());
     store.record_web_confirmation("r3", 50).await.unwrap();
     assert!(matches!(store.admit_sad(&sad("r3", &[10; 32], 3)).await.unwrap(), AdmitOutcome::Admitted(_)));
     assert!(store.claim_for_signing("r3", 60).await.unwrap());

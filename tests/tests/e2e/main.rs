@@ -9,5 +9,6 @@ mod device_app;
 mod fixture;
 mod flow;
 mod refusals;
+mod relying_parties;
 mod resilience;
 mod web;

@@ -1,0 +1,115 @@
+//! `/api/v1/rp/`: the relying-party API. Authenticated by an API key in
+//! `Authorization: Bearer …`; every handler calls one function of
+//! `relying_parties`.
+
+use super::handlers::{document_media_type, read_limited};
+use crate::app::App;
+use crate::error::{Error, Result};
+use crate::relying_parties::{self, CreateInput};
+use crate::store::RelyingPartyRow;
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use wysiwys_proto::ErrorCode;
+use wysiwys_proto::rp::{CreateRpRequest, IDEMPOTENCY_KEY_HEADER, Signer};
+
+type AppData = web::Data<Arc<App>>;
+
+/// The relying party whose API key came with the request.
+#[derive(Debug)]
+pub struct RelyingParty(pub RelyingPartyRow);
+
+impl FromRequest for RelyingParty {
+    type Error = Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let app = req.app_data::<AppData>().ok_or_else(|| Error::Internal("app state missing".into()))?.clone();
+            let key = req
+                .headers()
+                .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .ok_or_else(|| Error::refused(ErrorCode::ApiKeyInvalid, "send the API key as Authorization: Bearer"))?;
+            Ok(RelyingParty(relying_parties::authenticate(&app, key.trim()).await?))
+        })
+    }
+}
+
+/// Who signs and the caller's reference, for a create with a raw document body.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCreateQuery {
+    username: Option<String>,
+    external_id: Option<String>,
+    reference: Option<String>,
+}
+
+fn is_json(req: &HttpRequest) -> bool {
+    let header = req.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    header.split(';').next().unwrap_or_default().trim().eq_ignore_ascii_case("application/json")
+}
+
+/// `POST /api/v1/rp/requests`: JSON with the document in base64, or the
+/// document itself as the body with its media type as Content-Type.
+pub async fn create(
+    app: AppData,
+    rp: RelyingParty,
+    req: HttpRequest,
+    query: web::Query<RawCreateQuery>,
+    payload: web::Payload,
+) -> Result<HttpResponse> {
+    let max = app.settings.max_document_bytes;
+    let input = if is_json(&req) {
+        // base64 is 4/3 of the document, plus the other fields.
+        let body = read_limited(payload, max / 3 * 4 + 8 * 1024).await?;
+        let parsed: CreateRpRequest = serde_json::from_slice(&body)
+            .map_err(|e| Error::refused(ErrorCode::BadRequest, format!("malformed JSON: {e}")))?;
+        CreateInput::from_json(parsed)?
+    } else {
+        let query = query.into_inner();
+        let signer = match (query.username, query.external_id) {
+            (Some(name), None) => Signer::Username(name),
+            (None, Some(id)) => Signer::ExternalId(id),
+            _ => return Err(Error::refused(ErrorCode::BadRequest, "give exactly one of username and external_id")),
+        };
+        let media_type = document_media_type(&req)?;
+        CreateInput {
+            signer,
+            media_type: media_type.to_owned(),
+            document: read_limited(payload, max).await?,
+            reference: query.reference,
+        }
+    };
+    let key = req.headers().get(IDEMPOTENCY_KEY_HEADER).map(|v| {
+        v.to_str().map_err(|_| Error::refused(ErrorCode::BadRequest, "Idempotency-Key must be visible ASCII"))
+    });
+    let key = key.transpose()?;
+    let view = relying_parties::create_request(&app, &rp.0, key, input).await?;
+    Ok(HttpResponse::Created().insert_header(("cache-control", "no-store")).json(view))
+}
+
+pub async fn get(app: AppData, rp: RelyingParty, id: web::Path<String>) -> Result<HttpResponse> {
+    Ok(HttpResponse::Ok()
+        .insert_header(("cache-control", "no-store"))
+        .json(relying_parties::get(&app, &rp.0, &id).await?))
+}
+
+pub async fn cancel(app: AppData, rp: RelyingParty, id: web::Path<String>) -> Result<HttpResponse> {
+    Ok(HttpResponse::Ok()
+        .insert_header(("cache-control", "no-store"))
+        .json(relying_parties::cancel(&app, &rp.0, &id).await?))
+}
+
+pub async fn signature(app: AppData, rp: RelyingParty, id: web::Path<String>) -> Result<HttpResponse> {
+    let p7s = relying_parties::signature(&app, &rp.0, &id).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("cache-control", "no-store"))
+        .content_type("application/pkcs7-signature")
+        .insert_header(("content-disposition", format!("attachment; filename=\"{id}.p7s\"")))
+        .body(p7s))
+}

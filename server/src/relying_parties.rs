@@ -1,0 +1,299 @@
+//! Relying parties: banks and agencies whose systems create sign requests
+//! for their customers over `/api/v1/rp/` and hear how each one ended
+//! through a webhook (see `webhooks`).
+//!
+//! A relying party's request goes through exactly the same two channels and
+//! the same SAM as an upload from our own page; the only differences are who
+//! is named as the requester on both screens and who may read the result.
+
+use crate::app::App;
+use crate::clock::Clock;
+use crate::entropy::{Entropy, random_bytes, random_id};
+use crate::error::{Error, Result};
+use crate::requests::{self, Requester};
+use crate::store::{RelyingPartyRow, RequestRow, Store};
+use secrecy::SecretString;
+use wysiwys_proto::rp::{
+    API_KEY_PREFIX, CreateRpRequest, MAX_EXTERNAL_ID_CHARS, MAX_IDEMPOTENCY_KEY_CHARS, MAX_REFERENCE_CHARS,
+    RpRequestView, Signer,
+};
+use wysiwys_proto::summary::{self, MEDIA_TYPE_PAYMENT, MEDIA_TYPE_TEXT, Summary};
+use wysiwys_proto::{ErrorCode, b64, jcs};
+
+/// Media types a relying party may be allowed to send.
+pub const SUPPORTED_MEDIA_TYPES: &[&str] = &[MEDIA_TYPE_TEXT, MEDIA_TYPE_PAYMENT];
+const MAX_NAME_CHARS: usize = 80;
+
+/// Shown once to the operator who created the party; never stored in the clear
+/// (the API key) or never logged (the webhook secret).
+#[derive(Debug)]
+pub struct CreatedRelyingParty {
+    pub id: String,
+    pub name: String,
+    pub api_key: SecretString,
+    pub webhook_secret: Option<SecretString>,
+}
+
+/// What an operator says about a new relying party.
+#[derive(Debug)]
+pub struct NewRelyingParty<'a> {
+    pub name: &'a str,
+    pub media_types: &'a [String],
+    pub webhook_url: Option<&'a str>,
+    /// Made at random when a webhook URL is given without one.
+    pub webhook_secret: Option<SecretString>,
+}
+
+fn api_key_hash(key: &str) -> Vec<u8> {
+    jcs::sha256(key.as_bytes()).to_vec()
+}
+
+/// Webhooks go to https, or to plain http on this machine only (tests, a
+/// receiver beside the server): an event must not cross a network unencrypted.
+pub fn check_webhook_url(url: &str) -> Result<()> {
+    let bad = |why: &str| Error::refused(ErrorCode::BadRequest, format!("webhook URL {url:?}: {why}"));
+    let rest = if let Some(rest) = url.strip_prefix("https://") {
+        rest
+    } else if let Some(rest) = url.strip_prefix("http://") {
+        let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+        let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
+        if !(host == "localhost" || host == "[::1]" || host.starts_with("127.")) {
+            return Err(bad("plain http is allowed only to loopback; use https"));
+        }
+        rest
+    } else {
+        return Err(bad("must start with https://"));
+    };
+    if rest.is_empty() || url.len() > 2048 || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(bad("malformed"));
+    }
+    Ok(())
+}
+
+pub async fn create_relying_party(
+    store: &Store,
+    clock: &dyn Clock,
+    entropy: &dyn Entropy,
+    new: NewRelyingParty<'_>,
+) -> Result<CreatedRelyingParty> {
+    let name = new.name;
+    summary::check_field("name", name)?;
+    if name.trim().is_empty() || name.trim() != name || name.chars().count() > MAX_NAME_CHARS {
+        return Err(Error::refused(
+            ErrorCode::BadRequest,
+            format!("a relying party's name is 1 to {MAX_NAME_CHARS} characters without outer spaces"),
+        ));
+    }
+    if new.media_types.is_empty() {
+        return Err(Error::refused(ErrorCode::BadRequest, "allow at least one media type"));
+    }
+    for media_type in new.media_types {
+        if !SUPPORTED_MEDIA_TYPES.contains(&media_type.as_str()) {
+            return Err(Error::refused(
+                ErrorCode::UnsupportedMediaType,
+                format!("{media_type:?} is not one of {}", SUPPORTED_MEDIA_TYPES.join(", ")),
+            ));
+        }
+    }
+    let webhook_secret = match new.webhook_url {
+        Some(url) => {
+            check_webhook_url(url)?;
+            Some(match new.webhook_secret {
+                Some(secret) => secret,
+                None => SecretString::from(b64::encode(random_bytes::<32>(entropy)?)),
+            })
+        }
+        None => None,
+    };
+    let api_key = format!("{API_KEY_PREFIX}{}", b64::encode(random_bytes::<32>(entropy)?));
+    let row = RelyingPartyRow {
+        id: random_id(entropy)?,
+        name: name.to_owned(),
+        api_key_hash: api_key_hash(&api_key),
+        media_types: new.media_types.join(" "),
+        webhook_url: new.webhook_url.map(str::to_owned),
+        webhook_secret: webhook_secret.as_ref().map(|s| secrecy::ExposeSecret::expose_secret(s).to_owned()),
+        created_at: clock.now_ms(),
+    };
+    if !store.insert_relying_party(&row).await? {
+        return Err(Error::refused(ErrorCode::BadRequest, format!("a relying party named {name:?} exists already")));
+    }
+    tracing::info!(rp = %row.id, name, "relying party created");
+    Ok(CreatedRelyingParty { id: row.id, name: row.name, api_key: SecretString::from(api_key), webhook_secret })
+}
+
+/// The party behind an API key. The key is looked up by its SHA-256: a
+/// 256-bit random key needs no slow hash, and the database never holds it.
+pub async fn authenticate(app: &App, api_key: &str) -> Result<RelyingPartyRow> {
+    let refused = || Error::refused(ErrorCode::ApiKeyInvalid, "unknown or malformed API key");
+    if !api_key.starts_with(API_KEY_PREFIX) || api_key.len() > 128 {
+        return Err(refused());
+    }
+    app.store.relying_party_by_key_hash(&api_key_hash(api_key)).await?.ok_or_else(refused)
+}
+
+pub fn view(row: &RequestRow) -> RpRequestView {
+    let lines = serde_json::from_str::<Summary>(&row.summary_json).map(|s| s.lines).unwrap_or_default();
+    let user_view = requests::view(row);
+    RpRequestView {
+        id: row.id.clone(),
+        state: user_view.state,
+        media_type: row.media_type.clone(),
+        title: row.title.clone(),
+        reference: row.rp_reference.clone(),
+        doc_hash: user_view.doc_hash,
+        summary_hash: user_view.summary_hash,
+        summary_lines: lines,
+        created_at: row.created_at,
+        expires_at: row.expires_at,
+        web_confirmed_at: row.web_confirmed_at,
+        device_confirmed_at: row.device_confirmed_at,
+        signed_at: row.signed_at,
+        finished_at: row.finished_at,
+        error: user_view.error,
+    }
+}
+
+fn check_text(name: &str, value: &str, max_chars: usize) -> Result<()> {
+    summary::check_field(name, value)?;
+    if value.is_empty() || value.chars().count() > max_chars {
+        return Err(Error::refused(ErrorCode::BadRequest, format!("{name} is 1 to {max_chars} characters")));
+    }
+    Ok(())
+}
+
+pub fn check_external_id(id: &str) -> Result<()> {
+    check_text("external_id", id, MAX_EXTERNAL_ID_CHARS)
+}
+
+/// A create as the API received it, from a JSON body or a raw document body.
+#[derive(Debug)]
+pub struct CreateInput {
+    pub signer: Signer,
+    pub media_type: String,
+    pub document: Vec<u8>,
+    pub reference: Option<String>,
+}
+
+impl CreateInput {
+    pub fn from_json(body: CreateRpRequest) -> Result<CreateInput> {
+        let document = b64::decode_standard(&body.document_b64)
+            .ok_or_else(|| Error::refused(ErrorCode::BadRequest, "document_b64 is not base64"))?;
+        Ok(CreateInput { signer: body.signer, media_type: body.media_type, document, reference: body.reference })
+    }
+
+    /// What identifies this create for its idempotency key: a retry with
+    /// another body under the same key is a mistake, not a retry.
+    fn fingerprint(&self) -> Result<Vec<u8>> {
+        let value = serde_json::json!({
+            "signer": self.signer,
+            "media_type": self.media_type,
+            "doc": b64::encode(jcs::sha256(&self.document)),
+            "reference": self.reference,
+        });
+        Ok(jcs::sha256(&jcs::to_vec(&value).map_err(|e| Error::Internal(e.to_string()))?).to_vec())
+    }
+}
+
+pub async fn create_request(
+    app: &App,
+    rp: &RelyingPartyRow,
+    idempotency_key: Option<&str>,
+    input: CreateInput,
+) -> Result<RpRequestView> {
+    if !rp.media_types.split(' ').any(|m| m == input.media_type) {
+        let code = if SUPPORTED_MEDIA_TYPES.contains(&input.media_type.as_str()) {
+            ErrorCode::MediaTypeNotAllowed
+        } else {
+            ErrorCode::UnsupportedMediaType
+        };
+        return Err(Error::refused(code, format!("{} may not request {:?}", rp.name, input.media_type)));
+    }
+    if let Some(key) = idempotency_key {
+        check_text("Idempotency-Key", key, MAX_IDEMPOTENCY_KEY_CHARS)?;
+    }
+    if let Some(reference) = &input.reference {
+        check_text("reference", reference, MAX_REFERENCE_CHARS)?;
+    }
+    let idempotency = match idempotency_key {
+        Some(key) => Some((key, input.fingerprint()?)),
+        None => None,
+    };
+    if let Some((key, fingerprint)) = &idempotency
+        && let Some(existing) = replayed_create(app, rp, key, fingerprint).await?
+    {
+        return Ok(existing);
+    }
+    let user = match &input.signer {
+        Signer::Username(name) => app.store.user_by_username(name).await?,
+        Signer::ExternalId(id) => {
+            check_external_id(id)?;
+            app.store.user_by_external_id(id).await?
+        }
+    }
+    .ok_or_else(|| Error::refused(ErrorCode::UserUnknown, "no such user"))?;
+    let requester = Requester {
+        name: &rp.name,
+        rp_id: Some(&rp.id),
+        reference: input.reference.as_deref(),
+        idempotency: idempotency.as_ref().map(|(key, fingerprint)| (*key, fingerprint.as_slice())),
+    };
+    match requests::create(app, &user, &requester, &input.media_type, &input.document).await {
+        Ok(row) => Ok(view(&row)),
+        // Two retries raced: the other one made the request.
+        Err(Error::Refused { code: ErrorCode::IdempotencyKeyReused, .. }) if idempotency.is_some() => {
+            let (key, fingerprint) =
+                idempotency.as_ref().ok_or_else(|| Error::Internal("conflict without key".into()))?;
+            replayed_create(app, rp, key, fingerprint)
+                .await?
+                .ok_or_else(|| Error::Internal("idempotency row vanished".into()))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+async fn replayed_create(
+    app: &App,
+    rp: &RelyingPartyRow,
+    key: &str,
+    fingerprint: &[u8],
+) -> Result<Option<RpRequestView>> {
+    let Some((stored_fingerprint, request_id)) = app.store.idempotent_create(&rp.id, key).await? else {
+        return Ok(None);
+    };
+    if stored_fingerprint != fingerprint {
+        return Err(Error::refused(
+            ErrorCode::IdempotencyKeyReused,
+            "this Idempotency-Key was used for a different request",
+        ));
+    }
+    Ok(Some(view(&own_request(app, rp, &request_id).await?)))
+}
+
+async fn own_request(app: &App, rp: &RelyingPartyRow, id: &str) -> Result<RequestRow> {
+    match app.store.request(id).await? {
+        Some(row) if row.rp_id.as_deref() == Some(rp.id.as_str()) => Ok(row),
+        _ => Err(Error::refused(ErrorCode::RequestNotFound, "no such request")),
+    }
+}
+
+pub async fn get(app: &App, rp: &RelyingPartyRow, id: &str) -> Result<RpRequestView> {
+    let row = own_request(app, rp, id).await?;
+    Ok(view(&requests::expire_if_due(app, row).await?))
+}
+
+/// The party withdraws a request nobody has confirmed on both channels yet.
+pub async fn cancel(app: &App, rp: &RelyingPartyRow, id: &str) -> Result<RpRequestView> {
+    let row = own_request(app, rp, id).await?;
+    if !requests::cancel(app, &row).await? {
+        let row = own_request(app, rp, id).await?;
+        return Err(Error::refused(ErrorCode::RequestNotPending, format!("request is {}", row.state)));
+    }
+    Ok(view(&own_request(app, rp, id).await?))
+}
+
+pub async fn signature(app: &App, rp: &RelyingPartyRow, id: &str) -> Result<Vec<u8>> {
+    let row = own_request(app, rp, id).await?;
+    row.signature
+        .ok_or_else(|| Error::refused(ErrorCode::RequestNotPending, format!("request is {}, not signed", row.state)))
+}

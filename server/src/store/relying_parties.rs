@@ -1,0 +1,108 @@
+//! Relying parties, their idempotency keys and the webhook outbox.
+
+use super::{RelyingPartyRow, Store, WebhookRow};
+use crate::error::Result;
+
+/// A relying party's Idempotency-Key and the fingerprint of the body it came with.
+#[derive(Debug, Clone, Copy)]
+pub struct Idempotency<'a> {
+    pub rp_id: &'a str,
+    pub key: &'a str,
+    pub fingerprint: &'a [u8],
+}
+
+impl Store {
+    /// False if the name is taken.
+    pub async fn insert_relying_party(&self, rp: &RelyingPartyRow) -> Result<bool> {
+        let r = sqlx::query(
+            "INSERT INTO relying_parties (id, name, api_key_hash, media_types, webhook_url, webhook_secret, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+        )
+        .bind(&rp.id)
+        .bind(&rp.name)
+        .bind(&rp.api_key_hash)
+        .bind(&rp.media_types)
+        .bind(&rp.webhook_url)
+        .bind(&rp.webhook_secret)
+        .bind(rp.created_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    pub async fn relying_party_by_key_hash(&self, hash: &[u8]) -> Result<Option<RelyingPartyRow>> {
+        Ok(sqlx::query_as("SELECT * FROM relying_parties WHERE api_key_hash = $1")
+            .bind(hash)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    pub async fn user_by_external_id(&self, external_id: &str) -> Result<Option<super::UserRow>> {
+        Ok(sqlx::query_as("SELECT * FROM users WHERE external_id = $1")
+            .bind(external_id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    /// The body fingerprint and request of an earlier create with this key.
+    pub async fn idempotent_create(&self, rp_id: &str, key: &str) -> Result<Option<(Vec<u8>, String)>> {
+        Ok(sqlx::query_as("SELECT body_hash, request_id FROM rp_idempotency WHERE rp_id = $1 AND idempotency_key = $2")
+            .bind(rp_id)
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    /// Undelivered events whose time has come, oldest first.
+    pub async fn due_webhooks(&self, now: i64, limit: i64) -> Result<Vec<WebhookRow>> {
+        Ok(sqlx::query_as(
+            "SELECT o.id, o.rp_id, o.request_id, o.kind, o.created_at, o.attempts, o.next_attempt_at,
+                    p.webhook_url, p.webhook_secret
+             FROM webhook_outbox o JOIN relying_parties p ON p.id = o.rp_id
+             WHERE o.delivered_at IS NULL AND o.next_attempt_at <= $1
+             ORDER BY o.next_attempt_at, o.id LIMIT $2",
+        )
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Takes an event for one send: moves its next attempt past the lease,
+    /// if nobody else took it since it was read.
+    pub async fn lease_webhook(&self, id: i64, seen_next_attempt_at: i64, lease_until: i64) -> Result<bool> {
+        let r = sqlx::query(
+            "UPDATE webhook_outbox SET next_attempt_at = $3
+             WHERE id = $1 AND next_attempt_at = $2 AND delivered_at IS NULL",
+        )
+        .bind(id)
+        .bind(seen_next_attempt_at)
+        .bind(lease_until)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    pub async fn webhook_delivered(&self, id: i64, now: i64) -> Result<()> {
+        sqlx::query(
+            "UPDATE webhook_outbox SET delivered_at = $2, attempts = attempts + 1, last_error = NULL WHERE id = $1",
+        )
+        .bind(id)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn webhook_failed(&self, id: i64, next_attempt_at: i64, error: &str) -> Result<()> {
+        sqlx::query(
+            "UPDATE webhook_outbox SET attempts = attempts + 1, next_attempt_at = $2, last_error = $3 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(next_attempt_at)
+        .bind(error)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}
