@@ -2,8 +2,9 @@
 # Installs what wysiwys needs at run and test time, only where it is missing:
 # SoftHSM2 (the default HSM), OpenSC (pkcs11-tool, for inspecting tokens),
 # OpenSSL (verifies our CAdES output in the tests) and, with --test, PyJWT
-# (an independent JOSE implementation that checks our SAD test vectors) and
-# Chromium with chromedriver for the browser tests.
+# (an independent JOSE implementation that checks our SAD test vectors),
+# pdfsig and pyHanko (independent PAdES validators), tmux, and Chromium with
+# chromedriver for the browser tests.
 set -euo pipefail
 
 need_apt=()
@@ -17,6 +18,10 @@ if [ "${1:-}" = "--test" ]; then
     [ -x /usr/bin/chromedriver ] || need_apt+=(chromium-driver)
     # The confirmation app's full screen is tested in a real terminal.
     command -v tmux >/dev/null || need_apt+=(tmux)
+    # Signed PDFs are checked by poppler's pdfsig against an NSS database
+    # that trusts our CA (certutil).
+    command -v pdfsig >/dev/null || need_apt+=(poppler-utils)
+    command -v certutil >/dev/null || need_apt+=(libnss3-tools)
 fi
 if [ ${#need_apt[@]} -gt 0 ]; then
     echo "installing: ${need_apt[*]}" >&2
@@ -28,4 +33,6 @@ fi
 
 if [ "${1:-}" = "--test" ]; then
     python3 -c 'import jwt, cryptography' 2>/dev/null || python3 -m pip install -q pyjwt cryptography
+    # pyHanko: an independent PAdES validator for the signed PDFs.
+    python3 -c 'import pyhanko.sign.validation' 2>/dev/null || python3 -m pip install -q pyhanko
 fi

@@ -1,7 +1,7 @@
 //! The relying-party API (`/api/v1/rp/`): how a bank or an agency creates
 //! sign requests for its customers and learns how they ended.
 
-use crate::summary::SummaryLine;
+use crate::summary::{DisplayFields, SummaryLine};
 use crate::{ErrorBody, api::RequestState};
 use serde::{Deserialize, Serialize};
 
@@ -34,6 +34,10 @@ pub struct CreateRpRequest {
     /// The caller's own reference, returned in every view and webhook.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reference: Option<String>,
+    /// Required for PDFs, refused for other kinds (their summary comes from
+    /// the document itself).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display: Option<DisplayFields>,
 }
 
 /// A sign request as its relying party sees it.

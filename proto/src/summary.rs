@@ -9,6 +9,13 @@ use unicode_normalization::is_nfc;
 
 pub const MEDIA_TYPE_TEXT: &str = "text/plain";
 pub const MEDIA_TYPE_PAYMENT: &str = "application/vnd.wysiwys.payment+json";
+pub const MEDIA_TYPE_PDF: &str = "application/pdf";
+
+/// Limits on what a requester may say about a PDF.
+pub const MAX_DISPLAY_LINES: usize = 50;
+pub const MAX_DISPLAY_VALUE_CHARS: usize = 500;
+pub const MAX_LABEL_CHARS: usize = 60;
+pub const MAX_PDF_BYTES: usize = 16 * 1024 * 1024;
 
 /// Upper bounds that keep a summary readable on a phone-sized screen.
 pub const MAX_LETTER_BYTES: usize = 256 * 1024;
@@ -39,6 +46,17 @@ pub struct DocRef {
     pub size: u64,
     /// base64url SHA-256 of the document bytes.
     pub sha256: String,
+}
+
+/// What a requester says a PDF is, for both channels to show beside the
+/// PDF's page count and hash: the device cannot show a PDF, so these lines
+/// are all it shows, and the requester answers for them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DisplayFields {
+    pub title: String,
+    #[serde(default)]
+    pub lines: Vec<SummaryLine>,
 }
 
 /// Why a document has no summary.
@@ -92,6 +110,7 @@ pub fn render(media_type: &str, document: &[u8]) -> Result<Summary, RenderError>
     let (title, lines) = match media_type {
         MEDIA_TYPE_TEXT => render_letter(document)?,
         MEDIA_TYPE_PAYMENT => payment::render(document)?,
+        MEDIA_TYPE_PDF => return Err(RenderError::invalid("a PDF needs display fields from its requester")),
         other => {
             return Err(RenderError {
                 code: ErrorCode::UnsupportedMediaType,
@@ -99,7 +118,11 @@ pub fn render(media_type: &str, document: &[u8]) -> Result<Summary, RenderError>
             });
         }
     };
-    Ok(Summary {
+    Ok(summary_of(media_type, document, title, lines))
+}
+
+fn summary_of(media_type: &str, document: &[u8], title: String, lines: Vec<SummaryLine>) -> Summary {
+    Summary {
         v: RENDER_VERSION.to_owned(),
         title,
         lines,
@@ -108,7 +131,34 @@ pub fn render(media_type: &str, document: &[u8]) -> Result<Summary, RenderError>
             size: document.len() as u64,
             sha256: b64::encode(jcs::sha256(document)),
         },
-    })
+    }
+}
+
+/// The summary of a PDF: the requester's title and lines, then the page
+/// count (which the caller read from the PDF itself). Every string passes
+/// the same display-safety checks as a letter.
+pub fn render_pdf(document: &[u8], pages: usize, display: &DisplayFields) -> Result<Summary, RenderError> {
+    if document.len() > MAX_PDF_BYTES {
+        return Err(RenderError::invalid(format!("PDF is larger than {MAX_PDF_BYTES} bytes")));
+    }
+    let bounded = |name: &str, value: &str, max: usize, required: bool| {
+        check_field(name, value)?;
+        if value.chars().count() > max || (required && value.trim().is_empty()) {
+            return Err(RenderError::invalid(format!("{name} must be 1 to {max} characters")));
+        }
+        Ok(())
+    };
+    bounded("title", &display.title, MAX_TITLE_CHARS, true)?;
+    if display.lines.len() > MAX_DISPLAY_LINES {
+        return Err(RenderError::invalid(format!("more than {MAX_DISPLAY_LINES} display lines")));
+    }
+    for line in &display.lines {
+        bounded("label", &line.label, MAX_LABEL_CHARS, true)?;
+        bounded("value", &line.value, MAX_DISPLAY_VALUE_CHARS, false)?;
+    }
+    let mut lines = display.lines.clone();
+    lines.push(SummaryLine { label: "Pages".to_owned(), value: pages.to_string() });
+    Ok(summary_of(MEDIA_TYPE_PDF, document, display.title.clone(), lines))
 }
 
 /// A letter: the title is its first non-blank line; every line of the letter

@@ -20,6 +20,7 @@ pub struct Settings {
     pub session_ttl_ms: i64,
     pub max_json_bytes: usize,
     pub max_document_bytes: usize,
+    pub max_pdf_bytes: usize,
     /// Cookies get `Secure` when the origin is https.
     pub secure_cookies: bool,
 }
@@ -69,6 +70,7 @@ impl App {
                 session_ttl_ms: config.session_ttl_secs * 1000,
                 max_json_bytes: config.max_json_bytes,
                 max_document_bytes: config.max_document_bytes,
+                max_pdf_bytes: config.max_pdf_bytes,
             },
             clock,
             entropy,

@@ -59,18 +59,27 @@ pub struct SignedAttributes {
 }
 
 impl SignedAttributes {
-    pub fn new(doc_hash: &[u8; 32], signing_time_ms: i64, signer_cert: &[u8], evidence: &Evidence) -> Result<Self> {
+    /// `signing_time_ms` is `None` for PAdES, where EN 319 142-1 forbids
+    /// the attribute and the time is the signature dictionary's `/M`.
+    pub fn new(
+        message_digest: &[u8; 32],
+        signing_time_ms: Option<i64>,
+        signer_cert: &[u8],
+        evidence: &Evidence,
+    ) -> Result<Self> {
         let cert =
             Certificate::from_der(signer_cert).map_err(|e| Error::Internal(format!("signer certificate: {e}")))?;
         let evidence_json = wysiwys_proto::jcs::to_vec(evidence).map_err(|e| Error::Internal(e.to_string()))?;
         let ess_cert_id = seq(&[&octet_string(&Sha256::digest(signer_cert)), &issuer_serial(&cert)?]);
-        let mut attributes = [
+        let mut attributes = vec![
             attribute(OID_CONTENT_TYPE, &oid(OID_DATA)),
-            attribute(OID_SIGNING_TIME, &utc_time(signing_time_ms)?),
-            attribute(OID_MESSAGE_DIGEST, &octet_string(doc_hash)),
+            attribute(OID_MESSAGE_DIGEST, &octet_string(message_digest)),
             attribute(OID_SIGNING_CERTIFICATE_V2, &seq(&[&seq(&[&ess_cert_id])])),
             attribute(EVIDENCE_OID, &tlv(0x0c, &evidence_json)),
         ];
+        if let Some(ms) = signing_time_ms {
+            attributes.push(attribute(OID_SIGNING_TIME, &utc_time(ms)?));
+        }
         // DER: the elements of a SET OF are sorted by their encodings.
         attributes.sort();
         let content = attributes.concat();

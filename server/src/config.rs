@@ -86,6 +86,9 @@ pub struct ServeConfig {
     /// Largest uploaded document accepted.
     #[arg(long, env = "WYSIWYS_MAX_DOCUMENT_BYTES", default_value_t = 256 * 1024)]
     pub max_document_bytes: usize,
+    /// Largest PDF a relying party may send.
+    #[arg(long, env = "WYSIWYS_MAX_PDF_BYTES", default_value_t = 4 * 1024 * 1024)]
+    pub max_pdf_bytes: usize,
     /// Log-in attempts per client address per minute.
     #[arg(long, env = "WYSIWYS_LOGIN_RATE_PER_MINUTE", default_value_t = 20)]
     pub login_rate_per_minute: u32,

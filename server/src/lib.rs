@@ -17,6 +17,7 @@ pub mod error;
 pub mod hsm;
 pub mod http;
 pub mod hub;
+pub mod pades;
 pub mod pki;
 pub mod ratelimit;
 pub mod relying_parties;

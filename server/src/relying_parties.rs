@@ -17,11 +17,11 @@ use wysiwys_proto::rp::{
     API_KEY_PREFIX, CreateRpRequest, MAX_EXTERNAL_ID_CHARS, MAX_IDEMPOTENCY_KEY_CHARS, MAX_REFERENCE_CHARS,
     RpRequestView, Signer,
 };
-use wysiwys_proto::summary::{self, MEDIA_TYPE_PAYMENT, MEDIA_TYPE_TEXT, Summary};
+use wysiwys_proto::summary::{self, DisplayFields, MEDIA_TYPE_PAYMENT, MEDIA_TYPE_PDF, MEDIA_TYPE_TEXT, Summary};
 use wysiwys_proto::{ErrorCode, b64, jcs};
 
 /// Media types a relying party may be allowed to send.
-pub const SUPPORTED_MEDIA_TYPES: &[&str] = &[MEDIA_TYPE_TEXT, MEDIA_TYPE_PAYMENT];
+pub const SUPPORTED_MEDIA_TYPES: &[&str] = &[MEDIA_TYPE_TEXT, MEDIA_TYPE_PAYMENT, MEDIA_TYPE_PDF];
 const MAX_NAME_CHARS: usize = 80;
 
 /// Shown once to the operator who created the party; never stored in the clear
@@ -173,13 +173,20 @@ pub struct CreateInput {
     pub media_type: String,
     pub document: Vec<u8>,
     pub reference: Option<String>,
+    pub display: Option<DisplayFields>,
 }
 
 impl CreateInput {
     pub fn from_json(body: CreateRpRequest) -> Result<CreateInput> {
         let document = b64::decode_standard(&body.document_b64)
             .ok_or_else(|| Error::refused(ErrorCode::BadRequest, "document_b64 is not base64"))?;
-        Ok(CreateInput { signer: body.signer, media_type: body.media_type, document, reference: body.reference })
+        Ok(CreateInput {
+            signer: body.signer,
+            media_type: body.media_type,
+            document,
+            reference: body.reference,
+            display: body.display,
+        })
     }
 
     /// What identifies this create for its idempotency key: a retry with
@@ -190,6 +197,7 @@ impl CreateInput {
             "media_type": self.media_type,
             "doc": b64::encode(jcs::sha256(&self.document)),
             "reference": self.reference,
+            "display": self.display,
         });
         Ok(jcs::sha256(&jcs::to_vec(&value).map_err(|e| Error::Internal(e.to_string()))?).to_vec())
     }
@@ -237,6 +245,7 @@ pub async fn create_request(
         rp_id: Some(&rp.id),
         reference: input.reference.as_deref(),
         idempotency: idempotency.as_ref().map(|(key, fingerprint)| (*key, fingerprint.as_slice())),
+        display: input.display.as_ref(),
     };
     match requests::create(app, &user, &requester, &input.media_type, &input.document).await {
         Ok(row) => Ok(view(&row)),
@@ -292,8 +301,6 @@ pub async fn cancel(app: &App, rp: &RelyingPartyRow, id: &str) -> Result<RpReque
     Ok(view(&own_request(app, rp, id).await?))
 }
 
-pub async fn signature(app: &App, rp: &RelyingPartyRow, id: &str) -> Result<Vec<u8>> {
-    let row = own_request(app, rp, id).await?;
-    row.signature
-        .ok_or_else(|| Error::refused(ErrorCode::RequestNotPending, format!("request is {}, not signed", row.state)))
+pub async fn signature(app: &App, rp: &RelyingPartyRow, id: &str) -> Result<requests::SignatureFile> {
+    requests::signature_file(own_request(app, rp, id).await?)
 }

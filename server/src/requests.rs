@@ -4,6 +4,7 @@
 use crate::app::App;
 use crate::entropy::{random_bytes, random_id};
 use crate::error::{Error, Result};
+use crate::pades;
 use crate::sam::{self, Context, SadEvidence};
 use crate::store::{
     AdmitOutcome, AdmittedSadRow, AuditEvent, DeviceRow, FailFrom, Idempotency, NewRequest, RequestRow, UserRow,
@@ -11,7 +12,7 @@ use crate::store::{
 use wysiwys_proto::api::{AckOutcome, AuditEntry, RequestState, ServerMessage, SignRequestView, WebConfirmation};
 use wysiwys_proto::challenge::{CHALLENGE_TYP, ChallengeClaims};
 use wysiwys_proto::sad::Decision;
-use wysiwys_proto::summary::{self, Summary};
+use wysiwys_proto::summary::{self, DisplayFields, MEDIA_TYPE_PDF, Summary};
 use wysiwys_proto::{ErrorBody, ErrorCode, RENDER_VERSION, b64, jws, vc};
 
 /// Shown as the requester of documents uploaded through our own web page.
@@ -118,12 +119,14 @@ pub struct Requester<'a> {
     pub reference: Option<&'a str>,
     /// A relying party's Idempotency-Key and the fingerprint of its body.
     pub idempotency: Option<(&'a str, &'a [u8])>,
+    /// What the requester says a PDF is (PDFs only).
+    pub display: Option<&'a DisplayFields>,
 }
 
 impl Requester<'static> {
     /// A document uploaded through our own page.
     pub const WEB_UPLOAD: Requester<'static> =
-        Requester { name: WEB_REQUESTER, rp_id: None, reference: None, idempotency: None };
+        Requester { name: WEB_REQUESTER, rp_id: None, reference: None, idempotency: None, display: None };
 }
 
 /// The browser uploads a document for its own user.
@@ -152,10 +155,7 @@ pub async fn create(
     if !app.request_limiter.allow(user.id.clone(), now) {
         return Err(Error::refused(ErrorCode::RateLimited, "too many sign requests; wait a minute"));
     }
-    if document.len() > app.settings.max_document_bytes {
-        return Err(Error::refused(ErrorCode::PayloadTooLarge, "document too large"));
-    }
-    let summary = summary::render(media_type, document)?;
+    let summary = render(app, media_type, document, requester.display)?;
     let challenge = random_bytes::<32>(app.entropy.as_ref())?;
     // Whole seconds: the SAD's `exp` is a NumericDate and must not exceed this.
     let expires_at = (now + app.settings.challenge_ttl_ms).div_euclid(1000) * 1000;
@@ -188,6 +188,44 @@ pub async fn create(
         push(app, &row, &device_id)?;
     }
     Ok(row)
+}
+
+/// The one summary both channels will show.
+fn render(app: &App, media_type: &str, document: &[u8], display: Option<&DisplayFields>) -> Result<Summary> {
+    let limit = if media_type == MEDIA_TYPE_PDF { app.settings.max_pdf_bytes } else { app.settings.max_document_bytes };
+    if document.len() > limit {
+        return Err(Error::refused(ErrorCode::PayloadTooLarge, format!("document larger than {limit} bytes")));
+    }
+    match (media_type, display) {
+        (MEDIA_TYPE_PDF, Some(display)) => Ok(summary::render_pdf(document, pades::page_count(document)?, display)?),
+        (MEDIA_TYPE_PDF, None) => {
+            Err(Error::refused(ErrorCode::DocumentInvalid, "a PDF needs display fields (title and lines)"))
+        }
+        (_, Some(_)) => Err(Error::refused(
+            ErrorCode::BadRequest,
+            "display fields are for PDFs only; other documents are shown as they are",
+        )),
+        (_, None) => Ok(summary::render(media_type, document)?),
+    }
+}
+
+/// The signature as a file: a `.p7s` beside the document, or the signed PDF.
+#[derive(Debug)]
+pub struct SignatureFile {
+    pub content_type: &'static str,
+    pub file_name: String,
+    pub bytes: Vec<u8>,
+}
+
+pub(crate) fn signature_file(row: RequestRow) -> Result<SignatureFile> {
+    let Some(bytes) = row.signature else {
+        return Err(Error::refused(ErrorCode::RequestNotPending, format!("request is {}, not signed", row.state)));
+    };
+    Ok(if row.media_type == MEDIA_TYPE_PDF {
+        SignatureFile { content_type: "application/pdf", file_name: format!("{}-signed.pdf", row.id), bytes }
+    } else {
+        SignatureFile { content_type: "application/pkcs7-signature", file_name: format!("{}.p7s", row.id), bytes }
+    })
 }
 
 /// A relying party withdraws a pending request. False if it had moved on.
@@ -301,10 +339,8 @@ pub async fn summary_bytes(app: &App, user: &UserRow, id: &str) -> Result<Vec<u8
     Ok(own_request(app, user, id).await?.summary_json.into_bytes())
 }
 
-pub async fn signature(app: &App, user: &UserRow, id: &str) -> Result<Vec<u8>> {
-    let row = own_request(app, user, id).await?;
-    row.signature
-        .ok_or_else(|| Error::refused(ErrorCode::RequestNotPending, format!("request is {}, not signed", row.state)))
+pub async fn signature(app: &App, user: &UserRow, id: &str) -> Result<SignatureFile> {
+    signature_file(own_request(app, user, id).await?)
 }
 
 /// The web channel confirms: hashes of the bytes the browser received.
@@ -460,9 +496,12 @@ async fn complete(
         return reload(app, &row.id).await;
     }
     // On this thread, like the channel signature: about 0.1 ms with SoftHSM2.
-    let signed = sam::sign(&app.hsm, authorization.permit).and_then(|raw| {
-        crate::cades::assemble(&authorization.attributes, &raw, &user.certificate, &app.ca_certificate)
-    });
+    let signed = sam::sign(&app.hsm, authorization.permit)
+        .and_then(|raw| crate::cades::assemble(&authorization.attributes, &raw, &user.certificate, &app.ca_certificate))
+        .and_then(|cms| match authorization.pdf {
+            Some(pdf) => pdf.finish(&cms),
+            None => Ok(cms),
+        });
     let signature = match signed {
         Ok(s) => s,
         Err(e) => {

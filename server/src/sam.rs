@@ -18,12 +18,13 @@
 use crate::cades::{Evidence, SignedAttributes};
 use crate::error::Error;
 use crate::hsm::Hsm;
+use crate::pades;
 use crate::store::{DeviceRow, RequestRow, UserRow};
 use subtle::ConstantTimeEq;
 use wysiwys_proto::api::WebConfirmation;
 use wysiwys_proto::payment::Payment;
 use wysiwys_proto::sad::{self, Decision, SadClaims, VerifiedSad};
-use wysiwys_proto::summary::MEDIA_TYPE_PAYMENT;
+use wysiwys_proto::summary::{MEDIA_TYPE_PAYMENT, MEDIA_TYPE_PDF};
 use wysiwys_proto::{ErrorCode, Jwk, RENDER_VERSION, b64, vc};
 
 /// Why the SAM said no.
@@ -238,6 +239,8 @@ pub enum SadEvidence<'a> {
 pub struct Authorization {
     pub permit: SignPermit,
     pub attributes: SignedAttributes,
+    /// For PDFs: the file the CMS goes into.
+    pub pdf: Option<pades::Prepared>,
 }
 
 /// The final decision. On success the returned permit allows one signature
@@ -299,13 +302,34 @@ pub fn authorize(
         requester: req.requester.clone(),
         payment: payment_of(req)?,
     };
-    let attributes = SignedAttributes::new(&doc_hash, ctx.now_ms, signer_certificate, &evidence)
-        .map_err(|e| Refusal { code: ErrorCode::InternalError, detail: e.to_string() })?;
-    if attributes.message_digest() != Some(doc_hash) {
-        return refuse(ErrorCode::InternalError, "signed attributes do not carry the document hash");
+    let internal = |e: Error| Refusal { code: ErrorCode::InternalError, detail: e.to_string() };
+    // CAdES signs the confirmed document's hash itself. PAdES signs the
+    // byte ranges of the file with its signature hole; that file must open
+    // with exactly the bytes both channels confirmed.
+    let (message_digest, signing_time, pdf) = if req.media_type == MEDIA_TYPE_PDF {
+        if !ct_equal(&wysiwys_proto::jcs::sha256(&req.document), &doc_hash) {
+            return refuse(ErrorCode::InternalError, "the stored PDF is not the confirmed document");
+        }
+        let prepared = pades::prepare(&req.document, &pdf_field_name(req), ctx.now_ms).map_err(internal)?;
+        if !prepared.bytes().starts_with(&req.document) {
+            return refuse(ErrorCode::InternalError, "the prepared PDF does not begin with the confirmed document");
+        }
+        (prepared.byte_range_digest(), None, Some(prepared))
+    } else {
+        (doc_hash, Some(ctx.now_ms), None)
+    };
+    let attributes =
+        SignedAttributes::new(&message_digest, signing_time, signer_certificate, &evidence).map_err(internal)?;
+    if attributes.message_digest() != Some(message_digest) {
+        return refuse(ErrorCode::InternalError, "signed attributes do not carry the digest of the confirmed document");
     }
     let permit = SignPermit { credential_id: req.credential_id.clone(), digest: attributes.digest() };
-    Ok(Authorization { permit, attributes })
+    Ok(Authorization { permit, attributes, pdf })
+}
+
+/// Unique per request, so a PDF signed here twice has two distinct fields.
+fn pdf_field_name(req: &RequestRow) -> String {
+    format!("wysiwys-{}", req.id)
 }
 
 /// The payment a payment request is about, re-read from the stored

@@ -227,11 +227,14 @@ pub async fn confirm_request(
 }
 
 pub async fn request_signature(app: AppData, session: Session, id: web::Path<String>) -> Result<HttpResponse> {
-    let p7s = requests::signature(&app, &session.user, &id).await?;
-    Ok(no_store()
-        .content_type("application/pkcs7-signature")
-        .insert_header(("content-disposition", format!("attachment; filename=\"{id}.p7s\"")))
-        .body(p7s))
+    Ok(signature_response(requests::signature(&app, &session.user, &id).await?))
+}
+
+pub(super) fn signature_response(file: requests::SignatureFile) -> HttpResponse {
+    no_store()
+        .content_type(file.content_type)
+        .insert_header(("content-disposition", format!("attachment; filename=\"{}\"", file.file_name)))
+        .body(file.bytes)
 }
 
 #[derive(Debug, serde::Deserialize)]

@@ -63,10 +63,10 @@ pub async fn create(
     query: web::Query<RawCreateQuery>,
     payload: web::Payload,
 ) -> Result<HttpResponse> {
-    let max = app.settings.max_document_bytes;
     let input = if is_json(&req) {
         // base64 is 4/3 of the document, plus the other fields.
-        let body = read_limited(payload, max / 3 * 4 + 8 * 1024).await?;
+        let max = app.settings.max_document_bytes.max(app.settings.max_pdf_bytes);
+        let body = read_limited(payload, max / 3 * 4 + 64 * 1024).await?;
         let parsed: CreateRpRequest = serde_json::from_slice(&body)
             .map_err(|e| Error::refused(ErrorCode::BadRequest, format!("malformed JSON: {e}")))?;
         CreateInput::from_json(parsed)?
@@ -81,8 +81,9 @@ pub async fn create(
         CreateInput {
             signer,
             media_type: media_type.to_owned(),
-            document: read_limited(payload, max).await?,
+            document: read_limited(payload, app.settings.max_document_bytes).await?,
             reference: query.reference,
+            display: None,
         }
     };
     let key = req.headers().get(IDEMPOTENCY_KEY_HEADER).map(|v| {
@@ -106,10 +107,5 @@ pub async fn cancel(app: AppData, rp: RelyingParty, id: web::Path<String>) -> Re
 }
 
 pub async fn signature(app: AppData, rp: RelyingParty, id: web::Path<String>) -> Result<HttpResponse> {
-    let p7s = relying_parties::signature(&app, &rp.0, &id).await?;
-    Ok(HttpResponse::Ok()
-        .insert_header(("cache-control", "no-store"))
-        .content_type("application/pkcs7-signature")
-        .insert_header(("content-disposition", format!("attachment; filename=\"{id}.p7s\"")))
-        .body(p7s))
+    Ok(super::handlers::signature_response(relying_parties::signature(&app, &rp.0, &id).await?))
 }
