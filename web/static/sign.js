@@ -21,10 +21,22 @@
     return new Uint8Array(await response.arrayBuffer());
   }
 
+  // A PDF is shown by the browser's viewer from a blob of exactly the
+  // received bytes; on "Sign" the page hashes that blob, and only while the
+  // viewer still shows it.
+  const pdfView = document.getElementById("pdf-view");
+  let pdf = null;
+
   // Puts the received bytes on the page, as text only (never as HTML).
   function show(documentBytes, summaryBytes) {
-    document.getElementById("document").textContent =
-      new TextDecoder("utf-8", { fatal: true }).decode(documentBytes);
+    if (pdfView) {
+      const blob = new Blob([documentBytes], { type: "application/pdf" });
+      pdf = { blob, url: URL.createObjectURL(blob) };
+      pdfView.src = pdf.url;
+    } else {
+      document.getElementById("document").textContent =
+        new TextDecoder("utf-8", { fatal: true }).decode(documentBytes);
+    }
     const s = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(summaryBytes));
     field("title").textContent = s.title;
     field("media_type").textContent = s.doc.media_type;
@@ -66,10 +78,16 @@
     return new TextEncoder().encode(JSON.stringify(canonical));
   }
 
+  async function displayedDocumentBytes() {
+    if (!pdfView) return new TextEncoder().encode(document.getElementById("document").textContent);
+    if (pdfView.src !== pdf.url) return new Uint8Array(0); // the viewer was pointed elsewhere
+    return new Uint8Array(await pdf.blob.arrayBuffer());
+  }
+
   async function sign() {
     signButton.disabled = true;
     wysiwys.setText("status", "Checking what you saw…");
-    const documentBytes = new TextEncoder().encode(document.getElementById("document").textContent);
+    const documentBytes = await displayedDocumentBytes();
     const body = {
       doc_hash: await wysiwys.sha256(documentBytes),
       summary_hash: await wysiwys.sha256(displayedSummaryBytes()),

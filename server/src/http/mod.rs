@@ -19,13 +19,14 @@ use wysiwys_proto::ErrorCode;
 pub use auth::{Session, SessionWrite};
 
 /// Security headers on every answer. No inline script anywhere, so the
-/// policy can forbid it; frames are refused outright.
+/// policy can forbid it; we are never framed, and frame only the blobs our
+/// own script makes (the PDF viewer on the sign page).
 pub fn security_headers() -> DefaultHeaders {
     DefaultHeaders::new()
         .add((
             "content-security-policy",
             "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-             connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'",
+             connect-src 'self'; frame-src blob:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'",
         ))
         .add(("x-frame-options", "DENY"))
         .add(("x-content-type-options", "nosniff"))

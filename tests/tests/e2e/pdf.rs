@@ -2,9 +2,8 @@
 //! PAdES-B-B signature inside the PDF that poppler's pdfsig and pyHanko
 //! accept against our CA, and that breaks when a byte changes.
 
-use crate::fixture::Fixture;
+use crate::fixture::{Fixture, decision_pdf};
 use base64::Engine;
-use lopdf::{Dictionary, Object, dictionary};
 use std::path::Path;
 use std::process::Command;
 use wysiwys_proto::ErrorCode;
@@ -12,34 +11,8 @@ use wysiwys_proto::api::RequestState;
 use wysiwys_proto::summary::MEDIA_TYPE_PDF;
 use wysiwys_tests::{Bank, Db};
 
-/// A two-page decision letter as an office suite would export it.
-fn decision_pdf() -> Vec<u8> {
-    let mut doc = lopdf::Document::with_version("1.7");
-    let pages_id = doc.new_object_id();
-    let font = doc.add_object(dictionary! {"Type" => "Font", "Subtype" => "Type1", "BaseFont" => "Helvetica"});
-    let kids: Vec<Object> = ["Tax decision 2025 for Ann", "Amount due: 0.00 SEK"]
-        .iter()
-        .map(|text| {
-            let content = format!("BT /F1 18 Tf 72 760 Td ({text}) Tj ET").into_bytes();
-            let content = doc.add_object(lopdf::Stream::new(Dictionary::new(), content));
-            doc.add_object(dictionary! {
-                "Type" => "Page", "Parent" => pages_id, "Contents" => content,
-                "MediaBox" => vec![0.into(), 0.into(), 595.into(), 842.into()],
-                "Resources" => dictionary! {"Font" => dictionary! {"F1" => font}},
-            })
-            .into()
-        })
-        .collect();
-    doc.objects.insert(pages_id, Object::Dictionary(dictionary! {"Type" => "Pages", "Kids" => kids, "Count" => 2}));
-    let catalog = doc.add_object(dictionary! {"Type" => "Catalog", "Pages" => pages_id});
-    doc.trailer.set("Root", catalog);
-    let mut out = Vec::new();
-    doc.save_to(&mut out).unwrap();
-    out
-}
-
 /// poppler's verdict, with an NSS database that trusts only our CA.
-fn pdfsig(dir: &Path, ca_pem: &str, pdf: &[u8]) -> String {
+pub fn pdfsig(dir: &Path, ca_pem: &str, pdf: &[u8]) -> String {
     let nss = dir.join("nssdb");
     if !nss.exists() {
         std::fs::create_dir_all(&nss).unwrap();
@@ -60,7 +33,7 @@ fn pdfsig(dir: &Path, ca_pem: &str, pdf: &[u8]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
 }
 
-fn pyhanko(dir: &Path, ca_pem: &str, pdf: &[u8]) -> Result<String, String> {
+pub fn pyhanko(dir: &Path, ca_pem: &str, pdf: &[u8]) -> Result<String, String> {
     let (file, ca) = (dir.join("pyhanko.pdf"), dir.join("pyhanko-ca.pem"));
     std::fs::write(&file, pdf).unwrap();
     std::fs::write(&ca, ca_pem).unwrap();

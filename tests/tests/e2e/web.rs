@@ -2,9 +2,13 @@
 //! real `wysiwys-confirm` as the device. Saves a screenshot of each main
 //! page to docs/screenshots/.
 
-use crate::fixture::openssl_verify;
+use crate::fixture::{decision_pdf, openssl_verify};
+use crate::pdf::pdfsig;
+use base64::Engine;
 use std::path::PathBuf;
 use wysiwys_proto::ErrorCode;
+use wysiwys_proto::summary::MEDIA_TYPE_PDF;
+use wysiwys_tests::Bank;
 use wysiwys_tests::browser::totp_code;
 use wysiwys_tests::chrome::Chrome;
 use wysiwys_tests::server::Credentials;
@@ -270,4 +274,51 @@ async fn cross_site_posts_and_replayed_codes_are_refused() {
     chrome.click("form.card button[type=submit]").await;
     chrome.wait_for_path("/login/code").await;
     assert_eq!(chrome.text(".error").await, ErrorCode::TotpReplayed.plain_words());
+}
+
+#[tokio::test]
+async fn an_agency_pdf_is_shown_and_signed_in_the_browser() {
+    let server = TestServer::start(Db::Sqlite).await;
+    let chrome = Chrome::start().await;
+    let (_, device, _) = ready(&server, &chrome, "ann").await;
+    let agency = Bank::new(&server, server.create_rp("Tax Agency", MEDIA_TYPE_PDF, None));
+    let pdf = decision_pdf();
+    let create = || {
+        serde_json::json!({
+            "signer": {"username": "ann"},
+            "media_type": MEDIA_TYPE_PDF,
+            "document_b64": base64::engine::general_purpose::STANDARD.encode(&pdf),
+            "display": {"title": "Tax decision 2025", "lines": [{"label": "Amount due", "value": "0.00 SEK"}]},
+        })
+    };
+
+    // A script in the page points the viewer at another PDF: refused.
+    let swapped = agency.create(&create(), None).await.unwrap();
+    chrome.goto(&format!("{}/requests/{}", server.origin, swapped.id)).await;
+    loaded(&chrome).await;
+    chrome.run("document.getElementById('pdf-view').src = 'data:application/pdf;base64,JVBERi0xLjcK';").await;
+    chrome.click("#sign-button").await;
+    chrome.wait_for_attr("#request", "data-state", &["failed"]).await;
+    assert_eq!(chrome.attr("#request", "data-error").await.as_deref(), Some("HASH_MISMATCH"));
+
+    let request = agency.create(&create(), None).await.unwrap();
+    chrome.goto(&format!("{}/requests/{}", server.origin, request.id)).await;
+    loaded(&chrome).await;
+    assert!(
+        chrome.attr("#pdf-view", "src").await.unwrap_or_default().starts_with("blob:"),
+        "the viewer shows the received bytes"
+    );
+    assert!(chrome.text("#summary").await.contains("Pages"));
+    chrome.screenshot(&screenshot_path("pdf")).await;
+    let mut answer = device.answer("approve");
+    answer.wait_for("request").await;
+    chrome.click("#sign-button").await;
+    let (code, events) = answer.finish().await;
+    assert_eq!(code, 0, "{events:?}");
+    chrome.wait_for_attr("#request", "data-state", &["signed"]).await;
+    let href = chrome.attr("#download", "href").await.expect("download link");
+    let signed = chrome.fetch_bytes(&href).await;
+    assert!(signed.starts_with(&pdf));
+    let verdict = pdfsig(server.dir.path(), &server.get_ca_pem().await, &signed);
+    assert!(verdict.contains("Signature is Valid.") && verdict.contains("Certificate is Trusted."), "{verdict}");
 }
