@@ -11,6 +11,7 @@ pub const SESSION_COOKIE: &str = "wysiwys_session";
 
 #[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LoginRequest {
     pub username: String,
     pub password: String,
@@ -29,6 +30,7 @@ impl fmt::Debug for LoginRequest {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LoginResponse {
     pub user_id: String,
     pub username: String,
@@ -38,6 +40,7 @@ pub struct LoginResponse {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PairingCodeResponse {
     pub code: String,
     /// `wysiwys-pair:` URI for `wysiwys-confirm pair`; also shown as a QR code.
@@ -47,6 +50,7 @@ pub struct PairingCodeResponse {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PairDeviceRequest {
     /// A `wysiwys-pair+jwt` proof (see `device_auth`).
     pub proof: String,
@@ -54,6 +58,7 @@ pub struct PairDeviceRequest {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PairDeviceResponse {
     pub device_id: String,
     pub user_id: String,
@@ -65,6 +70,7 @@ pub struct PairDeviceResponse {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeviceView {
     pub device_id: String,
     pub name: String,
@@ -75,6 +81,7 @@ pub struct DeviceView {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum RequestState {
     /// Waiting for one or both channels.
     Pending,
@@ -87,6 +94,7 @@ pub enum RequestState {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SignRequestView {
     pub id: String,
     pub state: RequestState,
@@ -109,6 +117,7 @@ pub struct SignRequestView {
 /// One Server-Sent Event of `GET /api/requests/{id}/stream`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StatusEvent {
     pub request: SignRequestView,
     /// The state in plain words, for the page to show as it is.
@@ -120,6 +129,7 @@ pub struct StatusEvent {
 /// One entry of a request's audit trail.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEntry {
     pub at: i64,
     /// created, web_confirmed, device_answered, signing, signed, refused,
@@ -132,6 +142,7 @@ pub struct AuditEntry {
 /// The browser's confirmation: the hashes of the bytes it received and showed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WebConfirmation {
     pub doc_hash: String,
     pub summary_hash: String,

@@ -82,6 +82,21 @@ error_codes! {
     InternalError => "INTERNAL_ERROR",
 }
 
+/// Written by hand: the derive would list the Rust names, not the codes.
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for ErrorCode {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .enum_values(Some(ErrorCode::ALL.iter().map(|c| c.as_str())))
+            .description(Some("A stable, machine-readable reason; docs/PROTOCOL.md lists what each means."))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for ErrorCode {}
+
 impl ErrorCode {
     /// What the code means for the person in front of the screen.
     pub fn plain_words(self) -> &'static str {
@@ -137,6 +152,7 @@ impl fmt::Display for ErrorCode {
 /// The body of every error answer, over HTTP and over the device socket.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     pub error: ErrorCode,
     pub error_description: String,

@@ -18,6 +18,7 @@ pub const WEBHOOK_SIGNATURE_HEADER: &str = "wysiwys-signature";
 /// Who is asked to sign: exactly one of the two.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Signer {
     Username(String),
     ExternalId(String),
@@ -26,6 +27,7 @@ pub enum Signer {
 /// `POST /api/v1/rp/requests` with a JSON body.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateRpRequest {
     pub signer: Signer,
     pub media_type: String,
@@ -43,6 +45,7 @@ pub struct CreateRpRequest {
 /// A sign request as its relying party sees it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RpRequestView {
     pub id: String,
     pub state: RequestState,
@@ -66,6 +69,7 @@ pub struct RpRequestView {
 /// The body of every webhook: one final state of one request.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WebhookEvent {
     /// Unique per event; a receiver that sees it twice ignores the second.
     pub event_id: String,

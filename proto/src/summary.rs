@@ -34,6 +34,7 @@ pub struct Summary {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SummaryLine {
     pub label: String,
     pub value: String,
@@ -53,6 +54,7 @@ pub struct DocRef {
 /// are all it shows, and the requester answers for them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DisplayFields {
     pub title: String,
     #[serde(default)]

@@ -9,6 +9,7 @@
 pub mod browser;
 pub mod chrome;
 pub mod device;
+pub mod openapi;
 pub mod postgres;
 pub mod relying_party;
 pub mod server;

@@ -10,7 +10,12 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use futures_util::StreamExt;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
+#[allow(unused_imports)] // named in the OpenAPI attributes
+use wysiwys_proto::ErrorBody;
 use wysiwys_proto::ErrorCode;
+use wysiwys_proto::api::{
+    AuditEntry, DeviceView, LoginResponse, PairDeviceResponse, PairingCodeResponse, SignRequestView,
+};
 use wysiwys_proto::api::{LoginRequest, PairDeviceRequest, RequestState, SESSION_COOKIE, StatusEvent, WebConfirmation};
 use wysiwys_proto::summary::{MEDIA_TYPE_PAYMENT, MEDIA_TYPE_TEXT};
 
@@ -33,6 +38,7 @@ pub async fn static_file(name: web::Path<String>) -> Result<HttpResponse> {
     Ok(HttpResponse::Ok().content_type(file.content_type).insert_header(("cache-control", "no-cache")).body(file.body))
 }
 
+#[utoipa::path(get, path = "/healthz", tag = "service", responses((status = 200, description = "The server is up", body = String, content_type = "text/plain")))]
 pub async fn health() -> HttpResponse {
     HttpResponse::Ok().content_type("text/plain").body("ok\n")
 }
@@ -48,17 +54,29 @@ pub async fn not_found() -> Result<HttpResponse> {
     Err(Error::refused(ErrorCode::NotFound, "no such endpoint"))
 }
 
+#[utoipa::path(get, path = "/api/ca.pem", tag = "service",
+    responses((status = 200, description = "The CA certificate that issues every signing certificate", body = String, content_type = "application/x-pem-file")))]
 pub async fn ca_pem(app: AppData) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/x-pem-file")
         .body(crate::pki::to_pem("CERTIFICATE", &app.ca_certificate))
 }
 
+#[utoipa::path(post, path = "/api/session", tag = "browser", request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Logged in; the session cookie is set", body = LoginResponse),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 401, description = "LOGIN_FAILED, TOTP_INVALID or TOTP_REPLAYED", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 429, description = "RATE_LIMITED (address or account lock)", body = ErrorBody)))]
 pub async fn login(app: AppData, req: HttpRequest, body: web::Json<LoginRequest>) -> Result<HttpResponse> {
     let session = accounts::login(&app, &body, client_ip(&req)).await?;
     Ok(no_store().cookie(super::pages::session_cookie(&app, &session)).json(session.response))
 }
 
+#[utoipa::path(delete, path = "/api/session", tag = "browser", security(("session" = [])),
+    responses((status = 204, description = "Logged out"), (status = 401, body = ErrorBody), (status = 403, description = "CSRF_INVALID", body = ErrorBody)))]
 pub async fn logout(app: AppData, session: SessionWrite) -> Result<HttpResponse> {
     accounts::logout(&app, &session.0.cookie).await?;
     let mut gone = Cookie::build(SESSION_COOKIE, "").path("/").finish();
@@ -66,6 +84,8 @@ pub async fn logout(app: AppData, session: SessionWrite) -> Result<HttpResponse>
     Ok(HttpResponse::NoContent().cookie(gone).finish())
 }
 
+#[utoipa::path(get, path = "/api/me", tag = "browser", security(("session" = [])),
+    responses((status = 200, description = "The logged-in user and the CSRF token", body = Object), (status = 401, body = ErrorBody)))]
 pub async fn me(session: Session) -> HttpResponse {
     no_store().json(serde_json::json!({
         "user_id": session.user.id,
@@ -75,18 +95,32 @@ pub async fn me(session: Session) -> HttpResponse {
     }))
 }
 
+#[utoipa::path(get, path = "/api/devices", tag = "browser", security(("session" = [])),
+    responses((status = 200, description = "The user's paired devices", body = [DeviceView]), (status = 401, body = ErrorBody)))]
 pub async fn list_devices(app: AppData, session: Session) -> Result<HttpResponse> {
     Ok(no_store().json(devices::list(&app, &session.user).await?))
 }
 
+#[utoipa::path(post, path = "/api/devices/pairing-codes", tag = "browser", security(("session" = [])),
+    responses((status = 200, description = "A one-time pairing code (10 minutes)", body = PairingCodeResponse),
+        (status = 401, body = ErrorBody), (status = 403, description = "CSRF_INVALID", body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn create_pairing_code(app: AppData, session: SessionWrite) -> Result<HttpResponse> {
     Ok(no_store().json(devices::create_pairing_code(&app, &session.0.user).await?))
 }
 
+#[utoipa::path(post, path = "/api/devices/pair", tag = "device", request_body = PairDeviceRequest,
+    responses((status = 200, description = "The device is paired", body = PairDeviceResponse),
+        (status = 400, body = ErrorBody), (status = 409, description = "PAIRING_CODE_INVALID", body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, description = "Bad proof", body = ErrorBody),
+        (status = 429, body = ErrorBody)))]
 pub async fn pair_device(app: AppData, req: HttpRequest, body: web::Json<PairDeviceRequest>) -> Result<HttpResponse> {
     Ok(no_store().json(devices::pair(&app, &body, client_ip(&req)).await?))
 }
 
+#[utoipa::path(post, path = "/api/devices/{id}/revoke", tag = "browser", security(("session" = [])),
+    params(("id" = String, Path, description = "Device id")),
+    responses((status = 204, description = "Revoked"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
 pub async fn revoke_device(app: AppData, session: SessionWrite, id: web::Path<String>) -> Result<HttpResponse> {
     devices::revoke(&app, &session.0.user, &id).await?;
     Ok(HttpResponse::NoContent().finish())
@@ -127,6 +161,14 @@ pub(super) async fn read_limited(mut payload: web::Payload, limit: usize) -> Res
     Ok(body)
 }
 
+#[utoipa::path(post, path = "/api/requests", tag = "browser", security(("session" = [])),
+    request_body(content = String, description = "The letter (text/plain; charset=utf-8) or a payment order",
+        content_type = "text/plain"),
+    responses((status = 201, description = "Created and pushed to the user's devices", body = SignRequestView),
+        (status = 400, description = "DOCUMENT_INVALID", body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, description = "CSRF_INVALID or ACCOUNT_LOCKED_NOT_ME", body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
+        (status = 422, description = "UNSAFE_DOCUMENT", body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn create_request(
     app: AppData,
     session: SessionWrite,
@@ -143,16 +185,25 @@ pub async fn create_request(
     Ok(HttpResponse::Created().insert_header(("cache-control", "no-store")).json(view))
 }
 
+#[utoipa::path(get, path = "/api/requests", tag = "browser", security(("session" = [])),
+    responses((status = 200, description = "The user's requests, newest first", body = [SignRequestView]), (status = 401, body = ErrorBody)))]
 pub async fn list_requests(app: AppData, session: Session) -> Result<HttpResponse> {
     Ok(no_store().json(requests::history(&app, &session.user).await?))
 }
 
+#[utoipa::path(get, path = "/api/requests/{id}", tag = "browser", security(("session" = [])),
+    params(("id" = String, Path, description = "Request id")),
+    responses((status = 200, body = SignRequestView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get_request(app: AppData, session: Session, id: web::Path<String>) -> Result<HttpResponse> {
     Ok(no_store().json(requests::get(&app, &session.user, &id).await?))
 }
 
 /// Server-Sent Events: the request's state whenever it changes, until it
 /// is signed or has failed. Reads the database, so it works across nodes.
+#[utoipa::path(get, path = "/api/requests/{id}/stream", tag = "browser", security(("session" = [])),
+    params(("id" = String, Path, description = "Request id")),
+    responses((status = 200, description = "Server-Sent Events `status`, each a StatusEvent", body = String, content_type = "text/event-stream"),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn request_stream(app: AppData, session: Session, id: web::Path<String>) -> Result<HttpResponse> {
     requests::get(&app, &session.user, &id).await?;
     let watch =
@@ -202,21 +253,39 @@ struct StreamState {
     done: bool,
 }
 
+#[utoipa::path(get, path = "/api/requests/{id}/events", tag = "browser", security(("session" = [])),
+    params(("id" = String, Path, description = "Request id")),
+    responses((status = 200, description = "The audit trail", body = [AuditEntry]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn request_events(app: AppData, session: Session, id: web::Path<String>) -> Result<HttpResponse> {
     Ok(no_store().json(requests::events(&app, &session.user, &id).await?))
 }
 
+#[utoipa::path(get, path = "/api/requests/{id}/document", tag = "browser", security(("session" = [])),
+    params(("id" = String, Path, description = "Request id")),
+    responses((status = 200, description = "The exact document bytes", body = Vec<u8>, content_type = "application/octet-stream"),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn request_document(app: AppData, session: Session, id: web::Path<String>) -> Result<HttpResponse> {
     let (media_type, bytes) = requests::document(&app, &session.user, &id).await?;
     let content_type = if media_type == MEDIA_TYPE_TEXT { "text/plain; charset=utf-8".to_owned() } else { media_type };
     Ok(no_store().content_type(content_type).body(bytes))
 }
 
+#[utoipa::path(get, path = "/api/requests/{id}/summary", tag = "browser", security(("session" = [])),
+    params(("id" = String, Path, description = "Request id")),
+    responses((status = 200, description = "The summary/1 in RFC 8785 form; its SHA-256 is the summary hash", body = Object),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn request_summary(app: AppData, session: Session, id: web::Path<String>) -> Result<HttpResponse> {
     let bytes = requests::summary_bytes(&app, &session.user, &id).await?;
     Ok(no_store().content_type("application/json").body(bytes))
 }
 
+#[utoipa::path(post, path = "/api/requests/{id}/confirm", tag = "browser", security(("session" = [])),
+    params(("id" = String, Path, description = "Request id")), request_body = WebConfirmation,
+    responses((status = 200, description = "Confirmed (and signed, if the device had approved)", body = SignRequestView),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, description = "REQUEST_NOT_PENDING", body = ErrorBody),
+        (status = 410, description = "CHALLENGE_EXPIRED", body = ErrorBody), (status = 413, body = ErrorBody),
+        (status = 415, body = ErrorBody), (status = 422, description = "HASH_MISMATCH or SUMMARY_MISMATCH", body = ErrorBody)))]
 pub async fn confirm_request(
     app: AppData,
     session: SessionWrite,
@@ -226,6 +295,10 @@ pub async fn confirm_request(
     Ok(no_store().json(requests::confirm_web(&app, &session.0.user, &id, &body).await?))
 }
 
+#[utoipa::path(get, path = "/api/requests/{id}/signature", tag = "browser", security(("session" = [])),
+    params(("id" = String, Path, description = "Request id")),
+    responses((status = 200, description = "The .p7s, or the signed PDF", body = Vec<u8>, content_type = "application/pkcs7-signature"),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, description = "Not signed", body = ErrorBody)))]
 pub async fn request_signature(app: AppData, session: Session, id: web::Path<String>) -> Result<HttpResponse> {
     Ok(signature_response(requests::signature(&app, &session.user, &id).await?))
 }

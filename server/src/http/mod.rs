@@ -5,6 +5,7 @@ mod auth;
 mod device_socket;
 pub mod errors;
 mod handlers;
+pub mod openapi;
 mod pages;
 mod rp_api;
 
@@ -99,6 +100,10 @@ pub fn configure(
             .route("/static/{name}", web::get().to(handlers::static_file))
             .route("/healthz", web::get().to(handlers::health))
             .route("/metrics", web::get().to(handlers::metrics))
+            .service(
+                utoipa_swagger_ui::SwaggerUi::new("/api/docs/{_:.*}")
+                    .url("/api/openapi.json", <openapi::ApiDoc as utoipa::OpenApi>::openapi()),
+            )
             .service(
                 web::scope("/api")
                     .route("/ca.pem", web::get().to(handlers::ca_pem))

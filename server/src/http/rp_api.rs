@@ -14,6 +14,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 use wysiwys_proto::ErrorCode;
 use wysiwys_proto::rp::{CreateRpRequest, IDEMPOTENCY_KEY_HEADER, Signer};
+#[allow(unused_imports)] // named in the OpenAPI attributes
+use wysiwys_proto::{ErrorBody, rp::RpRequestView};
 
 type AppData = web::Data<Arc<App>>;
 
@@ -41,7 +43,8 @@ impl FromRequest for RelyingParty {
 }
 
 /// Who signs and the caller's reference, for a create with a raw document body.
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct RawCreateQuery {
     username: Option<String>,
@@ -56,6 +59,19 @@ fn is_json(req: &HttpRequest) -> bool {
 
 /// `POST /api/v1/rp/requests`: JSON with the document in base64, or the
 /// document itself as the body with its media type as Content-Type.
+#[utoipa::path(post, path = "/api/v1/rp/requests", tag = "relying party", security(("api_key" = [])),
+    params(RawCreateQuery, ("Idempotency-Key" = Option<String>, Header, description = "A retry with the same key and body returns the same request")),
+    request_body(content((CreateRpRequest = "application/json"), (String = "text/plain"), (String = "application/vnd.wysiwys.payment+json")),
+        description = "JSON with the document in base64, or the document itself (then name the signer in the query)"),
+    responses((status = 201, description = "Created and pushed to the signer's devices", body = RpRequestView),
+        (status = 400, description = "BAD_REQUEST or DOCUMENT_INVALID", body = ErrorBody),
+        (status = 401, description = "API_KEY_INVALID", body = ErrorBody),
+        (status = 403, description = "MEDIA_TYPE_NOT_ALLOWED or ACCOUNT_LOCKED_NOT_ME", body = ErrorBody),
+        (status = 404, description = "USER_UNKNOWN", body = ErrorBody),
+        (status = 413, description = "PAYLOAD_TOO_LARGE", body = ErrorBody),
+        (status = 415, description = "UNSUPPORTED_CONTENT_TYPE or UNSUPPORTED_MEDIA_TYPE", body = ErrorBody),
+        (status = 422, description = "UNSAFE_DOCUMENT or IDEMPOTENCY_KEY_REUSED", body = ErrorBody),
+        (status = 429, description = "RATE_LIMITED", body = ErrorBody)))]
 pub async fn create(
     app: AppData,
     rp: RelyingParty,
@@ -94,18 +110,29 @@ pub async fn create(
     Ok(HttpResponse::Created().insert_header(("cache-control", "no-store")).json(view))
 }
 
+#[utoipa::path(get, path = "/api/v1/rp/requests/{id}", tag = "relying party", security(("api_key" = [])),
+    params(("id" = String, Path, description = "Request id")),
+    responses((status = 200, body = RpRequestView), (status = 401, description = "API_KEY_INVALID", body = ErrorBody), (status = 404, description = "REQUEST_NOT_FOUND", body = ErrorBody)))]
 pub async fn get(app: AppData, rp: RelyingParty, id: web::Path<String>) -> Result<HttpResponse> {
     Ok(HttpResponse::Ok()
         .insert_header(("cache-control", "no-store"))
         .json(relying_parties::get(&app, &rp.0, &id).await?))
 }
 
+#[utoipa::path(post, path = "/api/v1/rp/requests/{id}/cancel", tag = "relying party", security(("api_key" = [])),
+    params(("id" = String, Path, description = "Request id")),
+    responses((status = 200, description = "Cancelled (failed, REQUEST_CANCELLED)", body = RpRequestView), (status = 401, description = "API_KEY_INVALID", body = ErrorBody), (status = 404, description = "REQUEST_NOT_FOUND", body = ErrorBody),
+        (status = 409, description = "REQUEST_NOT_PENDING", body = ErrorBody)))]
 pub async fn cancel(app: AppData, rp: RelyingParty, id: web::Path<String>) -> Result<HttpResponse> {
     Ok(HttpResponse::Ok()
         .insert_header(("cache-control", "no-store"))
         .json(relying_parties::cancel(&app, &rp.0, &id).await?))
 }
 
+#[utoipa::path(get, path = "/api/v1/rp/requests/{id}/signature", tag = "relying party", security(("api_key" = [])),
+    params(("id" = String, Path, description = "Request id")),
+    responses((status = 200, description = "The .p7s (CAdES-B-B), or the signed PDF (PAdES-B-B)", body = Vec<u8>, content_type = "application/pkcs7-signature"),
+        (status = 401, description = "API_KEY_INVALID", body = ErrorBody), (status = 404, description = "REQUEST_NOT_FOUND", body = ErrorBody), (status = 409, description = "Not signed", body = ErrorBody)))]
 pub async fn signature(app: AppData, rp: RelyingParty, id: web::Path<String>) -> Result<HttpResponse> {
     Ok(super::handlers::signature_response(relying_parties::signature(&app, &rp.0, &id).await?))
 }

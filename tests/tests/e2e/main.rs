@@ -8,6 +8,7 @@ mod bad_input;
 mod device_app;
 mod fixture;
 mod flow;
+mod openapi;
 mod pdf;
 mod refusals;
 mod relying_parties;

@@ -1,0 +1,98 @@
+//! The OpenAPI 3.1 description of the public API, built from the handlers'
+//! own attributes and the wire types of `proto`, served at
+//! `/api/openapi.json` with a Swagger UI at `/api/docs/` (vendored: no CDN).
+
+use super::{handlers, rp_api};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+#[derive(Debug, OpenApi)]
+#[openapi(
+    info(
+        title = "wysiwys",
+        description = "Two-channel What-You-See-Is-What-You-Sign signing. The browser channel uses a session \
+            cookie (password + TOTP) and an `X-CSRF-Token` header on every state change; relying parties use \
+            an API key. The device channel is a WebSocket at `/api/device/ws` (see docs/PROTOCOL.md). Every \
+            error is `{\"error\": CODE, \"error_description\": text}` with a stable code."
+    ),
+    paths(
+        handlers::health,
+        handlers::ca_pem,
+        handlers::login,
+        handlers::logout,
+        handlers::me,
+        handlers::list_devices,
+        handlers::create_pairing_code,
+        handlers::pair_device,
+        handlers::revoke_device,
+        handlers::create_request,
+        handlers::list_requests,
+        handlers::get_request,
+        handlers::request_stream,
+        handlers::request_events,
+        handlers::request_document,
+        handlers::request_summary,
+        handlers::confirm_request,
+        handlers::request_signature,
+        rp_api::create,
+        rp_api::get,
+        rp_api::cancel,
+        rp_api::signature,
+    ),
+    components(schemas(wysiwys_proto::rp::WebhookEvent, wysiwys_proto::api::StatusEvent)),
+    modifiers(&SecuritySchemes),
+    tags(
+        (name = "browser", description = "The web channel: what the sign page does"),
+        (name = "device", description = "Pairing a second device"),
+        (name = "relying party", description = "Banks and agencies: requests for their customers, webhooks"),
+        (name = "service", description = "Health and the CA certificate"),
+    )
+)]
+pub struct ApiDoc;
+
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                wysiwys_proto::api::SESSION_COOKIE,
+                "Set by POST /api/session; state changes also need the X-CSRF-Token header",
+            ))),
+        );
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("A relying party's API key, from `wysiwys-server create-rp`"))
+                    .build(),
+            ),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_description_names_every_public_operation_and_its_errors() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"), "{}", doc["openapi"]);
+        let paths = doc["paths"].as_object().unwrap();
+        for path in
+            ["/api/session", "/api/requests/{id}/confirm", "/api/v1/rp/requests", "/api/v1/rp/requests/{id}/cancel"]
+        {
+            assert!(paths.contains_key(path), "{path} is not documented");
+        }
+        let create = &doc["paths"]["/api/v1/rp/requests"]["post"];
+        for status in ["201", "401", "403", "413", "422"] {
+            assert!(create["responses"][status].is_object(), "create does not document {status}");
+        }
+        let codes = doc["components"]["schemas"]["ErrorCode"].to_string();
+        assert!(codes.contains("HASH_MISMATCH") && codes.contains("IDEMPOTENCY_KEY_REUSED"), "{codes}");
+    }
+}
