@@ -7,11 +7,13 @@
 
 pub mod api;
 pub mod b64;
+pub mod batch;
 pub mod challenge;
 pub mod device_auth;
 pub mod error;
 pub mod jcs;
 pub mod jws;
+pub mod merkle;
 pub mod pairing;
 pub mod payment;
 pub mod rp;

@@ -42,6 +42,46 @@ pub struct CreateRpRequest {
     pub display: Option<DisplayFields>,
 }
 
+/// One document of `POST /api/v1/rp/batches`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BatchDocumentInput {
+    pub media_type: String,
+    pub document_b64: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display: Option<DisplayFields>,
+}
+
+/// `POST /api/v1/rp/batches`: up to 100 documents, one confirmation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CreateRpBatch {
+    pub signer: Signer,
+    /// Shown on both channels above the list of titles.
+    pub title: String,
+    pub documents: Vec<BatchDocumentInput>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+}
+
+/// One document of a batch, as its relying party sees it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BatchDocumentView {
+    /// Position in the batch, from 0; the leaf index in the Merkle tree.
+    pub index: u32,
+    pub title: String,
+    pub media_type: String,
+    pub doc_hash: String,
+    pub reference: Option<String>,
+    pub signed: bool,
+}
+
 /// A sign request as its relying party sees it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -64,6 +104,9 @@ pub struct RpRequestView {
     pub signed_at: Option<i64>,
     pub finished_at: Option<i64>,
     pub error: Option<ErrorBody>,
+    /// Batches only: each document, signed on its own once the batch is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub documents: Option<Vec<BatchDocumentView>>,
 }
 
 /// The body of every webhook: one final state of one request.

@@ -74,7 +74,7 @@ impl RenderError {
         RenderError { code: ErrorCode::UnsafeDocument, detail: detail.into() }
     }
 
-    pub(crate) fn invalid(detail: impl Into<String>) -> Self {
+    pub fn invalid(detail: impl Into<String>) -> Self {
         RenderError { code: ErrorCode::DocumentInvalid, detail: detail.into() }
     }
 }
@@ -112,6 +112,7 @@ pub fn render(media_type: &str, document: &[u8]) -> Result<Summary, RenderError>
     let (title, lines) = match media_type {
         MEDIA_TYPE_TEXT => render_letter(document)?,
         MEDIA_TYPE_PAYMENT => payment::render(document)?,
+        crate::batch::MEDIA_TYPE_BATCH => crate::batch::render(document)?,
         MEDIA_TYPE_PDF => return Err(RenderError::invalid("a PDF needs display fields from its requester")),
         other => {
             return Err(RenderError {

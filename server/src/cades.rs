@@ -46,6 +46,21 @@ pub struct Evidence {
     /// both channels showed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub payment: Option<wysiwys_proto::payment::Payment>,
+    /// A document of a batch: where it sits under the root both channels showed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batch: Option<BatchEvidence>,
+}
+
+/// A batch document's place in the batch (RFC 6962 Merkle tree).
+#[derive(Debug, Clone, Serialize)]
+pub struct BatchEvidence {
+    /// base64url SHA-256 of the manifest both channels confirmed.
+    pub manifest_sha256: String,
+    pub merkle_root: String,
+    pub index: usize,
+    pub size: usize,
+    /// Sibling hashes from the leaf up, base64url.
+    pub path: Vec<String>,
 }
 
 /// DER of the SignedAttributes SET, exactly the bytes whose SHA-256 the

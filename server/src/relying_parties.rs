@@ -11,11 +11,12 @@ use crate::clock::Clock;
 use crate::entropy::{Entropy, random_bytes, random_id};
 use crate::error::{Error, Result};
 use crate::requests::{self, Requester};
-use crate::store::{RelyingPartyRow, RequestRow, Store};
+use crate::store::{BatchDocumentRow, RelyingPartyRow, RequestRow, Store};
 use secrecy::SecretString;
+use wysiwys_proto::batch::{BatchEntry, BatchManifest, MAX_BATCH_DOCUMENTS, MEDIA_TYPE_BATCH};
 use wysiwys_proto::rp::{
-    API_KEY_PREFIX, CreateRpRequest, MAX_EXTERNAL_ID_CHARS, MAX_IDEMPOTENCY_KEY_CHARS, MAX_REFERENCE_CHARS,
-    RpRequestView, Signer,
+    API_KEY_PREFIX, BatchDocumentView, CreateRpBatch, CreateRpRequest, MAX_EXTERNAL_ID_CHARS,
+    MAX_IDEMPOTENCY_KEY_CHARS, MAX_REFERENCE_CHARS, RpRequestView, Signer,
 };
 use wysiwys_proto::summary::{self, DisplayFields, MEDIA_TYPE_PAYMENT, MEDIA_TYPE_PDF, MEDIA_TYPE_TEXT, Summary};
 use wysiwys_proto::{ErrorCode, b64, jcs};
@@ -132,7 +133,13 @@ pub async fn authenticate(app: &App, api_key: &str) -> Result<RelyingPartyRow> {
     app.store.relying_party_by_key_hash(&api_key_hash(api_key)).await?.ok_or_else(refused)
 }
 
-pub fn view(row: &RequestRow) -> RpRequestView {
+/// The view, with a batch's documents read from the store.
+pub async fn full_view(app: &App, row: RequestRow) -> Result<RpRequestView> {
+    let batch = if row.media_type == MEDIA_TYPE_BATCH { app.store.batch_documents(&row.id).await? } else { Vec::new() };
+    Ok(view(&row, &batch))
+}
+
+pub fn view(row: &RequestRow, batch: &[BatchDocumentRow]) -> RpRequestView {
     let lines = serde_json::from_str::<Summary>(&row.summary_json).map(|s| s.lines).unwrap_or_default();
     let user_view = requests::view(row);
     RpRequestView {
@@ -151,6 +158,19 @@ pub fn view(row: &RequestRow) -> RpRequestView {
         signed_at: row.signed_at,
         finished_at: row.finished_at,
         error: user_view.error,
+        documents: (row.media_type == MEDIA_TYPE_BATCH).then(|| {
+            batch
+                .iter()
+                .map(|d| BatchDocumentView {
+                    index: u32::try_from(d.position).unwrap_or(u32::MAX),
+                    title: d.title.clone(),
+                    media_type: d.media_type.clone(),
+                    doc_hash: b64::encode(&d.doc_hash),
+                    reference: d.rp_reference.clone(),
+                    signed: d.signature.is_some(),
+                })
+                .collect()
+        }),
     }
 }
 
@@ -166,41 +186,145 @@ pub fn check_external_id(id: &str) -> Result<()> {
     check_text("external_id", id, MAX_EXTERNAL_ID_CHARS)
 }
 
-/// A create as the API received it, from a JSON body or a raw document body.
+/// One document as the API received it.
 #[derive(Debug)]
-pub struct CreateInput {
-    pub signer: Signer,
+pub struct DocumentInput {
     pub media_type: String,
     pub document: Vec<u8>,
     pub reference: Option<String>,
     pub display: Option<DisplayFields>,
 }
 
+impl DocumentInput {
+    fn decode(
+        media_type: String,
+        document_b64: &str,
+        reference: Option<String>,
+        display: Option<DisplayFields>,
+    ) -> Result<Self> {
+        let document = b64::decode_standard(document_b64)
+            .ok_or_else(|| Error::refused(ErrorCode::BadRequest, "document_b64 is not base64"))?;
+        Ok(DocumentInput { media_type, document, reference, display })
+    }
+
+    fn fingerprint(&self) -> serde_json::Value {
+        serde_json::json!({
+            "media_type": self.media_type,
+            "doc": b64::encode(jcs::sha256(&self.document)),
+            "reference": self.reference,
+            "display": self.display,
+        })
+    }
+}
+
+/// What a relying party asks to have signed: one document, or a batch of
+/// documents under one confirmation.
+#[derive(Debug)]
+pub enum Documents {
+    One(DocumentInput),
+    Batch { title: String, documents: Vec<DocumentInput> },
+}
+
+/// A create as the API received it, from a JSON body or a raw document body.
+#[derive(Debug)]
+pub struct CreateInput {
+    pub signer: Signer,
+    pub reference: Option<String>,
+    pub documents: Documents,
+}
+
 impl CreateInput {
     pub fn from_json(body: CreateRpRequest) -> Result<CreateInput> {
-        let document = b64::decode_standard(&body.document_b64)
-            .ok_or_else(|| Error::refused(ErrorCode::BadRequest, "document_b64 is not base64"))?;
+        let document = DocumentInput::decode(body.media_type, &body.document_b64, None, body.display)?;
+        Ok(CreateInput { signer: body.signer, reference: body.reference, documents: Documents::One(document) })
+    }
+
+    pub fn from_batch(body: CreateRpBatch) -> Result<CreateInput> {
+        if !(1..=MAX_BATCH_DOCUMENTS).contains(&body.documents.len()) {
+            return Err(Error::refused(
+                ErrorCode::BadRequest,
+                format!("a batch has 1 to {MAX_BATCH_DOCUMENTS} documents"),
+            ));
+        }
+        let documents = body
+            .documents
+            .into_iter()
+            .map(|d| DocumentInput::decode(d.media_type, &d.document_b64, d.reference, d.display))
+            .collect::<Result<Vec<_>>>()?;
         Ok(CreateInput {
             signer: body.signer,
-            media_type: body.media_type,
-            document,
             reference: body.reference,
-            display: body.display,
+            documents: Documents::Batch { title: body.title, documents },
         })
     }
 
     /// What identifies this create for its idempotency key: a retry with
     /// another body under the same key is a mistake, not a retry.
     fn fingerprint(&self) -> Result<Vec<u8>> {
-        let value = serde_json::json!({
-            "signer": self.signer,
-            "media_type": self.media_type,
-            "doc": b64::encode(jcs::sha256(&self.document)),
-            "reference": self.reference,
-            "display": self.display,
-        });
+        let documents = match &self.documents {
+            Documents::One(d) => d.fingerprint(),
+            Documents::Batch { title, documents } => serde_json::json!({
+                "title": title,
+                "documents": documents.iter().map(DocumentInput::fingerprint).collect::<Vec<_>>(),
+            }),
+        };
+        let value = serde_json::json!({ "signer": self.signer, "reference": self.reference, "documents": documents });
         Ok(jcs::sha256(&jcs::to_vec(&value).map_err(|e| Error::Internal(e.to_string()))?).to_vec())
     }
+
+    fn each(&self) -> &[DocumentInput] {
+        match &self.documents {
+            Documents::One(d) => std::slice::from_ref(d),
+            Documents::Batch { documents, .. } => documents,
+        }
+    }
+}
+
+fn check_allowed(rp: &RelyingPartyRow, media_type: &str) -> Result<()> {
+    if rp.media_types.split(' ').any(|m| m == media_type) {
+        return Ok(());
+    }
+    let code = if SUPPORTED_MEDIA_TYPES.contains(&media_type) {
+        ErrorCode::MediaTypeNotAllowed
+    } else {
+        ErrorCode::UnsupportedMediaType
+    };
+    Err(Error::refused(code, format!("{} may not request {media_type:?}", rp.name)))
+}
+
+/// A batch's manifest (the document both channels confirm) and its documents.
+fn batch_of(app: &App, title: &str, documents: &[DocumentInput]) -> Result<(Vec<u8>, Vec<BatchDocumentRow>)> {
+    let total: usize = documents.iter().map(|d| d.document.len()).sum();
+    if total > app.settings.max_pdf_bytes {
+        return Err(Error::refused(
+            ErrorCode::PayloadTooLarge,
+            format!("a batch holds at most {} bytes", app.settings.max_pdf_bytes),
+        ));
+    }
+    let mut entries = Vec::with_capacity(documents.len());
+    let mut rows = Vec::with_capacity(documents.len());
+    for (position, d) in documents.iter().enumerate() {
+        let rendered = requests::render(app, &d.media_type, &d.document, d.display.as_ref())?;
+        let doc_hash = jcs::sha256(&d.document);
+        entries.push(BatchEntry {
+            title: rendered.title.clone(),
+            media_type: d.media_type.clone(),
+            size: d.document.len() as u64,
+            sha256: b64::encode(doc_hash),
+        });
+        rows.push(BatchDocumentRow {
+            request_id: String::new(),
+            position: i64::try_from(position).unwrap_or(i64::MAX),
+            title: rendered.title,
+            media_type: d.media_type.clone(),
+            document: d.document.clone(),
+            doc_hash: doc_hash.to_vec(),
+            rp_reference: d.reference.clone(),
+            signature: None,
+        });
+    }
+    let manifest = BatchManifest::new(title, entries)?;
+    Ok((manifest.canonical_bytes()?, rows))
 }
 
 pub async fn create_request(
@@ -209,13 +333,11 @@ pub async fn create_request(
     idempotency_key: Option<&str>,
     input: CreateInput,
 ) -> Result<RpRequestView> {
-    if !rp.media_types.split(' ').any(|m| m == input.media_type) {
-        let code = if SUPPORTED_MEDIA_TYPES.contains(&input.media_type.as_str()) {
-            ErrorCode::MediaTypeNotAllowed
-        } else {
-            ErrorCode::UnsupportedMediaType
-        };
-        return Err(Error::refused(code, format!("{} may not request {:?}", rp.name, input.media_type)));
+    for d in input.each() {
+        check_allowed(rp, &d.media_type)?;
+        if let Some(reference) = &d.reference {
+            check_text("reference", reference, MAX_REFERENCE_CHARS)?;
+        }
     }
     if let Some(key) = idempotency_key {
         check_text("Idempotency-Key", key, MAX_IDEMPOTENCY_KEY_CHARS)?;
@@ -240,15 +362,25 @@ pub async fn create_request(
         }
     }
     .ok_or_else(|| Error::refused(ErrorCode::UserUnknown, "no such user"))?;
-    let requester = Requester {
+    let mut requester = Requester {
         name: &rp.name,
         rp_id: Some(&rp.id),
         reference: input.reference.as_deref(),
         idempotency: idempotency.as_ref().map(|(key, fingerprint)| (*key, fingerprint.as_slice())),
-        display: input.display.as_ref(),
+        display: None,
     };
-    match requests::create(app, &user, &requester, &input.media_type, &input.document).await {
-        Ok(row) => Ok(view(&row)),
+    let created = match &input.documents {
+        Documents::One(d) => {
+            requester.display = d.display.as_ref();
+            requests::create(app, &user, &requester, &d.media_type, &d.document, &[]).await
+        }
+        Documents::Batch { title, documents } => {
+            let (manifest, rows) = batch_of(app, title, documents)?;
+            requests::create(app, &user, &requester, MEDIA_TYPE_BATCH, &manifest, &rows).await
+        }
+    };
+    match created {
+        Ok(row) => full_view(app, row).await,
         // Two retries raced: the other one made the request.
         Err(Error::Refused { code: ErrorCode::IdempotencyKeyReused, .. }) if idempotency.is_some() => {
             let (key, fingerprint) =
@@ -276,7 +408,7 @@ async fn replayed_create(
             "this Idempotency-Key was used for a different request",
         ));
     }
-    Ok(Some(view(&own_request(app, rp, &request_id).await?)))
+    Ok(Some(full_view(app, own_request(app, rp, &request_id).await?).await?))
 }
 
 async fn own_request(app: &App, rp: &RelyingPartyRow, id: &str) -> Result<RequestRow> {
@@ -288,7 +420,7 @@ async fn own_request(app: &App, rp: &RelyingPartyRow, id: &str) -> Result<Reques
 
 pub async fn get(app: &App, rp: &RelyingPartyRow, id: &str) -> Result<RpRequestView> {
     let row = own_request(app, rp, id).await?;
-    Ok(view(&requests::expire_if_due(app, row).await?))
+    full_view(app, requests::expire_if_due(app, row).await?).await
 }
 
 /// The party withdraws a request nobody has confirmed on both channels yet.
@@ -298,9 +430,19 @@ pub async fn cancel(app: &App, rp: &RelyingPartyRow, id: &str) -> Result<RpReque
         let row = own_request(app, rp, id).await?;
         return Err(Error::refused(ErrorCode::RequestNotPending, format!("request is {}", row.state)));
     }
-    Ok(view(&own_request(app, rp, id).await?))
+    full_view(app, own_request(app, rp, id).await?).await
 }
 
 pub async fn signature(app: &App, rp: &RelyingPartyRow, id: &str) -> Result<requests::SignatureFile> {
     requests::signature_file(own_request(app, rp, id).await?)
+}
+
+/// The signature of one document of a signed batch.
+pub async fn member_signature(
+    app: &App,
+    rp: &RelyingPartyRow,
+    id: &str,
+    index: u32,
+) -> Result<requests::SignatureFile> {
+    requests::member_signature_file(app, &own_request(app, rp, id).await?, index).await
 }

@@ -7,7 +7,8 @@ use crate::error::{Error, Result};
 use crate::pades;
 use crate::sam::{self, Context, SadEvidence};
 use crate::store::{
-    AdmitOutcome, AdmittedSadRow, AuditEvent, DeviceRow, FailFrom, Idempotency, NewRequest, RequestRow, UserRow,
+    AdmitOutcome, AdmittedSadRow, AuditEvent, BatchDocumentRow, DeviceRow, FailFrom, Idempotency, NewRequest,
+    RequestRow, UserRow,
 };
 use wysiwys_proto::api::{AckOutcome, AuditEntry, RequestState, ServerMessage, SignRequestView, WebConfirmation};
 use wysiwys_proto::challenge::{CHALLENGE_TYP, ChallengeClaims};
@@ -131,7 +132,7 @@ impl Requester<'static> {
 
 /// The browser uploads a document for its own user.
 pub async fn upload(app: &App, user: &UserRow, media_type: &str, document: &[u8]) -> Result<SignRequestView> {
-    Ok(view(&create(app, user, &Requester::WEB_UPLOAD, media_type, document).await?))
+    Ok(view(&create(app, user, &Requester::WEB_UPLOAD, media_type, document, &[]).await?))
 }
 
 /// Makes a request for `user`, stores it, and pushes it to the user's
@@ -144,6 +145,7 @@ pub async fn create(
     requester: &Requester<'_>,
     media_type: &str,
     document: &[u8],
+    batch: &[BatchDocumentRow],
 ) -> Result<RequestRow> {
     let now = app.clock.now_ms();
     if user.signing_locked_at.is_some() {
@@ -180,7 +182,9 @@ pub async fn create(
         (Some(rp_id), Some((key, fingerprint))) => Some(Idempotency { rp_id, key, fingerprint }),
         _ => None,
     };
-    if !app.store.insert_request(&row, idempotency).await? {
+    let batch: Vec<BatchDocumentRow> =
+        batch.iter().map(|d| BatchDocumentRow { request_id: row.id.clone(), ..d.clone() }).collect();
+    if !app.store.insert_request(&row, idempotency, &batch).await? {
         return Err(Error::refused(ErrorCode::IdempotencyKeyReused, "another create took this Idempotency-Key"));
     }
     metrics::counter!("wysiwys_requests_created_total").increment(1);
@@ -191,7 +195,7 @@ pub async fn create(
 }
 
 /// The one summary both channels will show.
-fn render(app: &App, media_type: &str, document: &[u8], display: Option<&DisplayFields>) -> Result<Summary> {
+pub(crate) fn render(app: &App, media_type: &str, document: &[u8], display: Option<&DisplayFields>) -> Result<Summary> {
     let limit = if media_type == MEDIA_TYPE_PDF { app.settings.max_pdf_bytes } else { app.settings.max_document_bytes };
     if document.len() > limit {
         return Err(Error::refused(ErrorCode::PayloadTooLarge, format!("document larger than {limit} bytes")));
@@ -226,6 +230,30 @@ pub(crate) fn signature_file(row: RequestRow) -> Result<SignatureFile> {
     } else {
         SignatureFile { content_type: "application/pkcs7-signature", file_name: format!("{}.p7s", row.id), bytes }
     })
+}
+
+/// One signed document of a signed batch.
+pub(crate) async fn member_signature_file(app: &App, row: &RequestRow, index: u32) -> Result<SignatureFile> {
+    let member = app
+        .store
+        .batch_documents(&row.id)
+        .await?
+        .into_iter()
+        .find(|d| d.position == i64::from(index))
+        .ok_or_else(|| Error::refused(ErrorCode::NotFound, "no such document in this request"))?;
+    let signed = RequestRow {
+        id: format!("{}-{index}", row.id),
+        media_type: member.media_type,
+        state: row.state.clone(),
+        signature: member.signature,
+        ..row.clone()
+    };
+    signature_file(signed)
+}
+
+/// A batch document's signature, for the user who signed it.
+pub async fn member_signature(app: &App, user: &UserRow, id: &str, index: u32) -> Result<SignatureFile> {
+    member_signature_file(app, &own_request(app, user, id).await?, index).await
 }
 
 /// A relying party withdraws a pending request. False if it had moved on.
@@ -484,7 +512,10 @@ async fn complete(
 ) -> Result<RequestRow> {
     let now = app.clock.now_ms();
     let ctx = Context { origin: &app.settings.origin, now_ms: now };
-    let authorization = match sam::authorize(&row, user, device, evidence, &user.certificate, ctx) {
+    // Read before the SAM: for a batch it checks every document against the
+    // manifest the channels confirmed.
+    let batch = app.store.batch_documents(&row.id).await?;
+    let authorization = match sam::authorize(&row, &batch, user, device, evidence, &user.certificate, ctx) {
         Ok(a) => a,
         Err(refusal) => {
             fail(app, &row, Some(&device.id), refusal.code, &refusal.detail).await?;
@@ -496,13 +527,17 @@ async fn complete(
         return reload(app, &row.id).await;
     }
     // On this thread, like the channel signature: about 0.1 ms with SoftHSM2.
-    let signed = sam::sign(&app.hsm, authorization.permit)
-        .and_then(|raw| crate::cades::assemble(&authorization.attributes, &raw, &user.certificate, &app.ca_certificate))
-        .and_then(|cms| match authorization.pdf {
-            Some(pdf) => pdf.finish(&cms),
-            None => Ok(cms),
-        });
-    let signature = match signed {
+    let sign_one = |signing: sam::Signing| {
+        sam::sign(&app.hsm, signing.permit)
+            .and_then(|raw| crate::cades::assemble(&signing.attributes, &raw, &user.certificate, &app.ca_certificate))
+            .and_then(|cms| match signing.pdf {
+                Some(pdf) => pdf.finish(&cms),
+                None => Ok(cms),
+            })
+    };
+    let signed = sign_one(authorization.document)
+        .and_then(|main| Ok((main, authorization.members.into_iter().map(sign_one).collect::<Result<Vec<_>>>()?)));
+    let (signature, member_signatures) = match signed {
         Ok(s) => s,
         Err(e) => {
             tracing::error!(request = %row.id, error = ?e, "signing failed after the SAM agreed");
@@ -511,7 +546,8 @@ async fn complete(
             return Err(e);
         }
     };
-    let Some(signed_row) = app.store.finish_signing(&row.id, &signature, app.clock.now_ms()).await? else {
+    let finished = app.store.finish_signing(&row.id, &signature, &member_signatures, app.clock.now_ms()).await?;
+    let Some(signed_row) = finished else {
         return Err(Error::Internal(format!("request {} left the signing state while signing", row.id)));
     };
     metrics::counter!("wysiwys_requests_finished_total", "outcome" => "SIGNED").increment(1);

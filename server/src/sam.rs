@@ -15,13 +15,15 @@
 //! constructor outside this module, and [`crate::hsm::Hsm::sign_with_user_key`]
 //! requires one. Every function here is pure apart from [`sign`].
 
-use crate::cades::{Evidence, SignedAttributes};
+use crate::cades::{BatchEvidence, Evidence, SignedAttributes};
 use crate::error::Error;
 use crate::hsm::Hsm;
 use crate::pades;
-use crate::store::{DeviceRow, RequestRow, UserRow};
+use crate::store::{BatchDocumentRow, DeviceRow, RequestRow, UserRow};
 use subtle::ConstantTimeEq;
 use wysiwys_proto::api::WebConfirmation;
+use wysiwys_proto::batch::{BatchManifest, MEDIA_TYPE_BATCH};
+use wysiwys_proto::merkle;
 use wysiwys_proto::payment::Payment;
 use wysiwys_proto::sad::{self, Decision, SadClaims, VerifiedSad};
 use wysiwys_proto::summary::{MEDIA_TYPE_PAYMENT, MEDIA_TYPE_PDF};
@@ -234,19 +236,28 @@ pub enum SadEvidence<'a> {
     Stored,
 }
 
-/// Everything the signature will say about how it came about.
+/// One signature the SAM allows: the permit, the attributes it covers, and
+/// for a PDF the file the CMS goes into.
 #[derive(Debug)]
-pub struct Authorization {
+pub struct Signing {
     pub permit: SignPermit,
     pub attributes: SignedAttributes,
-    /// For PDFs: the file the CMS goes into.
     pub pdf: Option<pades::Prepared>,
+}
+
+/// Everything the SAM allows for a request: its own signature and, for a
+/// batch, one per document.
+#[derive(Debug)]
+pub struct Authorization {
+    pub document: Signing,
+    pub members: Vec<Signing>,
 }
 
 /// The final decision. On success the returned permit allows one signature
 /// over signed attributes built here from R's own document hash.
 pub fn authorize(
     req: &RequestRow,
+    batch: &[BatchDocumentRow],
     user: &UserRow,
     device: &DeviceRow,
     sad_evidence: SadEvidence<'_>,
@@ -300,45 +311,136 @@ pub fn authorize(
         web_confirmed_at,
         device_confirmed_at,
         requester: req.requester.clone(),
-        payment: payment_of(req)?,
+        payment: payment_of(&req.media_type, &req.document)?,
+        batch: None,
     };
+    let document = signing(
+        req,
+        &req.media_type,
+        &req.document,
+        &doc_hash,
+        &pdf_field_name(&req.id),
+        &evidence,
+        signer_certificate,
+        ctx,
+    )?;
+    let members = if req.media_type == MEDIA_TYPE_BATCH {
+        authorize_members(req, batch, &doc_hash, &evidence, signer_certificate, ctx)?
+    } else if batch.is_empty() {
+        Vec::new()
+    } else {
+        return refuse(ErrorCode::InternalError, "documents of a batch stored for a request that is no batch");
+    };
+    Ok(Authorization { document, members })
+}
+
+/// A batch: the channels confirmed the manifest (R's document). Each stored
+/// document must hash to its manifest entry, in order; its signature's
+/// evidence carries the Merkle root and its inclusion path.
+fn authorize_members(
+    req: &RequestRow,
+    batch: &[BatchDocumentRow],
+    manifest_hash: &[u8; 32],
+    batch_evidence: &Evidence,
+    signer_certificate: &[u8],
+    ctx: Context<'_>,
+) -> Result<Vec<Signing>, Refusal> {
+    let bad = |detail: &str| Refusal { code: ErrorCode::InternalError, detail: detail.to_owned() };
+    if !ct_equal(&wysiwys_proto::jcs::sha256(&req.document), manifest_hash) {
+        return Err(bad("the stored manifest is not the confirmed one"));
+    }
+    let manifest: BatchManifest =
+        serde_json::from_slice(&req.document).map_err(|_| bad("the stored manifest does not parse"))?;
+    let leaves = manifest.document_hashes().map_err(|_| bad("the manifest has a malformed hash"))?;
+    let root = merkle::root(&leaves).ok_or_else(|| bad("an empty batch"))?;
+    if b64::encode(root) != manifest.merkle_root || leaves.len() != batch.len() {
+        return Err(bad("the stored documents are not the documents of the manifest"));
+    }
+    let mut members = Vec::with_capacity(batch.len());
+    for (index, (member, leaf)) in batch.iter().zip(&leaves).enumerate() {
+        let stored = hash32(&member.doc_hash, "document hash")?;
+        let actual = wysiwys_proto::jcs::sha256(&member.document);
+        if usize::try_from(member.position).ok() != Some(index) || !ct_equal(&stored, leaf) || !ct_equal(&actual, leaf)
+        {
+            return Err(bad("a stored document is not the one the manifest names at its place"));
+        }
+        let path = merkle::inclusion_path(&leaves, index).ok_or_else(|| bad("no inclusion path"))?;
+        let evidence = Evidence {
+            doc_sha256: b64::encode(leaf),
+            payment: payment_of(&member.media_type, &member.document)?,
+            batch: Some(BatchEvidence {
+                manifest_sha256: b64::encode(manifest_hash),
+                merkle_root: manifest.merkle_root.clone(),
+                index,
+                size: leaves.len(),
+                path: path.iter().map(b64::encode).collect(),
+            }),
+            ..batch_evidence.clone()
+        };
+        let field = pdf_field_name(&format!("{}-{index}", req.id));
+        members.push(signing(
+            req,
+            &member.media_type,
+            &member.document,
+            leaf,
+            &field,
+            &evidence,
+            signer_certificate,
+            ctx,
+        )?);
+    }
+    Ok(members)
+}
+
+/// The permit for one document: CAdES signs the confirmed document's hash
+/// itself; PAdES signs the byte ranges of the file with its signature hole,
+/// which must open with exactly the confirmed bytes.
+#[allow(clippy::too_many_arguments)] // each is one fact the signature binds
+fn signing(
+    req: &RequestRow,
+    media_type: &str,
+    document: &[u8],
+    doc_hash: &[u8; 32],
+    pdf_field: &str,
+    evidence: &Evidence,
+    signer_certificate: &[u8],
+    ctx: Context<'_>,
+) -> Result<Signing, Refusal> {
     let internal = |e: Error| Refusal { code: ErrorCode::InternalError, detail: e.to_string() };
-    // CAdES signs the confirmed document's hash itself. PAdES signs the
-    // byte ranges of the file with its signature hole; that file must open
-    // with exactly the bytes both channels confirmed.
-    let (message_digest, signing_time, pdf) = if req.media_type == MEDIA_TYPE_PDF {
-        if !ct_equal(&wysiwys_proto::jcs::sha256(&req.document), &doc_hash) {
+    let (message_digest, signing_time, pdf) = if media_type == MEDIA_TYPE_PDF {
+        if !ct_equal(&wysiwys_proto::jcs::sha256(document), doc_hash) {
             return refuse(ErrorCode::InternalError, "the stored PDF is not the confirmed document");
         }
-        let prepared = pades::prepare(&req.document, &pdf_field_name(req), ctx.now_ms).map_err(internal)?;
-        if !prepared.bytes().starts_with(&req.document) {
+        let prepared = pades::prepare(document, pdf_field, ctx.now_ms).map_err(internal)?;
+        if !prepared.bytes().starts_with(document) {
             return refuse(ErrorCode::InternalError, "the prepared PDF does not begin with the confirmed document");
         }
         (prepared.byte_range_digest(), None, Some(prepared))
     } else {
-        (doc_hash, Some(ctx.now_ms), None)
+        (*doc_hash, Some(ctx.now_ms), None)
     };
     let attributes =
-        SignedAttributes::new(&message_digest, signing_time, signer_certificate, &evidence).map_err(internal)?;
+        SignedAttributes::new(&message_digest, signing_time, signer_certificate, evidence).map_err(internal)?;
     if attributes.message_digest() != Some(message_digest) {
         return refuse(ErrorCode::InternalError, "signed attributes do not carry the digest of the confirmed document");
     }
     let permit = SignPermit { credential_id: req.credential_id.clone(), digest: attributes.digest() };
-    Ok(Authorization { permit, attributes, pdf })
+    Ok(Signing { permit, attributes, pdf })
 }
 
-/// Unique per request, so a PDF signed here twice has two distinct fields.
-fn pdf_field_name(req: &RequestRow) -> String {
-    format!("wysiwys-{}", req.id)
+/// Unique per request (and document), so a PDF signed here twice has two
+/// distinct fields.
+fn pdf_field_name(id: &str) -> String {
+    format!("wysiwys-{id}")
 }
 
 /// The payment a payment request is about, re-read from the stored
 /// document (whose hash both channels confirmed), for the evidence.
-fn payment_of(req: &RequestRow) -> Result<Option<Payment>, Refusal> {
-    if req.media_type != MEDIA_TYPE_PAYMENT {
+fn payment_of(media_type: &str, document: &[u8]) -> Result<Option<Payment>, Refusal> {
+    if media_type != MEDIA_TYPE_PAYMENT {
         return Ok(None);
     }
-    serde_json::from_slice(&req.document)
+    serde_json::from_slice(document)
         .map(Some)
         .map_err(|e| Refusal { code: ErrorCode::InternalError, detail: format!("stored payment: {e}") })
 }

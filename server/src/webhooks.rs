@@ -99,7 +99,7 @@ async fn send(app: &App, client: &reqwest::Client, row: &WebhookRow) -> Result<(
         event_id: format!("evt_{}", row.id),
         kind: row.kind.clone(),
         created_at: row.created_at,
-        request: crate::relying_parties::view(&request),
+        request: crate::relying_parties::full_view(app, request).await.map_err(|e| format!("the view: {e}"))?,
     };
     let body = serde_json::to_vec(&event).map_err(|e| e.to_string())?;
     let header = webhook_signature_header(secret.as_bytes(), app.clock.now_s(), &body);

@@ -180,3 +180,28 @@ async fn read_post(socket: &mut tokio::net::TcpStream) -> Option<Delivery> {
         body: buffer[header_end..header_end + length].to_vec(),
     })
 }
+
+impl Bank {
+    /// Creates a batch: one confirmation for all its documents.
+    pub async fn create_batch(
+        &self,
+        body: &serde_json::Value,
+        idempotency_key: Option<&str>,
+    ) -> ApiResult<RpRequestView> {
+        let mut request = self.request(reqwest::Method::POST, "/batches").json(body);
+        if let Some(key) = idempotency_key {
+            request = request.header(IDEMPOTENCY_KEY_HEADER, key);
+        }
+        decode(request.send().await.expect("create batch")).await
+    }
+
+    pub async fn document_signature(&self, id: &str, index: u32) -> ApiResult<Vec<u8>> {
+        let path = format!("/requests/{id}/documents/{index}/signature");
+        let response = self.request(reqwest::Method::GET, &path).send().await.expect("signature");
+        if response.status().is_success() {
+            Ok(response.bytes().await.expect("body").to_vec())
+        } else {
+            decode(response).await
+        }
+    }
+}

@@ -303,6 +303,16 @@ pub async fn request_signature(app: AppData, session: Session, id: web::Path<Str
     Ok(signature_response(requests::signature(&app, &session.user, &id).await?))
 }
 
+#[utoipa::path(get, path = "/api/requests/{id}/documents/{index}/signature", tag = "browser", security(("session" = [])),
+    params(("id" = String, Path, description = "Request id of the batch"), ("index" = u32, Path, description = "Position in the batch, from 0")),
+    responses((status = 200, description = "That document's .p7s, or its signed PDF", body = Vec<u8>, content_type = "application/pkcs7-signature"),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "Not signed", body = ErrorBody)))]
+pub async fn member_signature(app: AppData, session: Session, path: web::Path<(String, u32)>) -> Result<HttpResponse> {
+    let (id, index) = path.into_inner();
+    Ok(signature_response(requests::member_signature(&app, &session.user, &id, index).await?))
+}
+
 pub(super) fn signature_response(file: requests::SignatureFile) -> HttpResponse {
     no_store()
         .content_type(file.content_type)

@@ -124,13 +124,19 @@ pub fn configure(
                     .route("/requests/{id}/summary", web::get().to(handlers::request_summary))
                     .route("/requests/{id}/confirm", web::post().to(handlers::confirm_request))
                     .route("/requests/{id}/signature", web::get().to(handlers::request_signature))
+                    .route("/requests/{id}/documents/{index}/signature", web::get().to(handlers::member_signature))
                     .service(
                         web::scope("/v1/rp")
                             .app_data(web::QueryConfig::default().error_handler(query_error))
                             .route("/requests", web::post().to(rp_api::create))
                             .route("/requests/{id}", web::get().to(rp_api::get))
                             .route("/requests/{id}/cancel", web::post().to(rp_api::cancel))
-                            .route("/requests/{id}/signature", web::get().to(rp_api::signature)),
+                            .route("/requests/{id}/signature", web::get().to(rp_api::signature))
+                            .route(
+                                "/requests/{id}/documents/{index}/signature",
+                                web::get().to(rp_api::member_signature),
+                            )
+                            .route("/batches", web::post().to(rp_api::create_batch)),
                     ),
             );
         if app.test_clock.is_some() {

@@ -5,7 +5,7 @@
 use super::handlers::{document_media_type, read_limited};
 use crate::app::App;
 use crate::error::{Error, Result};
-use crate::relying_parties::{self, CreateInput};
+use crate::relying_parties::{self, CreateInput, DocumentInput, Documents};
 use crate::store::RelyingPartyRow;
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
@@ -13,7 +13,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use wysiwys_proto::ErrorCode;
-use wysiwys_proto::rp::{CreateRpRequest, IDEMPOTENCY_KEY_HEADER, Signer};
+use wysiwys_proto::rp::{CreateRpBatch, CreateRpRequest, IDEMPOTENCY_KEY_HEADER, Signer};
 #[allow(unused_imports)] // named in the OpenAPI attributes
 use wysiwys_proto::{ErrorBody, rp::RpRequestView};
 
@@ -94,20 +94,55 @@ pub async fn create(
             _ => return Err(Error::refused(ErrorCode::BadRequest, "give exactly one of username and external_id")),
         };
         let media_type = document_media_type(&req)?;
-        CreateInput {
-            signer,
+        let document = DocumentInput {
             media_type: media_type.to_owned(),
             document: read_limited(payload, app.settings.max_document_bytes).await?,
-            reference: query.reference,
+            reference: None,
             display: None,
-        }
+        };
+        CreateInput { signer, reference: query.reference, documents: Documents::One(document) }
     };
+    created(&app, &rp, &req, input).await
+}
+
+fn idempotency_key(req: &HttpRequest) -> Result<Option<&str>> {
     let key = req.headers().get(IDEMPOTENCY_KEY_HEADER).map(|v| {
         v.to_str().map_err(|_| Error::refused(ErrorCode::BadRequest, "Idempotency-Key must be visible ASCII"))
     });
-    let key = key.transpose()?;
-    let view = relying_parties::create_request(&app, &rp.0, key, input).await?;
+    key.transpose()
+}
+
+async fn created(app: &App, rp: &RelyingParty, req: &HttpRequest, input: CreateInput) -> Result<HttpResponse> {
+    let view = relying_parties::create_request(app, &rp.0, idempotency_key(req)?, input).await?;
     Ok(HttpResponse::Created().insert_header(("cache-control", "no-store")).json(view))
+}
+
+#[utoipa::path(post, path = "/api/v1/rp/batches", tag = "relying party", security(("api_key" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "A retry with the same key and body returns the same batch")),
+    request_body = CreateRpBatch,
+    responses((status = 201, description = "One request for the whole batch; its `documents` list each document", body = RpRequestView),
+        (status = 400, description = "BAD_REQUEST or DOCUMENT_INVALID", body = ErrorBody),
+        (status = 401, description = "API_KEY_INVALID", body = ErrorBody),
+        (status = 403, description = "MEDIA_TYPE_NOT_ALLOWED or ACCOUNT_LOCKED_NOT_ME", body = ErrorBody),
+        (status = 404, description = "USER_UNKNOWN", body = ErrorBody),
+        (status = 413, description = "PAYLOAD_TOO_LARGE", body = ErrorBody),
+        (status = 415, description = "UNSUPPORTED_CONTENT_TYPE or UNSUPPORTED_MEDIA_TYPE", body = ErrorBody),
+        (status = 422, description = "UNSAFE_DOCUMENT or IDEMPOTENCY_KEY_REUSED", body = ErrorBody),
+        (status = 429, description = "RATE_LIMITED", body = ErrorBody)))]
+pub async fn create_batch(
+    app: AppData,
+    rp: RelyingParty,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse> {
+    if !is_json(&req) {
+        return Err(Error::refused(ErrorCode::UnsupportedContentType, "expected Content-Type: application/json"));
+    }
+    let limit = app.settings.max_pdf_bytes / 3 * 4 + 64 * 1024;
+    let body = read_limited(payload, limit).await?;
+    let parsed: CreateRpBatch = serde_json::from_slice(&body)
+        .map_err(|e| Error::refused(ErrorCode::BadRequest, format!("malformed JSON: {e}")))?;
+    created(&app, &rp, &req, CreateInput::from_batch(parsed)?).await
 }
 
 #[utoipa::path(get, path = "/api/v1/rp/requests/{id}", tag = "relying party", security(("api_key" = [])),
@@ -135,4 +170,15 @@ pub async fn cancel(app: AppData, rp: RelyingParty, id: web::Path<String>) -> Re
         (status = 401, description = "API_KEY_INVALID", body = ErrorBody), (status = 404, description = "REQUEST_NOT_FOUND", body = ErrorBody), (status = 409, description = "Not signed", body = ErrorBody)))]
 pub async fn signature(app: AppData, rp: RelyingParty, id: web::Path<String>) -> Result<HttpResponse> {
     Ok(super::handlers::signature_response(relying_parties::signature(&app, &rp.0, &id).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/rp/requests/{id}/documents/{index}/signature", tag = "relying party", security(("api_key" = [])),
+    params(("id" = String, Path, description = "Request id of the batch"), ("index" = u32, Path, description = "Position in the batch, from 0")),
+    responses((status = 200, description = "That document's .p7s, or its signed PDF", body = Vec<u8>, content_type = "application/pkcs7-signature"),
+        (status = 400, body = ErrorBody), (status = 401, description = "API_KEY_INVALID", body = ErrorBody),
+        (status = 404, description = "REQUEST_NOT_FOUND or NOT_FOUND", body = ErrorBody),
+        (status = 409, description = "Not signed", body = ErrorBody)))]
+pub async fn member_signature(app: AppData, rp: RelyingParty, path: web::Path<(String, u32)>) -> Result<HttpResponse> {
+    let (id, index) = path.into_inner();
+    Ok(super::handlers::signature_response(relying_parties::member_signature(&app, &rp.0, &id, index).await?))
 }

@@ -144,7 +144,7 @@ impl World {
     }
 
     fn authorize(&self, evidence: SadEvidence<'_>, now_ms: i64) -> Result<Authorization, Refusal> {
-        authorize(&self.req, &self.user, &self.device, evidence, &self.cert, ctx(now_ms))
+        authorize(&self.req, &[], &self.user, &self.device, evidence, &self.cert, ctx(now_ms))
     }
 }
 
@@ -281,10 +281,10 @@ fn authorize_yields_a_permit_over_attributes_that_carry_the_document_hash() {
     w.user.certificate = w.cert.clone();
     for evidence in [SadEvidence::JustAdmitted(&admitted), SadEvidence::Stored] {
         let auth = w.authorize(evidence, NOW).unwrap();
-        assert_eq!(auth.permit.credential_id(), "cred-1");
-        assert_eq!(auth.permit.digest(), &<[u8; 32]>::from(Sha256::digest(auth.attributes.der())));
-        assert_eq!(auth.attributes.message_digest().map(|d| d.to_vec()), Some(w.req.doc_hash.clone()));
-        let der = auth.attributes.der();
+        assert_eq!(auth.document.permit.credential_id(), "cred-1");
+        assert_eq!(auth.document.permit.digest(), &<[u8; 32]>::from(Sha256::digest(auth.document.attributes.der())));
+        assert_eq!(auth.document.attributes.message_digest().map(|d| d.to_vec()), Some(w.req.doc_hash.clone()));
+        let der = auth.document.attributes.der();
         let evidence_json = String::from_utf8_lossy(der);
         assert!(evidence_json.contains(&b64::encode(&w.req.summary_hash)));
         assert!(evidence_json.contains("\"device_id\":\"dev-1\""));

@@ -334,7 +334,12 @@ impl Store {
     /// Inserts a new request. With an idempotency key, the key is recorded
     /// in the same transaction; false if that key was taken meanwhile (and
     /// then nothing was inserted).
-    pub async fn insert_request(&self, r: &RequestRow, idempotency: Option<Idempotency<'_>>) -> Result<bool> {
+    pub async fn insert_request(
+        &self,
+        r: &RequestRow,
+        idempotency: Option<Idempotency<'_>>,
+        batch: &[BatchDocumentRow],
+    ) -> Result<bool> {
         let mut tx = self.begin_write().await?;
         if let Some(key) = idempotency {
             let claimed = sqlx::query(
@@ -374,8 +379,31 @@ impl Store {
         .bind(&r.rp_reference)
         .execute(&mut *tx)
         .await?;
+        for d in batch {
+            sqlx::query(
+                "INSERT INTO batch_documents (request_id, position, title, media_type, document, doc_hash, rp_reference)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(&r.id)
+            .bind(d.position)
+            .bind(&d.title)
+            .bind(&d.media_type)
+            .bind(&d.document)
+            .bind(&d.doc_hash)
+            .bind(&d.rp_reference)
+            .execute(&mut *tx)
+            .await?;
+        }
         tx.commit().await?;
         Ok(true)
+    }
+
+    /// The documents of a batch request, in order (empty for other requests).
+    pub async fn batch_documents(&self, request_id: &str) -> Result<Vec<BatchDocumentRow>> {
+        Ok(sqlx::query_as("SELECT * FROM batch_documents WHERE request_id = $1 ORDER BY position")
+            .bind(request_id)
+            .fetch_all(&self.pool)
+            .await?)
     }
 
     pub async fn request(&self, id: &str) -> Result<Option<RequestRow>> {
@@ -502,16 +530,37 @@ impl Store {
         Ok(r.rows_affected() == 1)
     }
 
-    pub async fn finish_signing(&self, id: &str, signature: &[u8], now: i64) -> Result<Option<RequestRow>> {
-        Ok(sqlx::query_as(
+    /// Releases the signature, and a batch's per-document signatures, in one
+    /// transaction: all of them or none.
+    pub async fn finish_signing(
+        &self,
+        id: &str,
+        signature: &[u8],
+        batch_signatures: &[Vec<u8>],
+        now: i64,
+    ) -> Result<Option<RequestRow>> {
+        let mut tx = self.begin_write().await?;
+        for (position, member) in batch_signatures.iter().enumerate() {
+            sqlx::query("UPDATE batch_documents SET signature = $3 WHERE request_id = $1 AND position = $2")
+                .bind(id)
+                .bind(i64::try_from(position).unwrap_or(i64::MAX))
+                .bind(member)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let row: Option<RequestRow> = sqlx::query_as(
             "UPDATE sign_requests SET state = 'signed', signature = $2, signed_at = $3
              WHERE id = $1 AND state = 'signing' AND signature IS NULL RETURNING *",
         )
         .bind(id)
         .bind(signature)
         .bind(now)
-        .fetch_optional(&self.pool)
-        .await?)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if row.is_some() {
+            tx.commit().await?;
+        }
+        Ok(row)
     }
 
     /// After a crash: requests stuck in `signing` for longer than any HSM

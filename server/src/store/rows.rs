@@ -213,3 +213,16 @@ impl std::fmt::Debug for WebhookRow {
             .finish_non_exhaustive()
     }
 }
+
+/// One document of a batch request.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct BatchDocumentRow {
+    pub request_id: String,
+    pub position: i64,
+    pub title: String,
+    pub media_type: String,
+    pub document: Vec<u8>,
+    pub doc_hash: Vec<u8>,
+    pub rp_reference: Option<String>,
+    pub signature: Option<Vec<u8>>,
+}

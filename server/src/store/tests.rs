@@ -85,7 +85,7 @@ async fn exercise(store: Store) {
     assert_eq!(store.pair_device(&[9; 32], &DeviceRow { id: "d2".into(), ..device.clone() }, 4).await.unwrap(), None);
 
     // A full signing: both channels, one claim, one signature.
-    assert!(store.insert_request(&request("r1"), None).await.unwrap());
+    assert!(store.insert_request(&request("r1"), None, &[]).await.unwrap());
     let after_web = store.record_web_confirmation("r1", 15).await.unwrap().unwrap();
     assert_eq!(after_web.web_confirmed_at, Some(15));
     assert!(store.record_web_confirmation("r1", 16).await.unwrap().is_none(), "only once");
@@ -99,15 +99,15 @@ async fn exercise(store: Store) {
         !store.fail_request("r1", FailFrom::Pending, ErrorCode::HashMismatch, "late", 32).await.unwrap(),
         "signing is not pending"
     );
-    let signed = store.finish_signing("r1", b"p7s", 33).await.unwrap().unwrap();
+    let signed = store.finish_signing("r1", b"p7s", &[], 33).await.unwrap().unwrap();
     assert_eq!((signed.state.as_str(), signed.signature.as_deref()), ("signed", Some(&b"p7s"[..])));
-    assert!(store.finish_signing("r1", b"again", 34).await.unwrap().is_none());
+    assert!(store.finish_signing("r1", b"again", &[], 34).await.unwrap().is_none());
     let trail = store.audit_trail("r1").await.unwrap();
     let events: Vec<&str> = trail.iter().map(|(_, e, _, _)| e.as_str()).collect();
     assert_eq!(events, ["created", "web_confirmed", "device_answered", "signing", "signed"]);
 
     // Replays and stale counters are refused and leave no trace on the request.
-    assert!(store.insert_request(&request("r2"), None).await.unwrap());
+    assert!(store.insert_request(&request("r2"), None, &[]).await.unwrap());
     assert_eq!(store.admit_sad(&sad("r2", &[7; 32], 2)).await.unwrap(), AdmitOutcome::Replayed);
     assert_eq!(store.admit_sad(&sad("r2", &[8; 32], 1)).await.unwrap(), AdmitOutcome::CounterNotIncreasing);
     assert!(store.request("r2").await.unwrap().unwrap().sad.is_none());
@@ -119,14 +119,14 @@ async fn exercise(store: Store) {
     assert_eq!((last.0, last.1.as_str(), last.3.as_deref()), (40, "refused", Some("SAD_REPLAYED")));
 
     // A crash while signing: the next start closes the request for good.
-    assert!(store.insert_request(&request("r3"), None).await.unwrap());
+    assert!(store.insert_request(&request("r3"), None, &[]).await.unwrap());
     store.record_web_confirmation("r3", 50).await.unwrap();
     assert!(matches!(store.admit_sad(&sad("r3", &[10; 32], 3)).await.unwrap(), AdmitOutcome::Admitted(_)));
     assert!(store.claim_for_signing("r3", 60).await.unwrap());
     assert_eq!(store.close_interrupted_signing(61, 70).await.unwrap(), 1);
     let closed = store.request("r3").await.unwrap().unwrap();
     assert_eq!((closed.state.as_str(), closed.error_code.as_deref()), ("failed", Some("SIGNING_INTERRUPTED")));
-    assert!(store.finish_signing("r3", b"late", 71).await.unwrap().is_none());
+    assert!(store.finish_signing("r3", b"late", &[], 71).await.unwrap().is_none());
 
     // TOTP steps are used once, in order.
     assert!(store.consume_totp_step("u1", 5).await.unwrap());

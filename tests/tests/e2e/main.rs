@@ -5,6 +5,7 @@
 
 mod accounts;
 mod bad_input;
+mod batch;
 mod device_app;
 mod fixture;
 mod flow;
