@@ -352,3 +352,115 @@ fn authorize_refusals() {
         assert_eq!(code(w.authorize(SadEvidence::Stored, NOW)), expected);
     }
 }
+
+// ---- PDFs and batches ------------------------------------------------------
+
+/// The world with another confirmed document in place of the letter.
+fn world_with(media_type: &str, document: Vec<u8>) -> World {
+    let mut w = world();
+    w.req.media_type = media_type.into();
+    w.req.doc_hash = Sha256::digest(&document).to_vec();
+    w.req.document = document;
+    w.user.certificate = w.cert.clone();
+    w
+}
+
+fn confirmed(w: World) -> (World, AdmittedSad) {
+    let claims = w.claims();
+    w.confirmed(&claims)
+}
+
+#[test]
+fn a_pdf_permit_covers_the_byte_ranges_of_a_file_that_opens_with_the_confirmed_pdf() {
+    let pdf = crate::pades::tests::sample_pdf(2);
+    let (w, _) = confirmed(world_with(MEDIA_TYPE_PDF, pdf.clone()));
+    let auth = w.authorize(SadEvidence::Stored, NOW).unwrap();
+    let prepared = auth.document.pdf.as_ref().expect("a PDF to put the CMS into");
+    assert!(prepared.bytes().starts_with(&pdf));
+    assert_eq!(auth.document.attributes.message_digest(), Some(prepared.byte_range_digest()));
+    // A UTCTime (tag 0x17, 13 bytes) is the signingTime: CAdES has it, PAdES must not.
+    let has_signing_time = |a: &Authorization| a.document.attributes.der().windows(2).any(|w| w == [0x17, 0x0d]);
+    assert!(!has_signing_time(&auth), "no signingTime in PAdES");
+    let (letter, _) = confirmed(world_with("text/plain", b"A letter\n".to_vec()));
+    assert!(has_signing_time(&letter.authorize(SadEvidence::Stored, NOW).unwrap()));
+
+    // A stored PDF that is not the one both channels confirmed.
+    let (mut w, _) = confirmed(world_with(MEDIA_TYPE_PDF, pdf));
+    w.req.document.extend_from_slice(b"% appended\n");
+    assert_eq!(code(w.authorize(SadEvidence::Stored, NOW)), ErrorCode::InternalError);
+}
+
+fn batch(titles: &[&str]) -> (Vec<u8>, Vec<BatchDocumentRow>) {
+    let rows: Vec<BatchDocumentRow> = titles
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let document = format!("{t}\n\nText {i}.\n").into_bytes();
+            BatchDocumentRow {
+                request_id: "req-1".into(),
+                position: i as i64,
+                title: (*t).into(),
+                media_type: "text/plain".into(),
+                doc_hash: Sha256::digest(&document).to_vec(),
+                document,
+                rp_reference: None,
+                signature: None,
+            }
+        })
+        .collect();
+    let entries = rows
+        .iter()
+        .map(|r| wysiwys_proto::batch::BatchEntry {
+            title: r.title.clone(),
+            media_type: r.media_type.clone(),
+            size: r.document.len() as u64,
+            sha256: b64::encode(&r.doc_hash),
+        })
+        .collect();
+    let manifest = BatchManifest::new("Contracts", entries).unwrap().canonical_bytes().unwrap();
+    (manifest, rows)
+}
+
+#[test]
+fn a_batch_yields_one_permit_per_document_each_with_its_path_to_the_root() {
+    let (manifest, rows) = batch(&["One", "Two", "Three"]);
+    let (w, _) = confirmed(world_with(MEDIA_TYPE_BATCH, manifest));
+    let auth = authorize(&w.req, &rows, &w.user, &w.device, SadEvidence::Stored, &w.cert, ctx(NOW)).unwrap();
+    assert_eq!(auth.document.attributes.message_digest().map(|d| d.to_vec()), Some(w.req.doc_hash.clone()));
+    assert_eq!(auth.members.len(), 3);
+    let leaves: Vec<[u8; 32]> = rows.iter().map(|r| r.doc_hash.clone().try_into().unwrap()).collect();
+    let root = b64::encode(merkle::root(&leaves).unwrap());
+    for (i, member) in auth.members.iter().enumerate() {
+        assert_eq!(member.attributes.message_digest(), Some(leaves[i]));
+        let text = String::from_utf8_lossy(member.attributes.der()).into_owned();
+        assert!(text.contains(&root) && text.contains(&format!("\"index\":{i}")), "{text}");
+        for sibling in merkle::inclusion_path(&leaves, i).unwrap() {
+            assert!(text.contains(&b64::encode(sibling)));
+        }
+    }
+}
+
+#[test]
+fn batch_refusals() {
+    let (manifest, rows) = batch(&["One", "Two", "Three"]);
+    let (w, _) = confirmed(world_with(MEDIA_TYPE_BATCH, manifest));
+    let refused = |rows: &[BatchDocumentRow]| {
+        code(authorize(&w.req, rows, &w.user, &w.device, SadEvidence::Stored, &w.cert, ctx(NOW)))
+    };
+    let mut altered = rows.clone();
+    altered[1].document = b"Two\n\nAnother text.\n".to_vec();
+    assert_eq!(refused(&altered), ErrorCode::InternalError, "a document changed after the confirmation");
+    let mut swapped = rows.clone();
+    swapped.swap(0, 1);
+    assert_eq!(refused(&swapped), ErrorCode::InternalError, "documents out of order");
+    assert_eq!(refused(&rows[..2]), ErrorCode::InternalError, "a document missing");
+    let mut relabelled = rows.clone();
+    relabelled[2].doc_hash = rows[0].doc_hash.clone();
+    relabelled[2].document = rows[0].document.clone();
+    assert_eq!(refused(&relabelled), ErrorCode::InternalError, "another document in its place");
+
+    // Documents stored beside a request that is no batch.
+    let (letter, _) = confirmed(world_with("text/plain", b"A letter\n".to_vec()));
+    let r = authorize(&letter.req, &rows, &letter.user, &letter.device, SadEvidence::Stored, &letter.cert, ctx(NOW));
+    assert_eq!(code(r), ErrorCode::InternalError);
+}
