@@ -32,7 +32,8 @@ pub struct Browser {
     pub csrf: Option<String>,
 }
 
-async fn decode<T: DeserializeOwned>(response: reqwest::Response) -> ApiResult<T> {
+/// A JSON answer, or the API's error body.
+pub(crate) async fn decode<T: DeserializeOwned>(response: reqwest::Response) -> ApiResult<T> {
     let status = response.status().as_u16();
     let bytes = response.bytes().await.expect("body");
     if (200..300).contains(&status) {

@@ -1,7 +1,7 @@
 //! A relying party's back end: the `/api/v1/rp/` client of a bank, and the
 //! webhook receiver it runs.
 
-use crate::browser::{ApiError, ApiResult};
+use crate::browser::{ApiResult, decode};
 use crate::server::{RpCredentials, TestServer};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -14,20 +14,6 @@ pub struct Bank {
     pub client: reqwest::Client,
     pub origin: String,
     pub credentials: RpCredentials,
-}
-
-async fn decode<T: serde::de::DeserializeOwned>(response: reqwest::Response) -> ApiResult<T> {
-    let status = response.status().as_u16();
-    let bytes = response.bytes().await.expect("body");
-    if (200..300).contains(&status) {
-        Ok(serde_json::from_slice(&bytes)
-            .unwrap_or_else(|e| panic!("bad JSON ({e}): {}", String::from_utf8_lossy(&bytes))))
-    } else {
-        let body = serde_json::from_slice(&bytes).unwrap_or_else(|e| {
-            panic!("HTTP {status} without an error body ({e}): {}", String::from_utf8_lossy(&bytes))
-        });
-        Err(ApiError { status, body })
-    }
 }
 
 impl Bank {
@@ -70,8 +56,11 @@ impl Bank {
     }
 
     pub async fn signature(&self, id: &str) -> ApiResult<Vec<u8>> {
-        let response =
-            self.request(reqwest::Method::GET, &format!("/requests/{id}/signature")).send().await.expect("signature");
+        self.bytes(&format!("/requests/{id}/signature")).await
+    }
+
+    async fn bytes(&self, path: &str) -> ApiResult<Vec<u8>> {
+        let response = self.request(reqwest::Method::GET, path).send().await.expect("get");
         if response.status().is_success() {
             Ok(response.bytes().await.expect("body").to_vec())
         } else {
@@ -196,12 +185,6 @@ impl Bank {
     }
 
     pub async fn document_signature(&self, id: &str, index: u32) -> ApiResult<Vec<u8>> {
-        let path = format!("/requests/{id}/documents/{index}/signature");
-        let response = self.request(reqwest::Method::GET, &path).send().await.expect("signature");
-        if response.status().is_success() {
-            Ok(response.bytes().await.expect("body").to_vec())
-        } else {
-            decode(response).await
-        }
+        self.bytes(&format!("/requests/{id}/documents/{index}/signature")).await
     }
 }

@@ -52,6 +52,13 @@ pub struct RawCreateQuery {
     reference: Option<String>,
 }
 
+/// A JSON body carrying documents of up to `documents_bytes` in base64
+/// (4/3 of their size), plus room for the other members.
+async fn read_json<T: serde::de::DeserializeOwned>(payload: web::Payload, documents_bytes: usize) -> Result<T> {
+    let body = read_limited(payload, documents_bytes / 3 * 4 + 64 * 1024).await?;
+    serde_json::from_slice(&body).map_err(|e| Error::refused(ErrorCode::BadRequest, format!("malformed JSON: {e}")))
+}
+
 fn is_json(req: &HttpRequest) -> bool {
     let header = req.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default();
     header.split(';').next().unwrap_or_default().trim().eq_ignore_ascii_case("application/json")
@@ -80,12 +87,8 @@ pub async fn create(
     payload: web::Payload,
 ) -> Result<HttpResponse> {
     let input = if is_json(&req) {
-        // base64 is 4/3 of the document, plus the other fields.
         let max = app.settings.max_document_bytes.max(app.settings.max_pdf_bytes);
-        let body = read_limited(payload, max / 3 * 4 + 64 * 1024).await?;
-        let parsed: CreateRpRequest = serde_json::from_slice(&body)
-            .map_err(|e| Error::refused(ErrorCode::BadRequest, format!("malformed JSON: {e}")))?;
-        CreateInput::from_json(parsed)?
+        CreateInput::from_json(read_json::<CreateRpRequest>(payload, max).await?)?
     } else {
         let query = query.into_inner();
         let signer = match (query.username, query.external_id) {
@@ -138,11 +141,8 @@ pub async fn create_batch(
     if !is_json(&req) {
         return Err(Error::refused(ErrorCode::UnsupportedContentType, "expected Content-Type: application/json"));
     }
-    let limit = app.settings.max_pdf_bytes / 3 * 4 + 64 * 1024;
-    let body = read_limited(payload, limit).await?;
-    let parsed: CreateRpBatch = serde_json::from_slice(&body)
-        .map_err(|e| Error::refused(ErrorCode::BadRequest, format!("malformed JSON: {e}")))?;
-    created(&app, &rp, &req, CreateInput::from_batch(parsed)?).await
+    let batch = read_json::<CreateRpBatch>(payload, app.settings.max_pdf_bytes).await?;
+    created(&app, &rp, &req, CreateInput::from_batch(batch)?).await
 }
 
 #[utoipa::path(get, path = "/api/v1/rp/requests/{id}", tag = "relying party", security(("api_key" = [])),
