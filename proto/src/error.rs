@@ -79,6 +79,8 @@ error_codes! {
     IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
     /// The signer named by a relying party has no account here.
     UserUnknown => "USER_UNKNOWN",
+    /// The operator's bootstrap token is missing or wrong.
+    AdminTokenInvalid => "ADMIN_TOKEN_INVALID",
     InternalError => "INTERNAL_ERROR",
 }
 
@@ -135,6 +137,7 @@ impl ErrorCode {
             SigningInterrupted => "The server stopped while signing. Nothing was released; please start again.",
             RequestCancelled => "The sender withdrew this request. Nothing was signed.",
             ApiKeyInvalid => "The API key is unknown.",
+            AdminTokenInvalid => "The operator token is wrong.",
             MediaTypeNotAllowed => "This sender may not ask for this kind of document.",
             IdempotencyKeyReused => "This Idempotency-Key belongs to a different request.",
             UserUnknown => "There is no such user.",

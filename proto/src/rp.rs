@@ -40,7 +40,14 @@ pub struct CreateRpRequest {
     /// the document itself).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub display: Option<DisplayFields>,
+    /// Seconds the person has to confirm on both channels, from
+    /// `MIN_EXPIRES_IN_S` up to the server's own limit (also the default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_in_s: Option<u32>,
 }
+
+/// Shortest time a relying party may give the person to confirm.
+pub const MIN_EXPIRES_IN_S: u32 = 10;
 
 /// One document of `POST /api/v1/rp/batches`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

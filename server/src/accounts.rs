@@ -232,6 +232,7 @@ pub async fn check_password(app: &App, username: &str, password: &str, client: I
         refuse_login(app, &user, ErrorCode::LoginFailed).await?;
         return Err(Error::refused(ErrorCode::LoginFailed, "unknown user or wrong password"));
     }
+    app.login_limiter.refund(&client);
     Ok(user)
 }
 
@@ -277,6 +278,7 @@ pub async fn check_totp(app: &App, user: &UserRow, code: &str, client: IpAddr) -
             "this authenticator code was used already; wait for the next one",
         ));
     }
+    app.login_limiter.refund(&client);
     Ok(())
 }
 

@@ -38,6 +38,8 @@ pub struct App {
     pub login_limiter: RateLimiter<IpAddr>,
     pub pairing_limiter: RateLimiter<IpAddr>,
     pub request_limiter: RateLimiter<String>,
+    /// SHA-256 of the operator's bootstrap token; the admin API exists only with it.
+    pub admin_token_sha256: Option<[u8; 32]>,
     /// Present only with `--test-clock`.
     pub test_clock: Option<Arc<ShiftedClock>>,
 }
@@ -53,6 +55,7 @@ impl App {
             None => Arc::new(crate::clock::SystemClock),
         };
         let entropy: Arc<dyn Entropy> = Arc::new(OsEntropy);
+        let admin_token_sha256 = config.admin_token_file.as_deref().map(crate::admin::load_token).transpose()?;
         let ca_certificate = crate::pki::ensure_ca(&store, &hsm, clock.as_ref(), entropy.as_ref()).await?;
         let channel_key =
             Jwk::from_sec1(&hsm.channel_public_key()?).map_err(|e| Error::Internal(format!("channel key: {e}")))?;
@@ -80,6 +83,7 @@ impl App {
             login_limiter: RateLimiter::new(config.login_rate_per_minute),
             pairing_limiter: RateLimiter::new(config.login_rate_per_minute),
             request_limiter: RateLimiter::new(config.request_rate_per_minute),
+            admin_token_sha256,
             test_clock,
         })
     }

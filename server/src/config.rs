@@ -95,6 +95,10 @@ pub struct ServeConfig {
     /// Sign requests a user may create per minute (push-bombing guard).
     #[arg(long, env = "WYSIWYS_REQUEST_RATE_PER_MINUTE", default_value_t = 600)]
     pub request_rate_per_minute: u32,
+    /// File whose first line is the operator's bootstrap token (32+ characters).
+    /// Enables /api/v1/admin/ (create users and relying parties); absent, that API does not exist.
+    #[arg(long, env = "WYSIWYS_ADMIN_TOKEN_FILE")]
+    pub admin_token_file: Option<PathBuf>,
     /// Testing only: lets POST /test/clock move the server's clock forward.
     /// Refused unless listening on loopback.
     #[arg(long, hide = true)]

@@ -102,6 +102,7 @@ pub async fn pair(app: &App, request: &PairDeviceRequest, client: IpAddr) -> Res
             .await?;
         return Err(Error::refused(ErrorCode::PairingCodeInvalid, "unknown, used or expired pairing code"));
     };
+    app.pairing_limiter.refund(&client);
     let user = app.store.user_by_id(&user_id).await?.ok_or_else(|| Error::Internal("paired user vanished".into()))?;
     app.store
         .audit(&AuditEvent {

@@ -169,15 +169,9 @@ async fn run(command: Command) -> Result<(), Error> {
 /// Shown once, on the operator's terminal; never logged.
 fn print_relying_party(rp: &relying_parties::CreatedRelyingParty, json: bool) {
     let mut out = std::io::stdout().lock();
-    let secret = rp.webhook_secret.as_ref().map(|s| s.expose_secret().to_owned());
+    let credentials = wysiwys_server::admin::relying_party_credentials(rp);
     if json {
-        let value = serde_json::json!({
-            "rp_id": rp.id,
-            "name": rp.name,
-            "api_key": rp.api_key.expose_secret(),
-            "webhook_secret": secret,
-        });
-        let _ = writeln!(out, "{value}");
+        let _ = writeln!(out, "{}", serde_json::to_string(&credentials).unwrap_or_default());
         return;
     }
     let _ = writeln!(
@@ -186,7 +180,7 @@ fn print_relying_party(rp: &relying_parties::CreatedRelyingParty, json: bool) {
          send it as \"Authorization: Bearer <key>\" to /api/v1/rp/.\n",
         rp.name,
         rp.api_key.expose_secret(),
-        secret.as_deref().unwrap_or("(no webhook)"),
+        credentials.webhook_secret.as_deref().unwrap_or("(no webhook)"),
     );
 }
 
@@ -200,14 +194,8 @@ fn secret_file(path: &std::path::Path) -> Result<secrecy::SecretString, Error> {
 fn print_account(a: &accounts::CreatedAccount, json: bool) {
     let mut out = std::io::stdout().lock();
     if json {
-        let value = serde_json::json!({
-            "user_id": a.user_id,
-            "username": a.username,
-            "password": a.password.expose_secret(),
-            "otpauth_uri": a.otpauth_uri.expose_secret(),
-            "totp_secret": a.totp_secret_base32.expose_secret(),
-        });
-        let _ = writeln!(out, "{value}");
+        let credentials = wysiwys_server::admin::user_credentials(a);
+        let _ = writeln!(out, "{}", serde_json::to_string(&credentials).unwrap_or_default());
         return;
     }
     let qr = qrcode::QrCode::new(a.otpauth_uri.expose_secret().as_bytes())

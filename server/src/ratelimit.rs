@@ -1,5 +1,7 @@
 //! Token buckets keyed by client address (log-in, pairing) or user (push
-//! bombing). In memory and per node: a node that restarts forgets, which
+//! bombing). Log-in and pairing give the token back when the attempt
+//! succeeds, so the address limits count failures (guesses), not people
+//! behind one address who know their passwords. In memory and per node: a node that restarts forgets, which
 //! errs towards availability; account lock-outs are in the database.
 
 use std::collections::HashMap;
@@ -49,6 +51,18 @@ impl<K: Eq + Hash + Clone> RateLimiter<K> {
     }
 }
 
+impl<K: Eq + Hash> RateLimiter<K> {
+    /// Returns the token of an attempt that turned out to be no guess.
+    pub fn refund(&self, key: &K) {
+        let capacity = f64::from(self.per_minute);
+        if let Ok(mut buckets) = self.buckets.lock()
+            && let Some(bucket) = buckets.get_mut(key)
+        {
+            bucket.tokens = (bucket.tokens + 1.0).min(capacity);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -62,5 +76,22 @@ mod tests {
         assert!(!limiter.allow("a", 19_999));
         assert!(limiter.allow("a", 20_000), "one token per 20 s at 3/min");
         assert!(!limiter.allow("a", 20_000));
+    }
+
+    #[test]
+    fn a_refund_gives_back_one_token_up_to_the_capacity() {
+        let limiter = RateLimiter::new(2);
+        assert!(limiter.allow("a", 0) && limiter.allow("a", 0));
+        assert!(!limiter.allow("a", 0));
+        limiter.refund(&"a");
+        assert!(limiter.allow("a", 0), "the refunded token");
+        assert!(!limiter.allow("a", 0));
+        limiter.refund(&"a");
+        limiter.refund(&"a");
+        limiter.refund(&"a");
+        assert!(limiter.allow("a", 0) && limiter.allow("a", 0));
+        assert!(!limiter.allow("a", 0), "never above the capacity");
+        limiter.refund(&"unknown");
+        assert!(limiter.allow("unknown", 0));
     }
 }

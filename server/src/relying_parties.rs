@@ -16,7 +16,7 @@ use secrecy::SecretString;
 use wysiwys_proto::batch::{BatchEntry, BatchManifest, MAX_BATCH_DOCUMENTS, MEDIA_TYPE_BATCH};
 use wysiwys_proto::rp::{
     API_KEY_PREFIX, BatchDocumentView, CreateRpBatch, CreateRpRequest, MAX_EXTERNAL_ID_CHARS,
-    MAX_IDEMPOTENCY_KEY_CHARS, MAX_REFERENCE_CHARS, RpRequestView, Signer,
+    MAX_IDEMPOTENCY_KEY_CHARS, MAX_REFERENCE_CHARS, MIN_EXPIRES_IN_S, RpRequestView, Signer,
 };
 use wysiwys_proto::summary::{self, DisplayFields, MEDIA_TYPE_PAYMENT, MEDIA_TYPE_PDF, MEDIA_TYPE_TEXT, Summary};
 use wysiwys_proto::{ErrorCode, b64, jcs};
@@ -231,12 +231,18 @@ pub struct CreateInput {
     pub signer: Signer,
     pub reference: Option<String>,
     pub documents: Documents,
+    pub expires_in_s: Option<u32>,
 }
 
 impl CreateInput {
     pub fn from_json(body: CreateRpRequest) -> Result<CreateInput> {
         let document = DocumentInput::decode(body.media_type, &body.document_b64, None, body.display)?;
-        Ok(CreateInput { signer: body.signer, reference: body.reference, documents: Documents::One(document) })
+        Ok(CreateInput {
+            signer: body.signer,
+            reference: body.reference,
+            documents: Documents::One(document),
+            expires_in_s: body.expires_in_s,
+        })
     }
 
     pub fn from_batch(body: CreateRpBatch) -> Result<CreateInput> {
@@ -255,6 +261,7 @@ impl CreateInput {
             signer: body.signer,
             reference: body.reference,
             documents: Documents::Batch { title: body.title, documents },
+            expires_in_s: None,
         })
     }
 
@@ -268,7 +275,12 @@ impl CreateInput {
                 "documents": documents.iter().map(DocumentInput::fingerprint).collect::<Vec<_>>(),
             }),
         };
-        let value = serde_json::json!({ "signer": self.signer, "reference": self.reference, "documents": documents });
+        let value = serde_json::json!({
+            "signer": self.signer,
+            "reference": self.reference,
+            "documents": documents,
+            "expires_in_s": self.expires_in_s,
+        });
         Ok(jcs::sha256(&jcs::to_vec(&value).map_err(|e| Error::Internal(e.to_string()))?).to_vec())
     }
 
@@ -345,6 +357,13 @@ pub async fn create_request(
     if let Some(reference) = &input.reference {
         check_text("reference", reference, MAX_REFERENCE_CHARS)?;
     }
+    let ttl_ms = input.expires_in_s.map(|s| i64::from(s) * 1000);
+    if ttl_ms.is_some_and(|ttl| ttl < i64::from(MIN_EXPIRES_IN_S) * 1000 || ttl > app.settings.challenge_ttl_ms) {
+        return Err(Error::refused(
+            ErrorCode::BadRequest,
+            format!("expires_in_s is {MIN_EXPIRES_IN_S} to {} seconds", app.settings.challenge_ttl_ms / 1000),
+        ));
+    }
     let idempotency = match idempotency_key {
         Some(key) => Some((key, input.fingerprint()?)),
         None => None,
@@ -368,6 +387,7 @@ pub async fn create_request(
         reference: input.reference.as_deref(),
         idempotency: idempotency.as_ref().map(|(key, fingerprint)| (*key, fingerprint.as_slice())),
         display: None,
+        ttl_ms,
     };
     let created = match &input.documents {
         Documents::One(d) => {

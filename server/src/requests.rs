@@ -122,12 +122,14 @@ pub struct Requester<'a> {
     pub idempotency: Option<(&'a str, &'a [u8])>,
     /// What the requester says a PDF is (PDFs only).
     pub display: Option<&'a DisplayFields>,
+    /// A shorter time to confirm than the server's default (relying parties).
+    pub ttl_ms: Option<i64>,
 }
 
 impl Requester<'static> {
     /// A document uploaded through our own page.
     pub const WEB_UPLOAD: Requester<'static> =
-        Requester { name: WEB_REQUESTER, rp_id: None, reference: None, idempotency: None, display: None };
+        Requester { name: WEB_REQUESTER, rp_id: None, reference: None, idempotency: None, display: None, ttl_ms: None };
 }
 
 /// The browser uploads a document for its own user.
@@ -160,7 +162,8 @@ pub async fn create(
     let summary = render(app, media_type, document, requester.display)?;
     let challenge = random_bytes::<32>(app.entropy.as_ref())?;
     // Whole seconds: the SAD's `exp` is a NumericDate and must not exceed this.
-    let expires_at = (now + app.settings.challenge_ttl_ms).div_euclid(1000) * 1000;
+    let ttl_ms = requester.ttl_ms.unwrap_or(app.settings.challenge_ttl_ms);
+    let expires_at = (now + ttl_ms).div_euclid(1000) * 1000;
     let row = RequestRow::from(NewRequest {
         id: random_id(app.entropy.as_ref())?,
         user_id: user.id.clone(),

@@ -49,9 +49,14 @@ pub(crate) async fn decode<T: DeserializeOwned>(response: reqwest::Response) -> 
 
 impl Browser {
     pub fn new(server: &TestServer) -> Browser {
+        Browser::at(&server.origin)
+    }
+
+    /// A browser for any server, by its origin.
+    pub fn at(origin: &str) -> Browser {
         let cookies = std::sync::Arc::new(reqwest::cookie::Jar::default());
         let client = reqwest::Client::builder().cookie_provider(cookies.clone()).build().expect("client");
-        Browser { client, cookies, origin: server.origin.clone(), csrf: None }
+        Browser { client, cookies, origin: origin.to_owned(), csrf: None }
     }
 
     /// After the server restarted: new connections, same cookies (a real

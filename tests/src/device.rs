@@ -180,6 +180,9 @@ pub struct ScriptedDevice {
     socket: Socket,
     pub account: Account,
     pub key: SigningKey,
+    /// The authentication message this connection sent, as a network
+    /// attacker would have recorded it.
+    pub auth_message: String,
 }
 
 impl ScriptedDevice {
@@ -187,7 +190,7 @@ impl ScriptedDevice {
     pub async fn connect(account: Account, key: SigningKey) -> Result<ScriptedDevice, ErrorBody> {
         let url = wysiwys_confirm::channel::socket_url(&account.server_origin).expect("url");
         let (socket, _) = tokio_tungstenite::connect_async_with_config(url, None, true).await.expect("connect");
-        let mut device = ScriptedDevice { socket, account, key };
+        let mut device = ScriptedDevice { socket, account, key, auth_message: String::new() };
         let nonce = match device.receive().await? {
             ServerMessage::Hello { nonce, .. } => nonce,
             other => panic!("expected hello, got {other:?}"),
@@ -199,7 +202,9 @@ impl ScriptedDevice {
             iat: crate::system_now_s(),
         };
         let token = device_auth(&device.key, &claims).expect("auth token");
-        device.send(&DeviceMessage::Auth { token }).await;
+        device.auth_message = serde_json::to_string(&DeviceMessage::Auth { token }).expect("json");
+        let recorded = device.auth_message.clone();
+        device.send_raw(&recorded).await;
         match device.receive().await? {
             ServerMessage::Authenticated { .. } => Ok(device),
             other => panic!("expected authenticated, got {other:?}"),
@@ -216,18 +221,14 @@ impl ScriptedDevice {
 
     /// The next message; a server `Error` message comes back as `Err`.
     pub async fn receive(&mut self) -> Result<ServerMessage, ErrorBody> {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        receive_on(&mut self.socket).await
+    }
+
+    /// The next push as it arrived, unverified.
+    pub async fn next_push_token(&mut self) -> String {
         loop {
-            let frame = tokio::time::timeout_at(deadline, self.socket.next())
-                .await
-                .expect("server message in time")
-                .expect("socket open")
-                .expect("frame");
-            if let Message::Text(text) = frame {
-                return match serde_json::from_str::<ServerMessage>(&text).expect("server message") {
-                    ServerMessage::Error { error, error_description } => Err(ErrorBody::new(error, error_description)),
-                    other => Ok(other),
-                };
+            if let Ok(ServerMessage::SignRequest { token }) = self.receive().await {
+                return token;
             }
         }
     }
@@ -264,6 +265,37 @@ impl ScriptedDevice {
                 Err(e) => panic!("server error instead of an ack: {e:?}"),
             }
         }
+    }
+}
+
+/// The next message on a device socket; a server `Error` message comes back as `Err`.
+async fn receive_on(socket: &mut Socket) -> Result<ServerMessage, ErrorBody> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let frame = tokio::time::timeout_at(deadline, socket.next())
+            .await
+            .expect("server message in time")
+            .expect("socket open")
+            .expect("frame");
+        if let Message::Text(text) = frame {
+            return match serde_json::from_str::<ServerMessage>(&text).expect("server message") {
+                ServerMessage::Error { error, error_description } => Err(ErrorBody::new(error, error_description)),
+                other => Ok(other),
+            };
+        }
+    }
+}
+
+/// Opens a device socket and sends `auth_message` (recorded from another
+/// connection) as the answer to this connection's fresh nonce.
+pub async fn replay_authentication(server_origin: &str, auth_message: &str) -> Result<(), ErrorBody> {
+    let url = wysiwys_confirm::channel::socket_url(server_origin).expect("url");
+    let (mut socket, _) = tokio_tungstenite::connect_async_with_config(url, None, true).await.expect("connect");
+    receive_on(&mut socket).await?;
+    socket.send(Message::text(auth_message.to_owned())).await.expect("send");
+    match receive_on(&mut socket).await? {
+        ServerMessage::Authenticated { .. } => Ok(()),
+        other => panic!("expected an answer to the authentication, got {other:?}"),
     }
 }
 

@@ -6,6 +6,7 @@
 // The test kit exists to fail loudly: a failed set-up step is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod attack;
 pub mod browser;
 pub mod chrome;
 pub mod device;

@@ -18,7 +18,12 @@ pub struct Bank {
 
 impl Bank {
     pub fn new(server: &TestServer, credentials: RpCredentials) -> Bank {
-        Bank { client: reqwest::Client::new(), origin: server.origin.clone(), credentials }
+        Bank::at(&server.origin, credentials)
+    }
+
+    /// A client of any server, by its origin.
+    pub fn at(origin: &str, credentials: RpCredentials) -> Bank {
+        Bank { client: reqwest::Client::new(), origin: origin.to_owned(), credentials }
     }
 
     fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {

@@ -2,7 +2,6 @@
 
 use crate::postgres::FreshDatabase;
 use crate::workspace_bin;
-use serde::Deserialize;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -61,24 +60,10 @@ fn spawn(
     }
 }
 
-/// Credentials printed by `create-user --json`.
-#[derive(Debug, Clone, Deserialize)]
-pub struct Credentials {
-    pub user_id: String,
-    pub username: String,
-    pub password: String,
-    pub otpauth_uri: String,
-    pub totp_secret: String,
-}
-
-/// What `create-rp --json` prints.
-#[derive(Debug, Clone, Deserialize)]
-pub struct RpCredentials {
-    pub rp_id: String,
-    pub name: String,
-    pub api_key: String,
-    pub webhook_secret: Option<String>,
-}
+/// What `create-rp --json` and `POST /api/v1/admin/relying-parties` answer.
+pub use wysiwys_proto::admin::CreatedRelyingParty as RpCredentials;
+/// What `create-user --json` and `POST /api/v1/admin/users` answer.
+pub use wysiwys_proto::admin::CreatedUser as Credentials;
 
 impl TestServer {
     /// Starts a server with a test clock (so expiry is tested without sleeping).

@@ -9,7 +9,9 @@ pub fn status_for(code: ErrorCode) -> StatusCode {
     use ErrorCode::*;
     match code {
         BadRequest | DocumentInvalid => StatusCode::BAD_REQUEST,
-        Unauthenticated | LoginFailed | TotpInvalid | TotpReplayed | ApiKeyInvalid => StatusCode::UNAUTHORIZED,
+        Unauthenticated | LoginFailed | TotpInvalid | TotpReplayed | ApiKeyInvalid | AdminTokenInvalid => {
+            StatusCode::UNAUTHORIZED
+        }
         CsrfInvalid | AccountLockedNotMe | DeviceRevoked | DeviceUnknown | MediaTypeNotAllowed => StatusCode::FORBIDDEN,
         NotFound | RequestNotFound | UserUnknown => StatusCode::NOT_FOUND,
         RequestNotPending | SadReplayed | PairingCodeInvalid | RequestCancelled => StatusCode::CONFLICT,

@@ -1,6 +1,7 @@
 //! HTTP: routes, limits, security headers. Handlers are thin: parse, call
 //! one flow function, map the error (in `errors`, once).
 
+mod admin_api;
 mod auth;
 mod device_socket;
 pub mod errors;
@@ -75,6 +76,14 @@ pub fn configure(
 ) -> impl Fn(&mut web::ServiceConfig) + Clone {
     move |cfg: &mut web::ServiceConfig| {
         let json = web::JsonConfig::default().limit(app.settings.max_json_bytes).error_handler(json_error);
+        // Before the `/api` scope: a scope answers everything under its prefix.
+        if app.admin_token_sha256.is_some() {
+            cfg.service(
+                web::scope("/api/v1/admin")
+                    .route("/users", web::post().to(admin_api::create_user))
+                    .route("/relying-parties", web::post().to(admin_api::create_relying_party)),
+            );
+        }
         cfg.app_data(web::Data::new(app.clone()))
             .app_data(json)
             .app_data(web::PathConfig::default().error_handler(path_error))

@@ -103,7 +103,7 @@ pub async fn create(
             reference: None,
             display: None,
         };
-        CreateInput { signer, reference: query.reference, documents: Documents::One(document) }
+        CreateInput { signer, reference: query.reference, documents: Documents::One(document), expires_in_s: None }
     };
     created(&app, &rp, &req, input).await
 }

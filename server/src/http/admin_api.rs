@@ -1,0 +1,44 @@
+//! `/api/v1/admin/`: the operator's API, registered only when the server
+//! was started with `--admin-token-file`. Every handler calls one function
+//! of `admin`.
+
+use crate::admin;
+use crate::app::App;
+use crate::error::{Error, Result};
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
+use std::future::{Ready, ready};
+use std::sync::Arc;
+use wysiwys_proto::admin::{NewRelyingParty, NewUser};
+
+type AppData = web::Data<Arc<App>>;
+
+/// Proof that the request carries the operator's token.
+#[derive(Debug)]
+pub struct Operator;
+
+impl FromRequest for Operator {
+    type Error = Error;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let Some(app) = req.app_data::<AppData>() else {
+            return ready(Err(Error::Internal("app state missing".into())));
+        };
+        let token =
+            req.headers().get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+        ready(admin::check_token(app, token).map(|()| Operator))
+    }
+}
+
+fn created<T: serde::Serialize>(body: &T) -> HttpResponse {
+    HttpResponse::Created().insert_header(("cache-control", "no-store")).json(body)
+}
+
+pub async fn create_user(app: AppData, _: Operator, body: web::Json<NewUser>) -> Result<HttpResponse> {
+    Ok(created(&admin::create_user(&app, &body).await?))
+}
+
+pub async fn create_relying_party(app: AppData, _: Operator, body: web::Json<NewRelyingParty>) -> Result<HttpResponse> {
+    Ok(created(&admin::create_relying_party(&app, &body).await?))
+}

@@ -1,0 +1,265 @@
+//! What the attack lab sets up before it attacks: its own users, devices and
+//! relying party, made through the public interfaces of the target server
+//! (the operator API with a bootstrap token, the log-in, pairing and sign
+//! APIs). Nothing here reads the target's files or database.
+
+use crate::browser::{ApiError, ApiResult, Browser, totp_code};
+use crate::device::{PASSPHRASE, ScriptedDevice};
+use crate::relying_party::Bank;
+use crate::server::{Credentials, RpCredentials};
+use anyhow::{Context, Result, anyhow, bail};
+use p256::ecdsa::SigningKey;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+use wysiwys_confirm::pairing::PairingTarget;
+use wysiwys_confirm::store::{Account, Home};
+use wysiwys_proto::api::{PairDeviceRequest, PairDeviceResponse};
+use wysiwys_proto::api::{RequestState, SignRequestView};
+use wysiwys_proto::device_auth::{PairingClaims, pairing_proof};
+use wysiwys_proto::pairing::PairingUri;
+use wysiwys_proto::summary::{MEDIA_TYPE_PAYMENT, MEDIA_TYPE_TEXT};
+use wysiwys_proto::{ErrorBody, ErrorCode, Jwk, admin};
+
+/// The letter most scenarios ask the victim to sign.
+pub const LETTER: &str = "Municipal Office of Example Town\n\nDecision\n\nYour application for a parking permit \
+                          (reference 2026-4411) is approved.\n";
+
+/// How long set-up waits for a per-address limit that an earlier guessing
+/// scenario emptied (a token comes back every few seconds).
+const RATE_LIMIT_PATIENCE: Duration = Duration::from_secs(90);
+
+/// A target server and the operator token that lets the lab make accounts.
+#[derive(Debug)]
+pub struct Lab {
+    pub origin: String,
+    admin_token: SecretString,
+    http: reqwest::Client,
+    /// Keeps names unique across runs against the same server.
+    run: String,
+    serial: AtomicU64,
+}
+
+/// A person with an account, logged in in their browser.
+#[derive(Debug)]
+pub struct User {
+    pub credentials: Credentials,
+    pub browser: Browser,
+}
+
+/// A paired confirmation device: its key and account, as the app stores them.
+#[derive(Debug)]
+pub struct Device {
+    _home: tempfile::TempDir,
+    pub account: Account,
+    pub key: SigningKey,
+    /// SAD counters must rise across all connections of this device.
+    counter: AtomicU64,
+}
+
+/// A user with one paired device: whom most attacks are aimed at.
+#[derive(Debug)]
+pub struct Victim {
+    pub user: User,
+    pub device: Device,
+}
+
+/// The answer of an API call as the attacker saw it: accepted, or refused
+/// with a code.
+pub fn code_of<T>(result: &ApiResult<T>) -> Option<ErrorCode> {
+    result.as_ref().err().map(ApiError::code)
+}
+
+/// An API error as a set-up failure.
+pub fn api(e: ApiError) -> anyhow::Error {
+    anyhow!("HTTP {}: {} ({})", e.status, e.body.error, e.body.error_description)
+}
+
+impl Lab {
+    pub fn new(origin: &str, admin_token: SecretString) -> Lab {
+        let run = wysiwys_proto::b64::encode(rand_bytes::<6>()).to_ascii_lowercase().replace(['-', '_'], "x");
+        Lab {
+            origin: origin.trim_end_matches('/').to_owned(),
+            admin_token,
+            http: reqwest::Client::new(),
+            run,
+            serial: AtomicU64::new(0),
+        }
+    }
+
+    /// A fresh name for the lab's own accounts and parties.
+    pub fn name(&self, role: &str) -> String {
+        format!("lab-{}-{role}-{}", self.run, self.serial.fetch_add(1, Ordering::SeqCst))
+    }
+
+    async fn operator<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T> {
+        let response = self
+            .http
+            .post(format!("{}/api/v1/admin{path}", self.origin))
+            .bearer_auth(self.admin_token.expose_secret())
+            .json(body)
+            .send()
+            .await
+            .with_context(|| format!("cannot reach {}", self.origin))?;
+        let status = response.status();
+        let bytes = response.bytes().await?;
+        if !status.is_success() {
+            bail!(
+                "the operator API answered {status}: {} (is the server started with --admin-token-file, and is the token right?)",
+                String::from_utf8_lossy(&bytes)
+            );
+        }
+        Ok(serde_json::from_slice(&bytes)?)
+    }
+
+    /// A new account, not logged in anywhere.
+    pub async fn account(&self) -> Result<Credentials> {
+        self.operator("/users", &admin::NewUser { username: self.name("user"), external_id: None }).await
+    }
+
+    /// Logs in with password and the current TOTP code. Waits out a
+    /// per-address limit that a guessing scenario may have emptied.
+    pub async fn log_in(&self, credentials: &Credentials) -> Result<Browser> {
+        let mut browser = Browser::at(&self.origin);
+        let deadline = tokio::time::Instant::now() + RATE_LIMIT_PATIENCE;
+        loop {
+            let code = totp_code(&credentials.totp_secret, crate::system_now_s());
+            match browser.login_with(&credentials.username, &credentials.password, &code).await {
+                Ok(_) => return Ok(browser),
+                Err(e) if e.code() == ErrorCode::RateLimited && tokio::time::Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_secs(3)).await;
+                }
+                Err(e) => return Err(api(e)),
+            }
+        }
+    }
+
+    /// A new account, logged in.
+    pub async fn user(&self) -> Result<User> {
+        let credentials = self.account().await?;
+        let browser = self.log_in(&credentials).await?;
+        Ok(User { credentials, browser })
+    }
+
+    /// Pairs a new device with the user's account, as `wysiwys-confirm pair` does.
+    pub async fn pair(&self, user: &User) -> Result<Device> {
+        let home_dir = tempfile::Builder::new().prefix("wysiwys-lab-device-").tempdir()?;
+        let home = Home::locate(Some(home_dir.path().to_owned()))?;
+        let passphrase = SecretString::from(PASSPHRASE.to_owned());
+        let mut last = None;
+        let deadline = tokio::time::Instant::now() + RATE_LIMIT_PATIENCE;
+        let account = loop {
+            let code = user.browser.pairing_code().await.map_err(api)?;
+            let uri: PairingUri = code.uri.parse().map_err(|e| anyhow!("pairing URI: {e}"))?;
+            match wysiwys_confirm::pairing::pair(&home, &PairingTarget::from(uri), "lab device", &passphrase, None)
+                .await
+            {
+                Ok(account) => break account,
+                Err(e) if e.to_string().contains("RATE_LIMITED") && tokio::time::Instant::now() < deadline => {
+                    last = Some(e);
+                    tokio::time::sleep(Duration::from_secs(3)).await;
+                }
+                Err(e) => return Err(e.context(format!("pairing (earlier: {last:?})"))),
+            }
+        };
+        let key = home.load_key(&account, &passphrase)?;
+        Ok(Device { _home: home_dir, account, key, counter: AtomicU64::new(0) })
+    }
+
+    /// Pairs a key of the attacker's with whatever account `code` belongs to.
+    pub async fn pair_with_code(&self, code: String) -> ApiResult<PairDeviceResponse> {
+        let key = SigningKey::from_bytes(&rand_bytes::<32>().into()).expect("a P-256 key");
+        let claims = PairingClaims {
+            aud: self.origin.clone(),
+            code,
+            jwk: Jwk::from_verifying_key(key.verifying_key()),
+            name: "attacker".into(),
+            iat: crate::system_now_s(),
+        };
+        let proof = pairing_proof(&key, &claims).expect("pairing proof");
+        let response = self
+            .http
+            .post(format!("{}/api/devices/pair", self.origin))
+            .json(&PairDeviceRequest { proof })
+            .send()
+            .await
+            .expect("pair");
+        crate::browser::decode(response).await
+    }
+
+    /// A logged-in user with one paired device.
+    pub async fn victim(&self) -> Result<Victim> {
+        let user = self.user().await?;
+        let device = self.pair(&user).await?;
+        Ok(Victim { user, device })
+    }
+
+    /// A relying party allowed letters and payments.
+    pub async fn relying_party(&self) -> Result<Bank> {
+        let credentials: RpCredentials = self
+            .operator(
+                "/relying-parties",
+                &admin::NewRelyingParty {
+                    name: self.name("bank"),
+                    media_types: vec![MEDIA_TYPE_TEXT.into(), MEDIA_TYPE_PAYMENT.into()],
+                    webhook_url: None,
+                },
+            )
+            .await?;
+        Ok(Bank::at(&self.origin, credentials))
+    }
+}
+
+impl Device {
+    /// Opens the device socket and authenticates with this device's key.
+    pub async fn connect(&self) -> Result<ScriptedDevice> {
+        self.connect_as(self.key.clone()).await
+    }
+
+    /// Authenticates this device's id with `key` (a clone, or another
+    /// device's key); the server's refusal comes back as it was sent.
+    pub async fn open(&self, key: SigningKey) -> std::result::Result<ScriptedDevice, ErrorBody> {
+        let mut account = self.account.clone();
+        // Each connection starts its counters above every earlier one.
+        account.counter = self.counter.fetch_add(1_000, Ordering::SeqCst);
+        ScriptedDevice::connect(account, key).await
+    }
+
+    pub async fn connect_as(&self, key: SigningKey) -> Result<ScriptedDevice> {
+        self.open(key).await.map_err(|e| anyhow!("device socket refused: {} ({})", e.error, e.error_description))
+    }
+}
+
+impl User {
+    pub async fn letter(&self, text: &str) -> Result<SignRequestView> {
+        self.browser.upload_letter(text).await.map_err(api)
+    }
+
+    /// Whether the request ended signed, or a signature can be fetched: asked
+    /// through the API, as the owner.
+    pub async fn signed(&self, request_id: &str) -> Result<bool> {
+        let view = self.browser.request(request_id).await.map_err(api)?;
+        let signature = self.browser.signature(request_id).await;
+        Ok(view.state == RequestState::Signed || view.signed_at.is_some() || signature.is_ok())
+    }
+
+    /// How many times the request's audit trail says it was signed.
+    pub async fn signatures_made(&self, request_id: &str) -> Result<usize> {
+        let events = self.browser.events(request_id).await.map_err(api)?;
+        Ok(events.iter().filter(|e| e.event == "signed").count())
+    }
+
+    /// Whether any of the user's requests is signed.
+    pub async fn anything_signed(&self) -> Result<bool> {
+        let history = self.browser.history().await.map_err(api)?;
+        Ok(history.iter().any(|r| r.state == RequestState::Signed))
+    }
+}
+
+pub fn rand_bytes<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
+    getrandom::fill(&mut bytes).expect("operating system randomness");
+    bytes
+}

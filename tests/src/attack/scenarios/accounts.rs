@@ -1,0 +1,295 @@
+//! Attacks on people and their accounts: push bombing, guessing and
+//! replaying codes, planted sessions, cross-site posts, pairing codes.
+
+use super::{pushes_for, refusal};
+use crate::attack::Lab;
+use crate::attack::lab::{LETTER, api, code_of, rand_bytes};
+use crate::attack::{Observation, Played};
+use crate::browser::{ApiResult, Browser, decode, totp_code};
+use crate::relying_party::Bank;
+use base64::Engine;
+use wysiwys_proto::ErrorCode;
+use wysiwys_proto::api::{RequestState, WebConfirmation};
+use wysiwys_proto::rp::RpRequestView;
+use wysiwys_proto::sad::Decision;
+
+/// More attempts than any sane limit allows; the scenario fails if none is refused.
+const GUESS_BUDGET: usize = 3_000;
+
+fn letter_for(username: &str) -> serde_json::Value {
+    serde_json::json!({
+        "signer": { "username": username },
+        "media_type": "text/plain",
+        "document_b64": base64::engine::general_purpose::STANDARD.encode(LETTER),
+    })
+}
+
+async fn bank_letter(bank: &Bank, username: &str) -> ApiResult<RpRequestView> {
+    bank.create(&letter_for(username), None).await
+}
+
+pub fn push_bombing_rate_limit(lab: &Lab) -> Played<'_> {
+    Box::pin(async move {
+        let v = lab.victim().await?;
+        let bank = lab.relying_party().await?;
+        let username = v.user.credentials.username.clone();
+        let mut created = 0usize;
+        let mut refused = None;
+        'bombing: while created < GUESS_BUDGET {
+            let burst = futures_util::future::join_all((0..16).map(|_| bank_letter(&bank, &username))).await;
+            for answer in burst {
+                match answer {
+                    Ok(_) => created += 1,
+                    Err(e) => {
+                        refused = Some(e.code());
+                        break 'bombing;
+                    }
+                }
+            }
+        }
+        let mut o = Observation::new(refused);
+        o.require("the limit let some requests through first", created > 0);
+        o.signature_produced = v.user.anything_signed().await?;
+        Ok(o)
+    })
+}
+
+pub fn push_bombing_not_me(lab: &Lab) -> Played<'_> {
+    Box::pin(async move {
+        let v = lab.victim().await?;
+        let bank = lab.relying_party().await?;
+        let username = v.user.credentials.username.clone();
+        let earlier = bank_letter(&bank, &username).await.map_err(api)?;
+        let bomb = bank_letter(&bank, &username).await.map_err(api)?;
+        let mut device = v.device.connect().await?;
+        let [shown_earlier, shown] = pushes_for(&mut device, [&earlier.id, &bomb.id]).await;
+        let not_me = device.sad(&shown, Decision::NotMe);
+        let mut o = Observation::new(None);
+        device.submit(&bomb.id, &not_me).await;
+        let ended = v.user.browser.request(&bomb.id).await.map_err(api)?.error.map(|e| e.error);
+        o.expect("the request answered \"not me\"", ended, ErrorCode::AccountLockedNotMe);
+        o.observed = code_of(&bank_letter(&bank, &username).await);
+        // The person, worn down, approves the earlier request on both channels.
+        let web = v.user.browser.confirm_as_displayed(&earlier.id).await;
+        let approval = device.sad(&shown_earlier, Decision::Approve);
+        let late = device.submit(&earlier.id, &approval).await;
+        o.require(
+            "an approval of an earlier request is refused while locked",
+            web.is_err() || refusal(&late) == Some(ErrorCode::AccountLockedNotMe),
+        );
+        o.signature_produced = v.user.anything_signed().await?;
+        Ok(o)
+    })
+}
+
+pub fn totp_replay(lab: &Lab) -> Played<'_> {
+    Box::pin(async move {
+        let credentials = lab.account().await?;
+        let code = totp_code(&credentials.totp_secret, crate::system_now_s());
+        let mut victim = Browser::at(&lab.origin);
+        victim.login_with(&credentials.username, &credentials.password, &code).await.map_err(api)?;
+        let mut attacker = Browser::at(&lab.origin);
+        let replayed = attacker.login_with(&credentials.username, &credentials.password, &code).await;
+        let mut o = Observation::new(code_of(&replayed));
+        let me = attacker.client.get(attacker.url("/api/me")).send().await?;
+        o.require("the attacker has no session", me.status() == 401);
+        o.signature_produced = false;
+        Ok(o)
+    })
+}
+
+/// Six-digit codes that are none of the codes valid around now.
+fn wrong_codes(secret: &str, count: usize) -> Vec<String> {
+    let now = crate::system_now_s();
+    let valid: Vec<String> = (-2..=2).map(|step| totp_code(secret, now + step * 30)).collect();
+    (0..)
+        .map(|i: u32| format!("{:06}", (u32::from_be_bytes(rand_bytes::<4>()) ^ i) % 1_000_000))
+        .filter(|c| !valid.contains(c))
+        .take(count)
+        .collect()
+}
+
+pub fn totp_brute_force(lab: &Lab) -> Played<'_> {
+    Box::pin(async move {
+        let credentials = lab.account().await?;
+        let mut attacker = Browser::at(&lab.origin);
+        let mut o = Observation::new(None);
+        for guess in wrong_codes(&credentials.totp_secret, 8) {
+            let answer = attacker.login_with(&credentials.username, &credentials.password, &guess).await;
+            o.require("a wrong code never logs in", answer.is_err());
+        }
+        // The right code, once the account is locked.
+        let code = totp_code(&credentials.totp_secret, crate::system_now_s());
+        let answer = attacker.login_with(&credentials.username, &credentials.password, &code).await;
+        o.observed = code_of(&answer);
+        Ok(o)
+    })
+}
+
+fn session_cookie(response: &reqwest::Response) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("wysiwys_session="))
+        .and_then(|c| c.split(';').next())
+        .map(str::to_owned)
+}
+
+fn hidden_field(page: &str, name: &str) -> anyhow::Result<String> {
+    page.split(&format!("name=\"{name}\" value=\""))
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .map(str::to_owned)
+        .ok_or_else(|| anyhow::anyhow!("no {name} field in the page"))
+}
+
+async fn me_with(lab: &Lab, cookie: &str) -> anyhow::Result<Option<ErrorCode>> {
+    let response = reqwest::Client::new().get(format!("{}/api/me", lab.origin)).header("cookie", cookie).send().await?;
+    Ok(code_of(&decode::<serde_json::Value>(response).await))
+}
+
+pub fn session_fixation(lab: &Lab) -> Played<'_> {
+    Box::pin(async move {
+        let credentials = lab.account().await?;
+        let planted = format!("wysiwys_session={}", wysiwys_proto::b64::encode(rand_bytes::<32>()));
+        let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+        let url: reqwest::Url = lab.origin.parse()?;
+        jar.add_cookie_str(&format!("{planted}; Path=/"), &url);
+        let victim =
+            reqwest::Client::builder().cookie_provider(jar).redirect(reqwest::redirect::Policy::none()).build()?;
+        let at = |path: &str| format!("{}{path}", lab.origin);
+        // The victim logs in through the web form, with the planted cookie in the jar.
+        let form = victim.get(at("/login")).send().await?.text().await?;
+        let token = hidden_field(&form, "form_token")?;
+        let step_one = victim
+            .post(at("/login"))
+            .form(&[
+                ("form_token", token.as_str()),
+                ("username", &credentials.username),
+                ("password", &credentials.password),
+            ])
+            .send()
+            .await?;
+        let half_way = session_cookie(&step_one).ok_or_else(|| anyhow::anyhow!("no session after the password"))?;
+        let code_page = victim.get(at("/login/code")).send().await?.text().await?;
+        let csrf = hidden_field(&code_page, "csrf")?;
+        let code = totp_code(&credentials.totp_secret, crate::system_now_s());
+        let step_two =
+            victim.post(at("/login/code")).form(&[("csrf", csrf.as_str()), ("code", code.as_str())]).send().await?;
+        let full = session_cookie(&step_two).ok_or_else(|| anyhow::anyhow!("no session after the code"))?;
+        let mut o = Observation::new(me_with(lab, &planted).await?);
+        o.expect(
+            "the session id seen after the password step",
+            me_with(lab, &half_way).await?,
+            ErrorCode::Unauthenticated,
+        );
+        o.require("the victim is logged in with a new session id", me_with(lab, &full).await?.is_none());
+        o.require("the new id is not the planted one", full != planted && full != half_way);
+        Ok(o)
+    })
+}
+
+pub fn csrf_web_confirmation(lab: &Lab) -> Played<'_> {
+    Box::pin(async move {
+        let v = lab.victim().await?;
+        let r = v.user.letter(LETTER).await?;
+        let confirmation = WebConfirmation { doc_hash: r.doc_hash.clone(), summary_hash: r.summary_hash.clone() };
+        let url = v.user.browser.url(&format!("/api/requests/{}/confirm", r.id));
+        // The browser sends the victim's cookies; the other site cannot read the token.
+        let no_token = v
+            .user
+            .browser
+            .client
+            .post(&url)
+            .header("origin", "https://attacker.example")
+            .json(&confirmation)
+            .send()
+            .await?;
+        let mut o = Observation::new(code_of(&decode::<serde_json::Value>(no_token).await));
+        let guessed = v
+            .user
+            .browser
+            .client
+            .post(&url)
+            .header(wysiwys_proto::api::CSRF_HEADER, wysiwys_proto::b64::encode(rand_bytes::<32>()))
+            .json(&confirmation)
+            .send()
+            .await?;
+        o.expect("a guessed token", code_of(&decode::<serde_json::Value>(guessed).await), ErrorCode::CsrfInvalid);
+        let view = v.user.browser.request(&r.id).await.map_err(api)?;
+        o.require(
+            "the request is not web-confirmed",
+            view.web_confirmed_at.is_none() && view.state == RequestState::Pending,
+        );
+        o.signature_produced = v.user.signed(&r.id).await?;
+        Ok(o)
+    })
+}
+
+pub fn pairing_code_reuse(lab: &Lab) -> Played<'_> {
+    Box::pin(async move {
+        let user = lab.user().await?;
+        let code = user.browser.pairing_code().await.map_err(api)?;
+        lab.pair_with_code(code.code.clone()).await.map_err(api)?;
+        let reused = lab.pair_with_code(code.code).await;
+        let mut o = Observation::new(code_of(&reused));
+        o.require("the account has one device", user.browser.devices().await.map_err(api)?.len() == 1);
+        Ok(o)
+    })
+}
+
+const CODE_ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ234567";
+
+fn random_pairing_code() -> String {
+    let symbols: String =
+        rand_bytes::<10>().iter().map(|b| CODE_ALPHABET[usize::from(*b) % CODE_ALPHABET.len()] as char).collect();
+    format!("{}-{}", &symbols[..5], &symbols[5..])
+}
+
+pub fn pairing_code_brute_force(lab: &Lab) -> Played<'_> {
+    Box::pin(async move {
+        let user = lab.user().await?;
+        user.browser.pairing_code().await.map_err(api)?;
+        let mut o = Observation::new(None);
+        let mut guesses = 0;
+        'guessing: while guesses < GUESS_BUDGET {
+            let burst =
+                futures_util::future::join_all((0..16).map(|_| lab.pair_with_code(random_pairing_code()))).await;
+            for answer in burst {
+                guesses += 1;
+                match answer {
+                    Ok(_) => o.problems.push("a guessed code paired a device".into()),
+                    Err(e) if e.code() == ErrorCode::PairingCodeInvalid => {}
+                    Err(e) => {
+                        o.observed = Some(e.code());
+                        break 'guessing;
+                    }
+                }
+            }
+        }
+        o.require("the account has no device", user.browser.devices().await.map_err(api)?.is_empty());
+        Ok(o)
+    })
+}
+
+pub fn password_spraying(lab: &Lab) -> Played<'_> {
+    Box::pin(async move {
+        let mut o = Observation::new(None);
+        let mut attacker = Browser::at(&lab.origin);
+        // Names the server cannot tell from real ones: only the address limit can stop this.
+        for _ in 0..GUESS_BUDGET {
+            let username = lab.name("sprayed");
+            match attacker.login_with(&username, "Winter2026!", "000000").await {
+                Ok(_) => o.problems.push(format!("{username} logged in with a guessed password")),
+                Err(e) if e.code() == ErrorCode::LoginFailed => {}
+                Err(e) => {
+                    o.observed = Some(e.code());
+                    break;
+                }
+            }
+        }
+        Ok(o)
+    })
+}

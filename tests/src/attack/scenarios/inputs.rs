@@ -1,0 +1,105 @@
+//! Input no honest client sends: text that displays differently from what
+//! is signed, bodies beyond the limits, malformed messages.
+
+use crate::attack::Lab;
+use crate::attack::lab::{LETTER, api, code_of};
+use crate::attack::{Observation, Played};
+use crate::browser::decode;
+use base64::Engine;
+use wysiwys_proto::ErrorCode;
+use wysiwys_proto::api::{CSRF_HEADER, RequestState, ServerMessage};
+
+pub fn bidi_override(lab: &Lab) -> Played<'_> {
+    Box::pin(async move {
+        let user = lab.user().await?;
+        // Shows as "Pay 5,1000 EUR" reversed: what is seen is not what is signed.
+        let answer = user.browser.upload_letter("Payment order\nPay to Example Ltd\n\u{202E}0001 ,5 EUR\n").await;
+        let mut o = Observation::new(code_of(&answer));
+        o.require("nothing was stored", user.browser.history().await.map_err(api)?.is_empty());
+        Ok(o)
+    })
+}
+
+pub fn zero_width(lab: &Lab) -> Played<'_> {
+    Box::pin(async move {
+        let user = lab.user().await?;
+        let answer = user.browser.upload_letter("Invoice\nAmount: 1\u{200B}00 EUR\n").await;
+        let mut o = Observation::new(code_of(&answer));
+        let bank = lab.relying_party().await?;
+        let body = serde_json::json!({
+            "signer": { "username": user.credentials.username },
+            "media_type": "text/plain",
+            "document_b64": base64::engine::general_purpose::STANDARD.encode("Amount: 1\u{2060}00 EUR\n"),
+        });
+        o.expect("the same from a relying party", code_of(&bank.create(&body, None).await), ErrorCode::UnsafeDocument);
+        o.require("nothing was stored", user.browser.history().await.map_err(api)?.is_empty());
+        Ok(o)
+    })
+}
+
+pub fn oversized_document(lab: &Lab) -> Played<'_> {
+    Box::pin(async move {
+        let user = lab.user().await?;
+        let huge = "a".repeat(1024 * 1024);
+        let answer = user.browser.upload_letter(&huge).await;
+        let mut o = Observation::new(code_of(&answer));
+        o.require("nothing was stored", user.browser.history().await.map_err(api)?.is_empty());
+        Ok(o)
+    })
+}
+
+pub fn oversized_json(lab: &Lab) -> Played<'_> {
+    Box::pin(async move {
+        let user = lab.user().await?;
+        let r = user.letter(LETTER).await?;
+        let body = format!(r#"{{"doc_hash":"{}","summary_hash":"{}"}}"#, r.doc_hash, "A".repeat(256 * 1024));
+        let response = user
+            .browser
+            .client
+            .post(user.browser.url(&format!("/api/requests/{}/confirm", r.id)))
+            .header(CSRF_HEADER, user.browser.csrf.clone().unwrap_or_default())
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await?;
+        let mut o = Observation::new(code_of(&decode::<serde_json::Value>(response).await));
+        let view = user.browser.request(&r.id).await.map_err(api)?;
+        o.require("the request is untouched", view.state == RequestState::Pending && view.web_confirmed_at.is_none());
+        Ok(o)
+    })
+}
+
+pub fn malformed_input(lab: &Lab) -> Played<'_> {
+    Box::pin(async move {
+        let v = lab.victim().await?;
+        let r = v.user.letter(LETTER).await?;
+        let confirm = |body: String| {
+            v.user
+                .browser
+                .client
+                .post(v.user.browser.url(&format!("/api/requests/{}/confirm", r.id)))
+                .header(CSRF_HEADER, v.user.browser.csrf.clone().unwrap_or_default())
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+        };
+        let broken = confirm("{\"doc_hash\": ".into()).await?;
+        let mut o = Observation::new(code_of(&decode::<serde_json::Value>(broken).await));
+        let extra = serde_json::json!({ "doc_hash": r.doc_hash, "summary_hash": r.summary_hash, "force": true });
+        let answer = decode::<serde_json::Value>(confirm(extra.to_string()).await?).await;
+        o.expect("a confirmation with an unknown field", code_of(&answer), ErrorCode::BadRequest);
+        let mut device = v.device.connect().await?;
+        device.send_raw("this is not json").await;
+        let garbage = loop {
+            match device.receive().await {
+                Ok(ServerMessage::SignRequest { .. }) => continue,
+                other => break other,
+            }
+        };
+        o.expect("garbage on the device socket", garbage.err().map(|e| e.error), ErrorCode::BadRequest);
+        let view = v.user.browser.request(&r.id).await.map_err(api)?;
+        o.require("the request is untouched", view.state == RequestState::Pending && view.web_confirmed_at.is_none());
+        o.signature_produced = v.user.signed(&r.id).await?;
+        Ok(o)
+    })
+}

@@ -1,0 +1,293 @@
+//! The catalogue. Each scenario is one function `fn(&Lab) -> Played`; the
+//! table below gives its name, attacker, description and expected refusal.
+
+mod accounts;
+mod browser;
+mod channel;
+mod inputs;
+mod parties;
+mod sad;
+
+use super::{Attacker, Scenario};
+use crate::device::ScriptedDevice;
+use wysiwys_proto::ErrorCode::{self, *};
+use wysiwys_proto::b64;
+use wysiwys_proto::challenge::VerifiedChallenge;
+
+macro_rules! scenario {
+    ($name:literal, $attacker:ident, [$($code:ident),+], $play:path, $description:literal) => {
+        Scenario {
+            name: $name,
+            attacker: Attacker::$attacker,
+            description: $description,
+            expected: &[$($code),+],
+            play: $play,
+        }
+    };
+}
+
+pub static ALL: &[Scenario] = &[
+    scenario!(
+        "mitb-document-swap",
+        ManInTheBrowser,
+        [HashMismatch],
+        browser::document_swap,
+        "the page shows the letter, then script swaps it and confirms the hash of its own text"
+    ),
+    scenario!(
+        "mitb-summary-swap",
+        ManInTheBrowser,
+        [SummaryMismatch],
+        browser::summary_swap,
+        "script in the page confirms the right letter with the hash of an altered summary"
+    ),
+    scenario!(
+        "mitb-hash-of-other-request",
+        ManInTheBrowser,
+        [HashMismatch],
+        browser::hash_of_other_request,
+        "script confirms request B with the document and summary hashes of request A"
+    ),
+    scenario!(
+        "sad-replay-same-request",
+        Network,
+        [SadReplayed],
+        sad::replay_same_request,
+        "a recorded SAD is sent a second time for the request it was made for"
+    ),
+    scenario!(
+        "sad-replay-other-request",
+        Network,
+        [SadWrongRequest],
+        sad::replay_other_request,
+        "the SAD of a signed request is replayed for a new, web-confirmed request"
+    ),
+    scenario!(
+        "sad-modified-claim",
+        Network,
+        [SadInvalid],
+        sad::modified_claim,
+        "the document hash inside a genuine SAD is changed; the device's signature is kept"
+    ),
+    scenario!(
+        "sad-other-device",
+        Device,
+        [SadInvalid],
+        sad::other_device,
+        "the user's second device signs an answer in the name of the first device"
+    ),
+    scenario!(
+        "sad-revoked-device",
+        Device,
+        [DeviceRevoked],
+        sad::revoked_device,
+        "a clone of a device the user revoked reconnects to answer a pending request"
+    ),
+    scenario!(
+        "sad-alg-none",
+        Network,
+        [SadInvalid],
+        sad::alg_none,
+        "a SAD with `alg: none` and no signature, all claims right"
+    ),
+    scenario!("sad-malformed", Network, [SadInvalid], sad::malformed, "a genuine SAD with its signature cut short"),
+    scenario!(
+        "sad-after-expiry",
+        Network,
+        [ChallengeExpired],
+        sad::after_expiry,
+        "a genuine approval is held back and delivered after the challenge expired"
+    ),
+    scenario!(
+        "sad-race",
+        Device,
+        [SadReplayed, RequestNotPending],
+        sad::race,
+        "two devices of the user send valid approvals for one request at the same instant"
+    ),
+    scenario!(
+        "double-signature",
+        Network,
+        [RequestNotPending],
+        sad::double_signature,
+        "both channels confirm a signed request again, to get a second signature"
+    ),
+    scenario!(
+        "channels-disagree",
+        Device,
+        [SummaryMismatch],
+        channel::channels_disagree,
+        "the device approves a summary other than the one the web page showed"
+    ),
+    scenario!(
+        "forged-push",
+        Network,
+        [SadInvalid],
+        channel::forged_push,
+        "a push altered on its way, and one signed by the attacker: the device must refuse both"
+    ),
+    scenario!(
+        "device-auth-replay",
+        Network,
+        [Unauthenticated],
+        channel::device_auth_replay,
+        "a recorded device authentication is replayed on a new socket"
+    ),
+    scenario!(
+        "push-bombing-rate-limit",
+        PushBomber,
+        [RateLimited],
+        accounts::push_bombing_rate_limit,
+        "a relying party floods one person with sign requests"
+    ),
+    scenario!(
+        "push-bombing-not-me",
+        PushBomber,
+        [AccountLockedNotMe],
+        accounts::push_bombing_not_me,
+        "after the person answers \"not me\", new requests and late approvals are refused"
+    ),
+    scenario!(
+        "totp-replay",
+        Network,
+        [TotpReplayed],
+        accounts::totp_replay,
+        "a recorded log-in (password and TOTP code) is replayed from another browser"
+    ),
+    scenario!(
+        "totp-brute-force",
+        Guesser,
+        [RateLimited],
+        accounts::totp_brute_force,
+        "with the password known, TOTP codes are guessed; then even the right code is locked out"
+    ),
+    scenario!(
+        "session-fixation",
+        Network,
+        [Unauthenticated],
+        accounts::session_fixation,
+        "a session id planted before log-in, or seen half-way, is used after the victim logged in"
+    ),
+    scenario!(
+        "csrf-web-confirmation",
+        ManInTheBrowser,
+        [CsrfInvalid],
+        accounts::csrf_web_confirmation,
+        "another site makes the logged-in browser post a confirmation without the CSRF token"
+    ),
+    scenario!(
+        "pairing-code-reuse",
+        Network,
+        [PairingCodeInvalid],
+        accounts::pairing_code_reuse,
+        "a pairing code that paired the user's device is used again for the attacker's key"
+    ),
+    scenario!(
+        "cross-user-request",
+        Stranger,
+        [RequestNotFound],
+        parties::cross_user_request,
+        "another user reads, confirms and answers (with their device) someone else's request"
+    ),
+    scenario!(
+        "cross-user-signature",
+        Stranger,
+        [RequestNotFound],
+        parties::cross_user_signature,
+        "another user fetches someone else's signature"
+    ),
+    scenario!(
+        "rp-foreign-request",
+        RelyingParty,
+        [RequestNotFound],
+        parties::rp_foreign_request,
+        "a relying party reads, cancels and fetches the signature of another party's request"
+    ),
+    scenario!(
+        "rp-forged-api-key",
+        RelyingParty,
+        [ApiKeyInvalid],
+        parties::rp_forged_api_key,
+        "requests are created with a made-up, a missing and an altered API key"
+    ),
+    scenario!(
+        "unsafe-document-bidi",
+        BadInput,
+        [UnsafeDocument],
+        inputs::bidi_override,
+        "a letter with a right-to-left override that reverses an amount on screen"
+    ),
+    scenario!(
+        "unsafe-document-zero-width",
+        BadInput,
+        [UnsafeDocument],
+        inputs::zero_width,
+        "a letter and a relying-party document with zero-width characters inside an amount"
+    ),
+    scenario!("oversized-document", BadInput, [PayloadTooLarge], inputs::oversized_document, "a 1 MiB letter"),
+    scenario!("oversized-json", BadInput, [PayloadTooLarge], inputs::oversized_json, "a 256 KiB JSON confirmation"),
+    scenario!(
+        "malformed-input",
+        BadInput,
+        [BadRequest],
+        inputs::malformed_input,
+        "broken JSON, unknown fields in a confirmation, and garbage on the device socket"
+    ),
+    scenario!(
+        "pairing-code-brute-force",
+        Guesser,
+        [RateLimited],
+        accounts::pairing_code_brute_force,
+        "pairing codes are guessed from one address while the victim has a valid one"
+    ),
+    scenario!(
+        "password-spraying",
+        Guesser,
+        [RateLimited],
+        accounts::password_spraying,
+        "wrong passwords for many user names from one address"
+    ),
+];
+
+/// The next push for `request_id`, verified as the real app verifies it.
+async fn push_for(device: &mut ScriptedDevice, request_id: &str) -> VerifiedChallenge {
+    loop {
+        let shown = device.next_push().await;
+        if shown.claims.req == request_id {
+            return shown;
+        }
+    }
+}
+
+/// The pushes for several requests, in the order of `request_ids`,
+/// whatever order they arrive in.
+async fn pushes_for<const N: usize>(device: &mut ScriptedDevice, request_ids: [&str; N]) -> [VerifiedChallenge; N] {
+    let mut found: [Option<VerifiedChallenge>; N] = std::array::from_fn(|_| None);
+    while found.iter().any(Option::is_none) {
+        let shown = device.next_push().await;
+        if let Some(at) = request_ids.iter().position(|id| *id == shown.claims.req) {
+            found[at] = Some(shown);
+        }
+    }
+    found.map(|shown| shown.expect("every push arrived"))
+}
+
+/// A compact JWS with its payload edited and the original signature kept:
+/// what an attacker on the wire can make without the key.
+fn edit_payload(token: &str, edit: impl FnOnce(&mut serde_json::Value)) -> String {
+    let mut parts = token.split('.');
+    let (header, payload, signature) = (parts.next(), parts.next(), parts.next());
+    let (Some(header), Some(payload), Some(signature)) = (header, payload, signature) else {
+        panic!("not a compact JWS: {token}");
+    };
+    let bytes = b64::decode(payload).expect("base64url payload");
+    let mut claims: serde_json::Value = serde_json::from_slice(&bytes).expect("JSON payload");
+    edit(&mut claims);
+    let payload = b64::encode(serde_json::to_vec(&claims).expect("JSON"));
+    format!("{header}.{payload}.{signature}")
+}
+
+/// The refusal in an answer, for reports.
+fn refusal(outcome: &wysiwys_proto::api::AckOutcome) -> Option<ErrorCode> {
+    crate::device::refused_code(outcome)
+}

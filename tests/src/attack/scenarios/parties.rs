@@ -1,0 +1,107 @@
+//! Reaching for what belongs to someone else: another user's requests and
+//! signatures, another relying party's requests, made-up API keys.
+
+use super::{push_for, refusal};
+use crate::attack::Lab;
+use crate::attack::lab::{LETTER, api, code_of, rand_bytes};
+use crate::attack::{Observation, Played};
+use crate::relying_party::Bank;
+use base64::Engine;
+use wysiwys_proto::ErrorCode;
+use wysiwys_proto::api::RequestState;
+use wysiwys_proto::rp::API_KEY_PREFIX;
+use wysiwys_proto::sad::{self, Decision};
+
+pub fn cross_user_request(lab: &Lab) -> Played<'_> {
+    Box::pin(async move {
+        let v = lab.victim().await?;
+        let r = v.user.letter(LETTER).await?;
+        let eve = lab.victim().await?;
+        let mut o = Observation::new(code_of(&eve.user.browser.request(&r.id).await));
+        for path in ["/document", "/summary", "/events"] {
+            let read = eve.user.browser.bytes(&format!("/api/requests/{}{path}", r.id)).await;
+            o.expect(&format!("reading {path}"), code_of(&read), ErrorCode::RequestNotFound);
+        }
+        let confirm = eve.user.browser.confirm(&r.id, &r.doc_hash, &r.summary_hash).await;
+        o.expect("confirming it", code_of(&confirm), ErrorCode::RequestNotFound);
+        // Eve's own device answers: claims of her own push, pointed at the victim's request.
+        let own = eve.user.letter(LETTER).await?;
+        let mut device = eve.device.connect().await?;
+        let shown = push_for(&mut device, &own.id).await;
+        let mut claims = shown.sad_claims(Decision::Approve, 1_000_000, crate::system_now_s());
+        claims.req = r.id.clone();
+        let answer = device.submit(&r.id, &sad::build(&device.key, &claims).expect("SAD")).await;
+        o.expect("her device's answer", refusal(&answer), ErrorCode::RequestNotFound);
+        let view = v.user.browser.request(&r.id).await.map_err(api)?;
+        o.require(
+            "the victim's request is untouched",
+            view.state == RequestState::Pending && view.web_confirmed_at.is_none(),
+        );
+        o.signature_produced = v.user.signed(&r.id).await?;
+        Ok(o)
+    })
+}
+
+pub fn cross_user_signature(lab: &Lab) -> Played<'_> {
+    Box::pin(async move {
+        let v = lab.victim().await?;
+        let r = v.user.letter(LETTER).await?;
+        let mut device = v.device.connect().await?;
+        let shown = push_for(&mut device, &r.id).await;
+        let sad = device.sad(&shown, Decision::Approve);
+        device.submit(&r.id, &sad).await;
+        v.user.browser.confirm_as_displayed(&r.id).await.map_err(api)?;
+        let eve = lab.user().await?;
+        let mut o = Observation::new(code_of(&eve.browser.signature(&r.id).await));
+        o.signature_produced = v.user.signatures_made(&r.id).await? != 1;
+        Ok(o)
+    })
+}
+
+fn letter_for(username: &str) -> serde_json::Value {
+    serde_json::json!({
+        "signer": { "username": username },
+        "media_type": "text/plain",
+        "document_b64": base64::engine::general_purpose::STANDARD.encode(LETTER),
+    })
+}
+
+pub fn rp_foreign_request(lab: &Lab) -> Played<'_> {
+    Box::pin(async move {
+        let v = lab.user().await?;
+        let owner = lab.relying_party().await?;
+        let other = lab.relying_party().await?;
+        let r = owner.create(&letter_for(&v.credentials.username), None).await.map_err(api)?;
+        let mut o = Observation::new(code_of(&other.get(&r.id).await));
+        o.expect("cancelling it", code_of(&other.cancel(&r.id).await), ErrorCode::RequestNotFound);
+        o.expect("fetching its signature", code_of(&other.signature(&r.id).await), ErrorCode::RequestNotFound);
+        let view = owner.get(&r.id).await.map_err(api)?;
+        o.require("the owner's request is still pending", view.state == RequestState::Pending);
+        o.signature_produced = v.signed(&r.id).await?;
+        Ok(o)
+    })
+}
+
+pub fn rp_forged_api_key(lab: &Lab) -> Played<'_> {
+    Box::pin(async move {
+        let v = lab.user().await?;
+        let genuine = lab.relying_party().await?;
+        let body = letter_for(&v.credentials.username);
+        let made_up = format!("{API_KEY_PREFIX}{}", wysiwys_proto::b64::encode(rand_bytes::<32>()));
+        let mut forged = genuine.credentials.clone();
+        forged.api_key = made_up;
+        let mut o = Observation::new(code_of(&Bank::at(&lab.origin, forged.clone()).create(&body, None).await));
+        let mut altered = genuine.credentials.clone();
+        let last = if altered.api_key.ends_with('A') { 'B' } else { 'A' };
+        altered.api_key.pop();
+        altered.api_key.push(last);
+        let answer = Bank::at(&lab.origin, altered).create(&body, None).await;
+        o.expect("an altered key", code_of(&answer), ErrorCode::ApiKeyInvalid);
+        let anonymous =
+            reqwest::Client::new().post(format!("{}/api/v1/rp/requests", lab.origin)).json(&body).send().await?;
+        let answer = crate::browser::decode::<serde_json::Value>(anonymous).await;
+        o.expect("no key at all", code_of(&answer), ErrorCode::ApiKeyInvalid);
+        o.require("nothing was created", v.browser.history().await.map_err(api)?.is_empty());
+        Ok(o)
+    })
+}

@@ -1,0 +1,219 @@
+//! Attacks on the Signature Activation Data: replayed, altered, forged,
+//! late, racing, or from a device that may not answer.
+
+use super::{edit_payload, push_for, refusal};
+use crate::attack::Lab;
+use crate::attack::lab::{LETTER, api, code_of};
+use crate::attack::{Observation, Played};
+use base64::Engine;
+use std::time::Duration;
+use wysiwys_proto::api::{AckOutcome, RequestState};
+use wysiwys_proto::sad::{self, Decision, SAD_TYP};
+use wysiwys_proto::{ErrorCode, b64};
+
+pub fn replay_same_request(lab: &Lab) -> Played<'_> {
+    Box::pin(async move {
+        let v = lab.victim().await?;
+        let r = v.user.letter(LETTER).await?;
+        let mut device = v.device.connect().await?;
+        let shown = push_for(&mut device, &r.id).await;
+        let sad = device.sad(&shown, Decision::Approve);
+        let first = device.submit(&r.id, &sad).await;
+        let replayed = device.submit(&r.id, &sad).await;
+        let mut o = Observation::new(refusal(&replayed));
+        o.require("the first, genuine SAD was accepted", refusal(&first).is_none());
+        let late = v.user.browser.confirm_as_displayed(&r.id).await;
+        o.expect("the web confirmation after the replay", code_of(&late), ErrorCode::RequestNotPending);
+        o.signature_produced = v.user.signed(&r.id).await?;
+        Ok(o)
+    })
+}
+
+pub fn replay_other_request(lab: &Lab) -> Played<'_> {
+    Box::pin(async move {
+        let v = lab.victim().await?;
+        let signed = v.user.letter(LETTER).await?;
+        let mut device = v.device.connect().await?;
+        let shown = push_for(&mut device, &signed.id).await;
+        let recorded = device.sad(&shown, Decision::Approve);
+        device.submit(&signed.id, &recorded).await;
+        v.user.browser.confirm_as_displayed(&signed.id).await.map_err(api)?;
+        let target = v.user.letter(LETTER).await?;
+        v.user.browser.confirm_as_displayed(&target.id).await.map_err(api)?;
+        let answer = device.submit(&target.id, &recorded).await;
+        let mut o = Observation::new(refusal(&answer));
+        o.require("the recorded request was signed once", v.user.signatures_made(&signed.id).await? == 1);
+        o.signature_produced = v.user.signed(&target.id).await?;
+        Ok(o)
+    })
+}
+
+pub fn modified_claim(lab: &Lab) -> Played<'_> {
+    Box::pin(async move {
+        let v = lab.victim().await?;
+        let r = v.user.letter(LETTER).await?;
+        v.user.browser.confirm_as_displayed(&r.id).await.map_err(api)?;
+        let mut device = v.device.connect().await?;
+        let shown = push_for(&mut device, &r.id).await;
+        let genuine = device.sad(&shown, Decision::Approve);
+        let other = b64::encode(wysiwys_proto::jcs::sha256(b"another document"));
+        let altered = edit_payload(&genuine, |claims| claims["doc"] = other.into());
+        let answer = device.submit(&r.id, &altered).await;
+        let mut o = Observation::new(refusal(&answer));
+        o.signature_produced = v.user.signed(&r.id).await?;
+        Ok(o)
+    })
+}
+
+pub fn other_device(lab: &Lab) -> Played<'_> {
+    Box::pin(async move {
+        let v = lab.victim().await?;
+        let second = lab.pair(&v.user).await?;
+        let r = v.user.letter(LETTER).await?;
+        v.user.browser.confirm_as_displayed(&r.id).await.map_err(api)?;
+        let mut first = v.device.connect().await?;
+        let shown = push_for(&mut first, &r.id).await;
+        // Claims of the first device's push, signed with the second device's key.
+        let claims = shown.sad_claims(Decision::Approve, 1_000_000, crate::system_now_s());
+        let forged = sad::build(&second.key, &claims).expect("SAD");
+        let mut attacker = second.connect().await?;
+        let answer = attacker.submit(&r.id, &forged).await;
+        let mut o = Observation::new(refusal(&answer));
+        o.signature_produced = v.user.signed(&r.id).await?;
+        Ok(o)
+    })
+}
+
+pub fn revoked_device(lab: &Lab) -> Played<'_> {
+    Box::pin(async move {
+        let v = lab.victim().await?;
+        let r = v.user.letter(LETTER).await?;
+        v.user.browser.confirm_as_displayed(&r.id).await.map_err(api)?;
+        let mut device = v.device.connect().await?;
+        let shown = push_for(&mut device, &r.id).await;
+        v.user.browser.revoke(&v.device.account.device_id).await.map_err(api)?;
+        let dropped = device.receive().await;
+        let clone = v.device.open(v.device.key.clone()).await;
+        let mut o = Observation::new(clone.as_ref().err().map(|e| e.error));
+        o.expect("the open socket of the revoked device", dropped.err().map(|e| e.error), ErrorCode::DeviceRevoked);
+        if let Ok(mut clone) = clone {
+            let sad = clone.sad(&shown, Decision::Approve);
+            clone.submit(&r.id, &sad).await;
+        }
+        o.signature_produced = v.user.signed(&r.id).await?;
+        Ok(o)
+    })
+}
+
+pub fn alg_none(lab: &Lab) -> Played<'_> {
+    Box::pin(async move {
+        let v = lab.victim().await?;
+        let r = v.user.letter(LETTER).await?;
+        v.user.browser.confirm_as_displayed(&r.id).await.map_err(api)?;
+        let mut device = v.device.connect().await?;
+        let shown = push_for(&mut device, &r.id).await;
+        let claims = shown.sad_claims(Decision::Approve, 1_000_000, crate::system_now_s());
+        let header = serde_json::json!({ "alg": "none", "typ": SAD_TYP, "kid": claims.iss });
+        let unsigned = format!(
+            "{}.{}.",
+            b64::encode(serde_json::to_vec(&header).expect("JSON")),
+            b64::encode(serde_json::to_vec(&claims).expect("JSON"))
+        );
+        let answer = device.submit(&r.id, &unsigned).await;
+        let mut o = Observation::new(refusal(&answer));
+        o.signature_produced = v.user.signed(&r.id).await?;
+        Ok(o)
+    })
+}
+
+pub fn malformed(lab: &Lab) -> Played<'_> {
+    Box::pin(async move {
+        let v = lab.victim().await?;
+        let r = v.user.letter(LETTER).await?;
+        v.user.browser.confirm_as_displayed(&r.id).await.map_err(api)?;
+        let mut device = v.device.connect().await?;
+        let shown = push_for(&mut device, &r.id).await;
+        let genuine = device.sad(&shown, Decision::Approve);
+        let cut = &genuine[..genuine.len() - 12];
+        let answer = device.submit(&r.id, cut).await;
+        let mut o = Observation::new(refusal(&answer));
+        o.signature_produced = v.user.signed(&r.id).await?;
+        Ok(o)
+    })
+}
+
+/// The shortest time to confirm a relying party may ask for.
+const SHORT_EXPIRY_S: u32 = wysiwys_proto::rp::MIN_EXPIRES_IN_S;
+
+pub fn after_expiry(lab: &Lab) -> Played<'_> {
+    Box::pin(async move {
+        let v = lab.victim().await?;
+        let bank = lab.relying_party().await?;
+        let body = serde_json::json!({
+            "signer": { "username": v.user.credentials.username },
+            "media_type": "text/plain",
+            "document_b64": base64::engine::general_purpose::STANDARD.encode(LETTER),
+            "expires_in_s": SHORT_EXPIRY_S,
+        });
+        let r = bank.create(&body, None).await.map_err(api)?;
+        v.user.browser.confirm_as_displayed(&r.id).await.map_err(api)?;
+        let mut device = v.device.connect().await?;
+        let shown = push_for(&mut device, &r.id).await;
+        let held = device.sad(&shown, Decision::Approve);
+        // Delivered once the challenge (and the SAD's own `exp`) has passed.
+        let wait_s = (shown.claims.exp - crate::system_now_s()).max(0) + 2;
+        tokio::time::sleep(Duration::from_secs(u64::try_from(wait_s).unwrap_or(0))).await;
+        let answer = device.submit(&r.id, &held).await;
+        let mut o = Observation::new(refusal(&answer));
+        o.signature_produced = v.user.signed(&r.id).await?;
+        Ok(o)
+    })
+}
+
+pub fn race(lab: &Lab) -> Played<'_> {
+    Box::pin(async move {
+        let v = lab.victim().await?;
+        let second = lab.pair(&v.user).await?;
+        let r = v.user.letter(LETTER).await?;
+        v.user.browser.confirm_as_displayed(&r.id).await.map_err(api)?;
+        let mut one = v.device.connect().await?;
+        let mut two = second.connect().await?;
+        let shown_one = push_for(&mut one, &r.id).await;
+        let shown_two = push_for(&mut two, &r.id).await;
+        let (sad_one, sad_two) = (one.sad(&shown_one, Decision::Approve), two.sad(&shown_two, Decision::Approve));
+        let (a, b) = tokio::join!(one.submit(&r.id, &sad_one), two.submit(&r.id, &sad_two));
+        let accepted = [&a, &b].iter().filter(|o| matches!(o, AckOutcome::Accepted { .. })).count();
+        let loser = [&a, &b].into_iter().find_map(refusal);
+        let mut o = Observation::new(loser);
+        o.require("exactly one of the two approvals was accepted", accepted == 1);
+        let view = v.user.browser.request(&r.id).await.map_err(api)?;
+        o.require("the winner's approval signed the request", view.state == RequestState::Signed);
+        o.signature_produced = v.user.signatures_made(&r.id).await? > 1;
+        Ok(o)
+    })
+}
+
+pub fn double_signature(lab: &Lab) -> Played<'_> {
+    Box::pin(async move {
+        let v = lab.victim().await?;
+        let r = v.user.letter(LETTER).await?;
+        let mut device = v.device.connect().await?;
+        let shown = push_for(&mut device, &r.id).await;
+        let sad = device.sad(&shown, Decision::Approve);
+        device.submit(&r.id, &sad).await;
+        v.user.browser.confirm_as_displayed(&r.id).await.map_err(api)?;
+        let signature = v.user.browser.signature(&r.id).await.map_err(api)?;
+
+        let again = v.user.browser.confirm_as_displayed(&r.id).await;
+        let mut o = Observation::new(code_of(&again));
+        let fresh = device.sad(&shown, Decision::Approve);
+        o.expect(
+            "a fresh SAD for the signed request",
+            refusal(&device.submit(&r.id, &fresh).await),
+            ErrorCode::RequestNotPending,
+        );
+        let after = v.user.browser.signature(&r.id).await.map_err(api)?;
+        o.signature_produced = after != signature || v.user.signatures_made(&r.id).await? != 1;
+        Ok(o)
+    })
+}
