@@ -20,19 +20,21 @@ pub struct TestServer {
     pub dir: tempfile::TempDir,
     child: Child,
     database: Option<FreshDatabase>,
+    command: &'static str,
     extra_args: Vec<String>,
     clock_offset_s: AtomicI64,
 }
 
 /// Starts the binary and waits for the line that gives its address.
 fn spawn(
+    command: &str,
     dir: &tempfile::TempDir,
     database: Option<&FreshDatabase>,
     listen: &str,
     extra_args: &[String],
 ) -> (Child, String) {
     let mut cmd = Command::new(workspace_bin("wysiwys-server"));
-    cmd.arg("serve").arg("--data-dir").arg(dir.path()).args(["--listen", listen, "--test-clock"]);
+    cmd.arg(command).arg("--data-dir").arg(dir.path()).args(["--listen", listen, "--test-clock"]);
     if let Some(d) = database {
         cmd.arg("--database-url").arg(&d.url);
     }
@@ -72,14 +74,19 @@ impl TestServer {
     }
 
     pub async fn start_with(db: Db, extra_args: &[&str]) -> TestServer {
+        Self::start_command(db, "serve", extra_args).await
+    }
+
+    /// Starts `wysiwys-server <command>` (`serve` or `demo`).
+    pub async fn start_command(db: Db, command: &'static str, extra_args: &[&str]) -> TestServer {
         let dir = tempfile::Builder::new().prefix("wysiwys-test-").tempdir().expect("temp dir");
         let database = match db {
             Db::Sqlite => None,
             Db::Postgres => Some(FreshDatabase::create().await.expect("fresh PostgreSQL database")),
         };
         let extra_args: Vec<String> = extra_args.iter().map(|a| a.to_string()).collect();
-        let (child, origin) = spawn(&dir, database.as_ref(), "127.0.0.1:0", &extra_args);
-        TestServer { origin, dir, child, database, extra_args, clock_offset_s: AtomicI64::new(0) }
+        let (child, origin) = spawn(command, &dir, database.as_ref(), "127.0.0.1:0", &extra_args);
+        TestServer { origin, dir, child, database, command, extra_args, clock_offset_s: AtomicI64::new(0) }
     }
 
     /// Kills the server without warning, as a crash or power loss would.
@@ -93,7 +100,7 @@ impl TestServer {
     pub fn restart(&mut self) {
         self.crash();
         let address = self.origin.trim_start_matches("http://").to_owned();
-        let (child, origin) = spawn(&self.dir, self.database.as_ref(), &address, &self.extra_args);
+        let (child, origin) = spawn(self.command, &self.dir, self.database.as_ref(), &address, &self.extra_args);
         assert_eq!(origin, self.origin);
         self.child = child;
         self.clock_offset_s.store(0, Ordering::SeqCst);

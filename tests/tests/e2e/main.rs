@@ -4,12 +4,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 
 mod accounts;
+mod attack;
 mod bad_input;
 mod batch;
 mod device_app;
 mod fixture;
 mod flow;
 mod openapi;
+mod operator;
 mod pdf;
 mod refusals;
 mod relying_parties;

@@ -212,7 +212,20 @@ async fn the_api_refuses_bad_keys_kinds_sizes_and_documents() {
     let mut unknown_field = ok.clone();
     unknown_field["amount_override"] = "1.00".into();
     assert_eq!(bank.create(&unknown_field, None).await.unwrap_err().code(), ErrorCode::BadRequest);
+    for seconds in [0, 9, 301] {
+        let mut timed = ok.clone();
+        timed["expires_in_s"] = seconds.into();
+        let err = bank.create(&timed, None).await.unwrap_err();
+        assert_eq!((err.status, err.code()), (400, ErrorCode::BadRequest), "expires_in_s {seconds}");
+    }
     assert!(f.browser.history().await.unwrap().is_empty(), "no refused create left a request");
+    let mut short = ok.clone();
+    short["expires_in_s"] = 10.into();
+    let short = bank.create(&short, None).await.unwrap();
+    assert!((9_000..=10_000).contains(&(short.expires_at - short.created_at)), "{short:?}");
+    f.server.advance_clock(11).await;
+    let late = f.browser.confirm_as_displayed(&short.id).await.unwrap_err();
+    assert_eq!(late.code(), ErrorCode::ChallengeExpired);
 
     // Another party's request looks like a missing one.
     let mine = bank.create(&ok, None).await.unwrap();

@@ -1,0 +1,170 @@
+//! The attack lab against real servers: every scenario of the catalogue in a
+//! test of its own (a fresh server each), and the `wysiwys-attack` binary
+//! against a freshly started demo server on PostgreSQL, as a tester runs it.
+
+use secrecy::SecretString;
+use std::process::Command;
+use wysiwys_tests::attack::{self, Lab, Verdict};
+use wysiwys_tests::{Db, TestServer, workspace_bin};
+
+/// A server with the operator API enabled, and the token file for it.
+async fn server_for_the_lab(db: Db, command: &'static str) -> (TestServer, tempfile::TempDir, String) {
+    let secrets = tempfile::tempdir().unwrap();
+    let token = wysiwys_proto::b64::encode(wysiwys_tests::attack::lab::rand_bytes::<32>());
+    let token_file = secrets.path().join("admin-token");
+    std::fs::write(&token_file, format!("{token}\n")).unwrap();
+    let server = TestServer::start_command(db, command, &["--admin-token-file", token_file.to_str().unwrap()]).await;
+    (server, secrets, token)
+}
+
+async fn play(name: &str) {
+    let scenario = attack::find(name).unwrap_or_else(|| panic!("no scenario {name}"));
+    let (server, _secrets, token) = server_for_the_lab(Db::Sqlite, "serve").await;
+    let lab = Lab::new(&server.origin, SecretString::from(token));
+    let report = attack::run(&lab, scenario).await;
+    assert_eq!(report.verdict, Verdict::Pass, "{report:#?}\nserver log:\n{}", server.log());
+    assert!(!report.signature_produced);
+    assert_eq!(server.hsm_user_signatures().await, expected_signatures(name), "{name}: HSM signatures");
+}
+
+/// Scenarios that first have a request signed legitimately, so that the
+/// attack can try for a second signature.
+fn expected_signatures(name: &str) -> u64 {
+    match name {
+        "sad-replay-other-request" | "sad-race" | "double-signature" | "cross-user-signature" => 1,
+        _ => 0,
+    }
+}
+
+macro_rules! every_scenario {
+    ($($test:ident => $name:literal,)+) => {
+        $(#[tokio::test]
+        async fn $test() {
+            play($name).await;
+        })+
+
+        #[test]
+        fn the_catalogue_has_a_test_for_each_scenario_and_nothing_else() {
+            let tested: Vec<&str> = vec![$($name),+];
+            let catalogue: Vec<&str> = attack::catalogue().iter().map(|s| s.name).collect();
+            assert_eq!(tested, catalogue);
+            assert!(catalogue.len() >= 25);
+        }
+    };
+}
+
+every_scenario! {
+    mitb_document_swap => "mitb-document-swap",
+    mitb_summary_swap => "mitb-summary-swap",
+    mitb_hash_of_other_request => "mitb-hash-of-other-request",
+    sad_replay_same_request => "sad-replay-same-request",
+    sad_replay_other_request => "sad-replay-other-request",
+    sad_modified_claim => "sad-modified-claim",
+    sad_other_device => "sad-other-device",
+    sad_revoked_device => "sad-revoked-device",
+    sad_alg_none => "sad-alg-none",
+    sad_malformed => "sad-malformed",
+    sad_after_expiry => "sad-after-expiry",
+    sad_race => "sad-race",
+    double_signature => "double-signature",
+    channels_disagree => "channels-disagree",
+    forged_push => "forged-push",
+    device_auth_replay => "device-auth-replay",
+    push_bombing_rate_limit => "push-bombing-rate-limit",
+    push_bombing_not_me => "push-bombing-not-me",
+    totp_replay => "totp-replay",
+    totp_brute_force => "totp-brute-force",
+    session_fixation => "session-fixation",
+    csrf_web_confirmation => "csrf-web-confirmation",
+    pairing_code_reuse => "pairing-code-reuse",
+    cross_user_request => "cross-user-request",
+    cross_user_signature => "cross-user-signature",
+    rp_foreign_request => "rp-foreign-request",
+    rp_forged_api_key => "rp-forged-api-key",
+    unsafe_document_bidi => "unsafe-document-bidi",
+    unsafe_document_zero_width => "unsafe-document-zero-width",
+    oversized_document => "oversized-document",
+    oversized_json => "oversized-json",
+    malformed_input => "malformed-input",
+    pairing_code_brute_force => "pairing-code-brute-force",
+    password_spraying => "password-spraying",
+}
+
+fn attack_command(args: &[&str]) -> std::process::Output {
+    Command::new(workspace_bin("wysiwys-attack")).args(args).output().expect("run wysiwys-attack")
+}
+
+#[tokio::test]
+async fn the_binary_plays_the_whole_catalogue_against_a_fresh_demo_server() {
+    let (server, secrets, _) = server_for_the_lab(Db::Postgres, "demo").await;
+    let token_file = secrets.path().join("admin-token");
+    let out = tokio::task::spawn_blocking(move || {
+        attack_command(&[
+            "run",
+            "--server",
+            &server.origin,
+            "--admin-token-file",
+            token_file.to_str().unwrap(),
+            "--json",
+        ])
+    })
+    .await
+    .unwrap();
+    let report: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
+    let scenarios = report["scenarios"].as_array().unwrap();
+    assert_eq!(scenarios.len(), attack::catalogue().len());
+    let failed: Vec<_> = scenarios.iter().filter(|s| s["verdict"] != "PASS").collect();
+    assert!(failed.is_empty(), "{failed:#?}");
+    for s in scenarios {
+        assert_eq!(s["signature_produced"], false, "{s}");
+        assert!(s["expected"].as_array().unwrap().contains(&s["observed"]), "{s}");
+    }
+    assert_eq!((report["passed"].as_u64(), report["failed"].as_u64()), (Some(scenarios.len() as u64), Some(0)));
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[tokio::test]
+async fn the_binary_lists_reports_a_table_and_fails_when_a_scenario_fails() {
+    let listed = attack_command(&["list", "--json"]);
+    assert!(listed.status.success());
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&listed.stdout).unwrap();
+    assert_eq!(rows.len(), attack::catalogue().len());
+    for row in &rows {
+        assert!(row["description"].as_str().is_some_and(|d| !d.is_empty()), "{row}");
+        assert!(!row["expected"].as_array().unwrap().is_empty(), "{row}");
+    }
+    let table = String::from_utf8(attack_command(&["list"]).stdout).unwrap();
+    assert!(table.lines().any(|l| l.starts_with("sad-replay-same-request") && l.contains("SAD_REPLAYED")), "{table}");
+
+    let (server, secrets, _) = server_for_the_lab(Db::Sqlite, "serve").await;
+    let token_file = secrets.path().join("admin-token");
+    let good = token_file.to_str().unwrap().to_owned();
+    let wrong = secrets.path().join("wrong-token");
+    std::fs::write(&wrong, "not the operator token, but long enough to look like one\n").unwrap();
+    let wrong = wrong.to_str().unwrap().to_owned();
+    let origin = server.origin.clone();
+    let (passing, failing, unknown) = tokio::task::spawn_blocking(move || {
+        let run = |token: &str, scenario: &str| {
+            attack_command(&["run", "--server", &origin, "--admin-token-file", token, "--scenario", scenario])
+        };
+        (run(&good, "sad-alg-none"), run(&wrong, "sad-alg-none"), run(&good, "no-such-attack"))
+    })
+    .await
+    .unwrap();
+    let text = String::from_utf8(passing.stdout).unwrap();
+    assert_eq!(passing.status.code(), Some(0), "{text}");
+    assert!(
+        text.lines().any(|l| l.starts_with("PASS") && l.contains("sad-alg-none") && l.contains("SAD_INVALID")),
+        "{text}"
+    );
+    assert!(text.contains("1 passed, 0 failed"), "{text}");
+
+    // Without the right operator token nothing can be set up: every scenario fails, loudly.
+    let text = String::from_utf8(failing.stdout).unwrap();
+    assert_eq!(failing.status.code(), Some(1), "{text}");
+    assert!(text.lines().any(|l| l.starts_with("FAIL") && l.contains("ERROR")), "{text}");
+    assert!(text.contains("ADMIN_TOKEN_INVALID"), "{text}");
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no scenario"));
+}
