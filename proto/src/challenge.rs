@@ -193,17 +193,30 @@ mod tests {
     }
 
     #[test]
+    fn the_push_of_a_long_letter_verifies() {
+        let letter = "A line of a long letter from the agency.\n".repeat(5_000);
+        let summary = render(MEDIA_TYPE_TEXT, letter.as_bytes()).unwrap();
+        let c =
+            ChallengeClaims { doc: summary.doc.sha256.clone(), sum: b64::encode(summary.hash()), summary, ..claims() };
+        let token = jws::sign(&channel_key(), CHALLENGE_TYP, "channel", &c).unwrap();
+        assert!(token.len() > 200_000 && token.len() < MAX_CHALLENGE_LEN);
+        check(&c, &channel_key(), 200).expect("a 200 KB letter is one push");
+    }
+
+    #[test]
     fn tampered_pushes_are_refused() {
         let forger = SigningKey::from_slice(&[6u8; 32]).unwrap();
         assert!(matches!(check(&claims(), &forger, 200), Err(ChallengeError::Jws(JwsError::BadSignature))));
 
         let mut c = claims();
         c.summary.lines[1].value = "Please sign twice.".into();
-        assert_eq!(check(&c, &channel_key(), 200).unwrap_err(), ChallengeError::SummaryHashMismatch);
+        let err = check(&c, &channel_key(), 200).unwrap_err();
+        assert_eq!((err.code(), err), (ErrorCode::SummaryMismatch, ChallengeError::SummaryHashMismatch));
 
         let mut c = claims();
         c.doc = b64::encode([0u8; 32]);
-        assert_eq!(check(&c, &channel_key(), 200).unwrap_err(), ChallengeError::DocumentHashMismatch);
+        let err = check(&c, &channel_key(), 200).unwrap_err();
+        assert_eq!((err.code(), err), (ErrorCode::HashMismatch, ChallengeError::DocumentHashMismatch));
 
         let mut c = claims();
         c.aud = "dev-2".into();
@@ -214,6 +227,8 @@ mod tests {
         assert!(matches!(check(&c, &channel_key(), 200), Err(ChallengeError::WrongIssuer { .. })));
 
         assert_eq!(check(&claims(), &channel_key(), 400).unwrap_err().code(), ErrorCode::ChallengeExpired);
+
+        assert_eq!(check(&claims(), &forger, 200).unwrap_err().code(), ErrorCode::SadInvalid);
 
         let mut c = claims();
         c.rp = "Bank\u{202E}".into();

@@ -207,6 +207,8 @@ mod tests {
         let token = sign(&key(), "t+jwt", "k1", &Claims { a: 1 }).unwrap();
         assert!(matches!(parse(&token, "other", 1000), Err(JwsError::WrongType { .. })));
         assert_eq!(parse(&token, "t+jwt", 10).unwrap_err(), JwsError::TooLong(10));
+        assert!(parse(&token, "t+jwt", token.len()).is_ok(), "the limit is inclusive");
+        assert_eq!(parse(&token, "t+jwt", token.len() - 1).unwrap_err(), JwsError::TooLong(token.len() - 1));
         assert!(matches!(parse(&format!("{token}.x"), "t+jwt", 1000), Err(JwsError::Malformed(_))));
         let other = SigningKey::from_slice(&[8u8; 32]).unwrap();
         let wrong_key = parse(&token, "t+jwt", 1000).unwrap().verify::<Claims>(other.verifying_key());
@@ -216,6 +218,10 @@ mod tests {
         let (_, rest) = token.split_once('.').unwrap();
         let forged = format!("{none_header}.{rest}");
         assert_eq!(parse(&forged, "t+jwt", 1000).unwrap_err(), JwsError::AlgorithmNotAllowed("none".into()));
+        // A header that is wrong in more than one way still names the algorithm.
+        let hmac = b64::encode(br#"{"alg":"HS256","typ":"t+jwt"}"#);
+        let forged = format!("{hmac}.{rest}");
+        assert_eq!(parse(&forged, "t+jwt", 1000).unwrap_err(), JwsError::AlgorithmNotAllowed("HS256".into()));
         let extra = b64::encode(br#"{"alg":"ES256","typ":"t+jwt","kid":"k1","jku":"http://evil"}"#);
         assert!(matches!(parse(&format!("{extra}.{rest}"), "t+jwt", 1000), Err(JwsError::Malformed(_))));
     }
