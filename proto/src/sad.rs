@@ -198,6 +198,17 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn identifiers_are_one_to_256_bytes() {
+        let mut c = sample_claims();
+        c.req = "r".repeat(256);
+        let token = build(&key(), &c).unwrap();
+        assert!(verify(&token, key().verifying_key(), 1_100).is_ok());
+        c.req.push('r');
+        let token = build(&key(), &c).unwrap();
+        assert_eq!(verify(&token, key().verifying_key(), 1_100).unwrap_err(), SadError::BadClaim("req"));
+    }
+
+    #[test]
     fn iat_in_the_future_is_refused() {
         let token = build(&key(), &sample_claims()).unwrap();
         let err = verify(&token, key().verifying_key(), 1_000 - MAX_CLOCK_SKEW_SECS - 1).unwrap_err();

@@ -263,6 +263,38 @@ mod tests {
         render(media_type, doc).unwrap_err()
     }
 
+    fn display(title: &str, lines: &[(&str, &str)]) -> DisplayFields {
+        DisplayFields {
+            title: title.into(),
+            lines: lines.iter().map(|(l, v)| SummaryLine { label: (*l).into(), value: (*v).into() }).collect(),
+        }
+    }
+
+    #[test]
+    fn pdf_summaries_up_to_the_limits() {
+        let fields = display("Decision", &[("Case", "2026-17")]);
+        let s = render_pdf(&vec![0u8; MAX_PDF_BYTES], 3, &fields).expect("a PDF of the largest size");
+        assert_eq!(s.title, "Decision");
+        assert_eq!(s.lines.last().map(|l| (l.label.as_str(), l.value.as_str())), Some(("Pages", "3")));
+        assert!(render_pdf(&vec![0u8; 2_000_000], 1, &fields).is_ok());
+        let err = render_pdf(&vec![0u8; MAX_PDF_BYTES + 1], 1, &fields).unwrap_err();
+        assert_eq!(err.code, ErrorCode::DocumentInvalid);
+
+        let longest = "v".repeat(MAX_DISPLAY_VALUE_CHARS);
+        assert!(render_pdf(b"%PDF", 1, &display("T", &[("Label", &longest)])).is_ok());
+        let too_long = format!("{longest}v");
+        assert!(render_pdf(b"%PDF", 1, &display("T", &[("Label", &too_long)])).is_err());
+        assert!(render_pdf(b"%PDF", 1, &display("T", &[("Label", "")])).is_ok(), "a value may be empty");
+        assert!(render_pdf(b"%PDF", 1, &display("T", &[("", "value")])).is_err(), "a label may not");
+        assert!(render_pdf(b"%PDF", 1, &display(" ", &[])).is_err(), "nor the title");
+        assert!(render_pdf(b"%PDF", 1, &display(&"t".repeat(MAX_TITLE_CHARS), &[])).is_ok());
+        assert!(render_pdf(b"%PDF", 1, &display(&"t".repeat(MAX_TITLE_CHARS + 1), &[])).is_err());
+        let many: Vec<(&str, &str)> = vec![("L", "v"); MAX_DISPLAY_LINES];
+        assert!(render_pdf(b"%PDF", 1, &display("T", &many)).is_ok());
+        let more: Vec<(&str, &str)> = vec![("L", "v"); MAX_DISPLAY_LINES + 1];
+        assert!(render_pdf(b"%PDF", 1, &display("T", &more)).is_err());
+    }
+
     #[test]
     fn letter_lines_and_title() {
         let s = render(MEDIA_TYPE_TEXT, "\nDear citizen,\r\nyour permit.\n".as_bytes()).unwrap();
