@@ -296,6 +296,28 @@ mod tests {
     }
 
     #[test]
+    fn letters_up_to_the_limits() {
+        let mut largest = String::new();
+        while largest.len() + 1_001 <= MAX_LETTER_BYTES {
+            largest.push_str(&"a".repeat(1_000));
+            largest.push('\n');
+        }
+        largest.push_str(&"b".repeat(MAX_LETTER_BYTES - largest.len()));
+        assert_eq!(largest.len(), MAX_LETTER_BYTES);
+        assert!(render(MEDIA_TYPE_TEXT, largest.as_bytes()).is_ok());
+        largest.push('b');
+        assert_eq!(refused(MEDIA_TYPE_TEXT, largest.as_bytes()).code, ErrorCode::DocumentInvalid);
+
+        assert!(render(MEDIA_TYPE_TEXT, "a\n".repeat(MAX_LINES).as_bytes()).is_ok());
+        assert_eq!(refused(MEDIA_TYPE_TEXT, "a\n".repeat(MAX_LINES + 1).as_bytes()).code, ErrorCode::DocumentInvalid);
+        assert!(render(MEDIA_TYPE_TEXT, "c".repeat(MAX_LINE_CHARS).as_bytes()).is_ok());
+        assert_eq!(
+            refused(MEDIA_TYPE_TEXT, "c".repeat(MAX_LINE_CHARS + 1).as_bytes()).code,
+            ErrorCode::DocumentInvalid
+        );
+    }
+
+    #[test]
     fn letter_lines_and_title() {
         let s = render(MEDIA_TYPE_TEXT, "\nDear citizen,\r\nyour permit.\n".as_bytes()).unwrap();
         assert_eq!(s.title, "Dear citizen,");
