@@ -24,15 +24,18 @@ async fn play(name: &str) {
     let report = attack::run(&lab, scenario).await;
     assert_eq!(report.verdict, Verdict::Pass, "{report:#?}\nserver log:\n{}", server.log());
     assert!(!report.signature_produced);
-    assert_eq!(server.hsm_user_signatures().await, expected_signatures(name), "{name}: HSM signatures");
+    let made = server.hsm_user_signatures().await;
+    assert!(legitimate_signatures(name).contains(&made), "{name}: {made} HSM signatures");
 }
 
 /// Scenarios that first have a request signed legitimately, so that the
-/// attack can try for a second signature.
-fn expected_signatures(name: &str) -> u64 {
+/// attack can try for a second signature. Of two racing approvals, one may
+/// win, or the loser may close the request first (fail closed).
+fn legitimate_signatures(name: &str) -> std::ops::RangeInclusive<u64> {
     match name {
-        "sad-replay-other-request" | "sad-race" | "double-signature" | "cross-user-signature" => 1,
-        _ => 0,
+        "sad-replay-other-request" | "double-signature" | "cross-user-signature" => 1..=1,
+        "sad-race" => 0..=1,
+        _ => 0..=0,
     }
 }
 

@@ -186,8 +186,17 @@ pub fn race(lab: &Lab) -> Played<'_> {
         let loser = [&a, &b].into_iter().find_map(refusal);
         let mut o = Observation::new(loser);
         o.require("exactly one of the two approvals was accepted", accepted == 1);
-        let view = v.user.browser.request(&r.id).await.map_err(api)?;
-        o.require("the winner's approval signed the request", view.state == RequestState::Signed);
+        // The loser finds the winner's answer recorded (SAD_REPLAYED) or the
+        // request moved on (REQUEST_NOT_PENDING). If it came before the winner
+        // started signing, it closes the request unsigned, as any replay does
+        // (fail closed). Never two signatures.
+        let view = v.user.browser.wait_until_settled(&r.id).await;
+        let closed = match view.state {
+            RequestState::Signed => true,
+            RequestState::Failed => view.error.map(|e| e.error) == Some(ErrorCode::SadReplayed),
+            _ => false,
+        };
+        o.require("the request is signed once, or closed unsigned as a replay", closed);
         o.signature_produced = v.user.signatures_made(&r.id).await? > 1;
         Ok(o)
     })
