@@ -348,6 +348,9 @@ mod tests {
             assert_eq!(err.code, ErrorCode::UnsafeDocument, "{bad:?}");
             assert!(err.detail.contains("line 2"), "{}", err.detail);
         }
+        // The message names the character, so the sender can find it.
+        let err = refused(MEDIA_TYPE_TEXT, "Pay\n5,1000\u{202E} EUR\n".as_bytes());
+        assert!(err.detail.contains("column 7: U+202E is not allowed"), "{}", err.detail);
     }
 
     #[test]
