@@ -170,6 +170,23 @@ impl Browser {
     }
 }
 
+/// The `name=value` of the session cookie a response sets, if any.
+pub fn session_cookie(response: &reqwest::Response) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("wysiwys_session="))
+        .and_then(|c| c.split(';').next())
+        .map(str::to_owned)
+}
+
+/// The value of a hidden form field (`form_token`, `csrf`) in a page.
+pub fn hidden_field(page: &str, name: &str) -> Option<String> {
+    page.split(&format!("name=\"{name}\" value=\"")).nth(1).and_then(|rest| rest.split('"').next()).map(str::to_owned)
+}
+
 /// RFC 6238 code for the step containing `unix_seconds`.
 pub fn totp_code(secret_base32: &str, unix_seconds: i64) -> String {
     let secret = totp_rs::Secret::try_from_base32(secret_base32).expect("base32 secret");

@@ -72,6 +72,16 @@ pub fn code_of<T>(result: &ApiResult<T>) -> Option<ErrorCode> {
     result.as_ref().err().map(ApiError::code)
 }
 
+/// A relying party's create body: the letter `text` for `username` to sign.
+pub fn rp_letter(username: &str, text: &str) -> serde_json::Value {
+    use base64::Engine;
+    serde_json::json!({
+        "signer": { "username": username },
+        "media_type": MEDIA_TYPE_TEXT,
+        "document_b64": base64::engine::general_purpose::STANDARD.encode(text),
+    })
+}
+
 /// An API error as a set-up failure.
 pub fn api(e: ApiError) -> anyhow::Error {
     anyhow!("HTTP {}: {} ({})", e.status, e.body.error, e.body.error_description)

@@ -2,7 +2,7 @@
 
 use crate::fixture::{Fixture, LETTER};
 use wysiwys_proto::ErrorCode;
-use wysiwys_tests::browser::totp_code;
+use wysiwys_tests::browser::{hidden_field, session_cookie, totp_code};
 use wysiwys_tests::{Browser, ConfirmApp, Db, TestServer};
 
 #[tokio::test]
@@ -156,17 +156,8 @@ async fn web_log_in_replaces_the_pending_session() {
         .build()
         .unwrap();
     let url = |p: &str| format!("{}{p}", server.origin);
-    let session_cookie = |response: &reqwest::Response| {
-        response
-            .headers()
-            .get_all("set-cookie")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find(|c| c.starts_with("wysiwys_session="))
-            .map(|c| c.split(';').next().unwrap().to_owned())
-    };
     let form_page = client.get(url("/login")).send().await.unwrap().text().await.unwrap();
-    let token = form_page.split("name=\"form_token\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let token = hidden_field(&form_page, "form_token").unwrap();
 
     let step_one = client
         .post(url("/login"))
@@ -180,7 +171,7 @@ async fn web_log_in_replaces_the_pending_session() {
     assert_eq!(client.get(url("/api/me")).send().await.unwrap().status(), 401, "the pending session is not a log-in");
 
     let code_page = client.get(url("/login/code")).send().await.unwrap().text().await.unwrap();
-    let csrf = code_page.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let csrf = hidden_field(&code_page, "csrf").unwrap();
     let code = totp_code(&creds.totp_secret, server.now_s());
     let step_two =
         client.post(url("/login/code")).form(&[("csrf", csrf.as_str()), ("code", code.as_str())]).send().await.unwrap();

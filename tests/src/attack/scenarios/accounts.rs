@@ -3,11 +3,10 @@
 
 use super::{pushes_for, refusal};
 use crate::attack::Lab;
-use crate::attack::lab::{LETTER, api, code_of, rand_bytes};
+use crate::attack::lab::{LETTER, api, code_of, rand_bytes, rp_letter};
 use crate::attack::{Observation, Played};
-use crate::browser::{ApiResult, Browser, decode, totp_code};
+use crate::browser::{ApiResult, Browser, decode, hidden_field, session_cookie, totp_code};
 use crate::relying_party::Bank;
-use base64::Engine;
 use wysiwys_proto::ErrorCode;
 use wysiwys_proto::api::{RequestState, WebConfirmation};
 use wysiwys_proto::rp::RpRequestView;
@@ -16,16 +15,8 @@ use wysiwys_proto::sad::Decision;
 /// More attempts than any sane limit allows; the scenario fails if none is refused.
 const GUESS_BUDGET: usize = 3_000;
 
-fn letter_for(username: &str) -> serde_json::Value {
-    serde_json::json!({
-        "signer": { "username": username },
-        "media_type": "text/plain",
-        "document_b64": base64::engine::general_purpose::STANDARD.encode(LETTER),
-    })
-}
-
 async fn bank_letter(bank: &Bank, username: &str) -> ApiResult<RpRequestView> {
-    bank.create(&letter_for(username), None).await
+    bank.create(&rp_letter(username, LETTER), None).await
 }
 
 pub fn push_bombing_rate_limit(lab: &Lab) -> Played<'_> {
@@ -126,25 +117,6 @@ pub fn totp_brute_force(lab: &Lab) -> Played<'_> {
     })
 }
 
-fn session_cookie(response: &reqwest::Response) -> Option<String> {
-    response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with("wysiwys_session="))
-        .and_then(|c| c.split(';').next())
-        .map(str::to_owned)
-}
-
-fn hidden_field(page: &str, name: &str) -> anyhow::Result<String> {
-    page.split(&format!("name=\"{name}\" value=\""))
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .map(str::to_owned)
-        .ok_or_else(|| anyhow::anyhow!("no {name} field in the page"))
-}
-
 async fn me_with(lab: &Lab, cookie: &str) -> anyhow::Result<Option<ErrorCode>> {
     let response = reqwest::Client::new().get(format!("{}/api/me", lab.origin)).header("cookie", cookie).send().await?;
     Ok(code_of(&decode::<serde_json::Value>(response).await))
@@ -162,7 +134,8 @@ pub fn session_fixation(lab: &Lab) -> Played<'_> {
         let at = |path: &str| format!("{}{path}", lab.origin);
         // The victim logs in through the web form, with the planted cookie in the jar.
         let form = victim.get(at("/login")).send().await?.text().await?;
-        let token = hidden_field(&form, "form_token")?;
+        let token =
+            hidden_field(&form, "form_token").ok_or_else(|| anyhow::anyhow!("no form token in the log-in page"))?;
         let step_one = victim
             .post(at("/login"))
             .form(&[
@@ -174,7 +147,7 @@ pub fn session_fixation(lab: &Lab) -> Played<'_> {
             .await?;
         let half_way = session_cookie(&step_one).ok_or_else(|| anyhow::anyhow!("no session after the password"))?;
         let code_page = victim.get(at("/login/code")).send().await?.text().await?;
-        let csrf = hidden_field(&code_page, "csrf")?;
+        let csrf = hidden_field(&code_page, "csrf").ok_or_else(|| anyhow::anyhow!("no CSRF field in the code page"))?;
         let code = totp_code(&credentials.totp_secret, crate::system_now_s());
         let step_two =
             victim.post(at("/login/code")).form(&[("csrf", csrf.as_str()), ("code", code.as_str())]).send().await?;

@@ -1,7 +1,7 @@
 //! The man in the browser: script in the victim's logged-in page changes
 //! what is shown, hashed or sent after the page received the document.
 
-use super::push_for;
+use super::{Shown, push_for, refusal};
 use crate::attack::Lab;
 use crate::attack::lab::{LETTER, api, code_of};
 use crate::attack::{Observation, Played};
@@ -10,36 +10,32 @@ use wysiwys_proto::sad::Decision;
 
 pub fn document_swap(lab: &Lab) -> Played<'_> {
     Box::pin(async move {
-        let v = lab.victim().await?;
-        let r = v.user.letter(LETTER).await?;
-        let mut device = v.device.connect().await?;
-        let shown = push_for(&mut device, &r.id).await;
-        let sad = device.sad(&shown, Decision::Approve);
-        let approval = device.submit(&r.id, &sad).await;
-        let summary = v.user.browser.bytes(&format!("/api/requests/{}/summary", r.id)).await.map_err(api)?;
+        let mut s = Shown::new(lab, false).await?;
+        let sad = s.sad(Decision::Approve);
+        let approval = s.answer(&sad).await;
+        let browser = &s.victim.user.browser;
+        let summary = browser.bytes(&format!("/api/requests/{}/summary", s.request.id)).await.map_err(api)?;
         let swapped = LETTER.replace("approved", "refused");
-        let answer = v.user.browser.confirm(&r.id, &sha256_b64(swapped.as_bytes()), &sha256_b64(&summary)).await;
+        let answer = browser.confirm(&s.request.id, &sha256_b64(swapped.as_bytes()), &sha256_b64(&summary)).await;
         let mut o = Observation::new(code_of(&answer));
-        o.require("the device's genuine approval was accepted", super::refusal(&approval).is_none());
-        o.signature_produced = v.user.signed(&r.id).await?;
+        o.require("the device's genuine approval was accepted", refusal(&approval).is_none());
+        o.signature_produced = s.signed().await?;
         Ok(o)
     })
 }
 
 pub fn summary_swap(lab: &Lab) -> Played<'_> {
     Box::pin(async move {
-        let v = lab.victim().await?;
-        let r = v.user.letter(LETTER).await?;
-        let mut device = v.device.connect().await?;
-        let pushed = push_for(&mut device, &r.id).await;
-        let summary = v.user.browser.bytes(&format!("/api/requests/{}/summary", r.id)).await.map_err(api)?;
-        let shown = String::from_utf8_lossy(&summary).replace("approved", "refused");
-        let answer = v.user.browser.confirm(&r.id, &r.doc_hash, &sha256_b64(shown.as_bytes())).await;
+        let mut s = Shown::new(lab, false).await?;
+        let browser = &s.victim.user.browser;
+        let summary = browser.bytes(&format!("/api/requests/{}/summary", s.request.id)).await.map_err(api)?;
+        let altered = String::from_utf8_lossy(&summary).replace("approved", "refused");
+        let answer = browser.confirm(&s.request.id, &s.request.doc_hash, &sha256_b64(altered.as_bytes())).await;
         let mut o = Observation::new(code_of(&answer));
         // The device's approval arriving afterwards cannot revive the request.
-        let sad = device.sad(&pushed, Decision::Approve);
-        o.require("a late device approval is refused", super::refusal(&device.submit(&r.id, &sad).await).is_some());
-        o.signature_produced = v.user.signed(&r.id).await?;
+        let sad = s.sad(Decision::Approve);
+        o.require("a late device approval is refused", refusal(&s.answer(&sad).await).is_some());
+        o.signature_produced = s.signed().await?;
         Ok(o)
     })
 }

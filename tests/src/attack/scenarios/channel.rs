@@ -1,7 +1,7 @@
 //! Attacks between the channels: a device that approves something else,
 //! pushes forged on their way to the device, and a replayed device log-in.
 
-use super::{edit_payload, push_for, refusal};
+use super::{Shown, edit_payload, refusal};
 use crate::attack::Lab;
 use crate::attack::lab::{LETTER, api, rand_bytes};
 use crate::attack::{Observation, Played};
@@ -15,16 +15,13 @@ use wysiwys_proto::{b64, jws};
 
 pub fn channels_disagree(lab: &Lab) -> Played<'_> {
     Box::pin(async move {
-        let v = lab.victim().await?;
-        let r = v.user.letter(LETTER).await?;
-        v.user.browser.confirm_as_displayed(&r.id).await.map_err(api)?;
-        let mut device = v.device.connect().await?;
-        let shown = push_for(&mut device, &r.id).await;
-        let mut claims = shown.sad_claims(Decision::Approve, 1_000_000, crate::system_now_s());
+        let mut s = Shown::new(lab, true).await?;
+        let mut claims = s.push.sad_claims(Decision::Approve, 1_000_000, crate::system_now_s());
         claims.sum = b64::encode(wysiwys_proto::jcs::sha256(b"{\"title\":\"Pay 9,999 EUR to the attacker\"}"));
-        let answer = device.submit(&r.id, &sad::build(&device.key, &claims).expect("SAD")).await;
+        let approval = sad::build(&s.device.key, &claims).expect("SAD");
+        let answer = s.answer(&approval).await;
         let mut o = Observation::new(refusal(&answer));
-        o.signature_produced = v.user.signed(&r.id).await?;
+        o.signature_produced = s.signed().await?;
         Ok(o)
     })
 }

@@ -2,10 +2,9 @@
 //! is signed, bodies beyond the limits, malformed messages.
 
 use crate::attack::Lab;
-use crate::attack::lab::{LETTER, api, code_of};
+use crate::attack::lab::{LETTER, api, code_of, rp_letter};
 use crate::attack::{Observation, Played};
 use crate::browser::decode;
-use base64::Engine;
 use wysiwys_proto::ErrorCode;
 use wysiwys_proto::api::{CSRF_HEADER, RequestState, ServerMessage};
 
@@ -26,11 +25,7 @@ pub fn zero_width(lab: &Lab) -> Played<'_> {
         let answer = user.browser.upload_letter("Invoice\nAmount: 1\u{200B}00 EUR\n").await;
         let mut o = Observation::new(code_of(&answer));
         let bank = lab.relying_party().await?;
-        let body = serde_json::json!({
-            "signer": { "username": user.credentials.username },
-            "media_type": "text/plain",
-            "document_b64": base64::engine::general_purpose::STANDARD.encode("Amount: 1\u{2060}00 EUR\n"),
-        });
+        let body = rp_letter(&user.credentials.username, "Amount: 1\u{2060}00 EUR\n");
         o.expect("the same from a relying party", code_of(&bank.create(&body, None).await), ErrorCode::UnsafeDocument);
         o.require("nothing was stored", user.browser.history().await.map_err(api)?.is_empty());
         Ok(o)

@@ -8,11 +8,14 @@ mod inputs;
 mod parties;
 mod sad;
 
-use super::{Attacker, Scenario};
+use super::lab::{LETTER, Victim, api};
+use super::{Attacker, Lab, Scenario};
 use crate::device::ScriptedDevice;
 use wysiwys_proto::ErrorCode::{self, *};
+use wysiwys_proto::api::{AckOutcome, SignRequestView};
 use wysiwys_proto::b64;
 use wysiwys_proto::challenge::VerifiedChallenge;
+use wysiwys_proto::sad::Decision;
 
 macro_rules! scenario {
     ($name:literal, $attacker:ident, [$($code:ident),+], $play:path, $description:literal) => {
@@ -248,6 +251,51 @@ pub static ALL: &[Scenario] = &[
         "wrong passwords for many user names from one address"
     ),
 ];
+
+/// Where most attacks start: the victim's letter, shown on their connected
+/// device (and, when asked, confirmed in their browser).
+struct Shown {
+    victim: Victim,
+    request: SignRequestView,
+    device: ScriptedDevice,
+    push: VerifiedChallenge,
+}
+
+impl Shown {
+    async fn new(lab: &Lab, web_confirmed: bool) -> anyhow::Result<Shown> {
+        let victim = lab.victim().await?;
+        let request = victim.user.letter(LETTER).await?;
+        if web_confirmed {
+            victim.user.browser.confirm_as_displayed(&request.id).await.map_err(api)?;
+        }
+        let mut device = victim.device.connect().await?;
+        let push = push_for(&mut device, &request.id).await;
+        Ok(Shown { victim, request, device, push })
+    }
+
+    /// A genuine SAD over what the device showed.
+    fn sad(&mut self, decision: Decision) -> String {
+        self.device.sad(&self.push, decision)
+    }
+
+    /// Sends `token` as the answer to this request.
+    async fn answer(&mut self, token: &str) -> AckOutcome {
+        self.device.submit(&self.request.id, token).await
+    }
+
+    /// The person approves on the device and in the browser: signed once.
+    async fn sign(lab: &Lab) -> anyhow::Result<(Shown, String)> {
+        let mut shown = Shown::new(lab, false).await?;
+        let sad = shown.sad(Decision::Approve);
+        shown.answer(&sad).await;
+        shown.victim.user.browser.confirm_as_displayed(&shown.request.id).await.map_err(api)?;
+        Ok((shown, sad))
+    }
+
+    async fn signed(&self) -> anyhow::Result<bool> {
+        self.victim.user.signed(&self.request.id).await
+    }
+}
 
 /// The next push for `request_id`, verified as the real app verifies it.
 async fn push_for(device: &mut ScriptedDevice, request_id: &str) -> VerifiedChallenge {

@@ -1,12 +1,11 @@
 //! Reaching for what belongs to someone else: another user's requests and
 //! signatures, another relying party's requests, made-up API keys.
 
-use super::{push_for, refusal};
+use super::{Shown, push_for, refusal};
 use crate::attack::Lab;
-use crate::attack::lab::{LETTER, api, code_of, rand_bytes};
+use crate::attack::lab::{LETTER, api, code_of, rand_bytes, rp_letter};
 use crate::attack::{Observation, Played};
 use crate::relying_party::Bank;
-use base64::Engine;
 use wysiwys_proto::ErrorCode;
 use wysiwys_proto::api::RequestState;
 use wysiwys_proto::rp::API_KEY_PREFIX;
@@ -44,25 +43,11 @@ pub fn cross_user_request(lab: &Lab) -> Played<'_> {
 
 pub fn cross_user_signature(lab: &Lab) -> Played<'_> {
     Box::pin(async move {
-        let v = lab.victim().await?;
-        let r = v.user.letter(LETTER).await?;
-        let mut device = v.device.connect().await?;
-        let shown = push_for(&mut device, &r.id).await;
-        let sad = device.sad(&shown, Decision::Approve);
-        device.submit(&r.id, &sad).await;
-        v.user.browser.confirm_as_displayed(&r.id).await.map_err(api)?;
+        let (s, _) = Shown::sign(lab).await?;
         let eve = lab.user().await?;
-        let mut o = Observation::new(code_of(&eve.browser.signature(&r.id).await));
-        o.signature_produced = v.user.signatures_made(&r.id).await? != 1;
+        let mut o = Observation::new(code_of(&eve.browser.signature(&s.request.id).await));
+        o.signature_produced = s.victim.user.signatures_made(&s.request.id).await? != 1;
         Ok(o)
-    })
-}
-
-fn letter_for(username: &str) -> serde_json::Value {
-    serde_json::json!({
-        "signer": { "username": username },
-        "media_type": "text/plain",
-        "document_b64": base64::engine::general_purpose::STANDARD.encode(LETTER),
     })
 }
 
@@ -71,7 +56,7 @@ pub fn rp_foreign_request(lab: &Lab) -> Played<'_> {
         let v = lab.user().await?;
         let owner = lab.relying_party().await?;
         let other = lab.relying_party().await?;
-        let r = owner.create(&letter_for(&v.credentials.username), None).await.map_err(api)?;
+        let r = owner.create(&rp_letter(&v.credentials.username, LETTER), None).await.map_err(api)?;
         let mut o = Observation::new(code_of(&other.get(&r.id).await));
         o.expect("cancelling it", code_of(&other.cancel(&r.id).await), ErrorCode::RequestNotFound);
         o.expect("fetching its signature", code_of(&other.signature(&r.id).await), ErrorCode::RequestNotFound);
@@ -86,7 +71,7 @@ pub fn rp_forged_api_key(lab: &Lab) -> Played<'_> {
     Box::pin(async move {
         let v = lab.user().await?;
         let genuine = lab.relying_party().await?;
-        let body = letter_for(&v.credentials.username);
+        let body = rp_letter(&v.credentials.username, LETTER);
         let made_up = format!("{API_KEY_PREFIX}{}", wysiwys_proto::b64::encode(rand_bytes::<32>()));
         let mut forged = genuine.credentials.clone();
         forged.api_key = made_up;

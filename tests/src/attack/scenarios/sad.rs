@@ -1,11 +1,10 @@
 //! Attacks on the Signature Activation Data: replayed, altered, forged,
 //! late, racing, or from a device that may not answer.
 
-use super::{edit_payload, push_for, refusal};
+use super::{Shown, edit_payload, push_for, refusal};
 use crate::attack::Lab;
-use crate::attack::lab::{LETTER, api, code_of};
+use crate::attack::lab::{LETTER, api, code_of, rp_letter};
 use crate::attack::{Observation, Played};
-use base64::Engine;
 use std::time::Duration;
 use wysiwys_proto::api::{AckOutcome, RequestState};
 use wysiwys_proto::sad::{self, Decision, SAD_TYP};
@@ -13,131 +12,102 @@ use wysiwys_proto::{ErrorCode, b64};
 
 pub fn replay_same_request(lab: &Lab) -> Played<'_> {
     Box::pin(async move {
-        let v = lab.victim().await?;
-        let r = v.user.letter(LETTER).await?;
-        let mut device = v.device.connect().await?;
-        let shown = push_for(&mut device, &r.id).await;
-        let sad = device.sad(&shown, Decision::Approve);
-        let first = device.submit(&r.id, &sad).await;
-        let replayed = device.submit(&r.id, &sad).await;
+        let mut s = Shown::new(lab, false).await?;
+        let sad = s.sad(Decision::Approve);
+        let first = s.answer(&sad).await;
+        let replayed = s.answer(&sad).await;
         let mut o = Observation::new(refusal(&replayed));
         o.require("the first, genuine SAD was accepted", refusal(&first).is_none());
-        let late = v.user.browser.confirm_as_displayed(&r.id).await;
+        let late = s.victim.user.browser.confirm_as_displayed(&s.request.id).await;
         o.expect("the web confirmation after the replay", code_of(&late), ErrorCode::RequestNotPending);
-        o.signature_produced = v.user.signed(&r.id).await?;
+        o.signature_produced = s.signed().await?;
         Ok(o)
     })
 }
 
 pub fn replay_other_request(lab: &Lab) -> Played<'_> {
     Box::pin(async move {
-        let v = lab.victim().await?;
-        let signed = v.user.letter(LETTER).await?;
-        let mut device = v.device.connect().await?;
-        let shown = push_for(&mut device, &signed.id).await;
-        let recorded = device.sad(&shown, Decision::Approve);
-        device.submit(&signed.id, &recorded).await;
-        v.user.browser.confirm_as_displayed(&signed.id).await.map_err(api)?;
-        let target = v.user.letter(LETTER).await?;
-        v.user.browser.confirm_as_displayed(&target.id).await.map_err(api)?;
-        let answer = device.submit(&target.id, &recorded).await;
+        let (mut s, recorded) = Shown::sign(lab).await?;
+        let user = &s.victim.user;
+        let target = user.letter(LETTER).await?;
+        user.browser.confirm_as_displayed(&target.id).await.map_err(api)?;
+        let answer = s.device.submit(&target.id, &recorded).await;
         let mut o = Observation::new(refusal(&answer));
-        o.require("the recorded request was signed once", v.user.signatures_made(&signed.id).await? == 1);
-        o.signature_produced = v.user.signed(&target.id).await?;
+        o.require("the recorded request was signed once", user.signatures_made(&s.request.id).await? == 1);
+        o.signature_produced = user.signed(&target.id).await?;
         Ok(o)
     })
 }
 
+/// Web-confirmed, shown on the device; `forge` turns the genuine approval
+/// (or its claims) into the attacker's answer.
+async fn answer_with(lab: &Lab, forge: impl FnOnce(&mut Shown) -> String) -> anyhow::Result<Observation> {
+    let mut s = Shown::new(lab, true).await?;
+    let token = forge(&mut s);
+    let answer = s.answer(&token).await;
+    let mut o = Observation::new(refusal(&answer));
+    o.signature_produced = s.signed().await?;
+    Ok(o)
+}
+
 pub fn modified_claim(lab: &Lab) -> Played<'_> {
-    Box::pin(async move {
-        let v = lab.victim().await?;
-        let r = v.user.letter(LETTER).await?;
-        v.user.browser.confirm_as_displayed(&r.id).await.map_err(api)?;
-        let mut device = v.device.connect().await?;
-        let shown = push_for(&mut device, &r.id).await;
-        let genuine = device.sad(&shown, Decision::Approve);
+    Box::pin(answer_with(lab, |s| {
+        let genuine = s.sad(Decision::Approve);
         let other = b64::encode(wysiwys_proto::jcs::sha256(b"another document"));
-        let altered = edit_payload(&genuine, |claims| claims["doc"] = other.into());
-        let answer = device.submit(&r.id, &altered).await;
-        let mut o = Observation::new(refusal(&answer));
-        o.signature_produced = v.user.signed(&r.id).await?;
-        Ok(o)
-    })
+        edit_payload(&genuine, |claims| claims["doc"] = other.into())
+    }))
+}
+
+pub fn alg_none(lab: &Lab) -> Played<'_> {
+    Box::pin(answer_with(lab, |s| {
+        let claims = s.push.sad_claims(Decision::Approve, 1_000_000, crate::system_now_s());
+        let header = serde_json::json!({ "alg": "none", "typ": SAD_TYP, "kid": claims.iss });
+        format!(
+            "{}.{}.",
+            b64::encode(serde_json::to_vec(&header).expect("JSON")),
+            b64::encode(serde_json::to_vec(&claims).expect("JSON"))
+        )
+    }))
+}
+
+pub fn malformed(lab: &Lab) -> Played<'_> {
+    Box::pin(answer_with(lab, |s| {
+        let genuine = s.sad(Decision::Approve);
+        genuine[..genuine.len() - 12].to_owned()
+    }))
 }
 
 pub fn other_device(lab: &Lab) -> Played<'_> {
     Box::pin(async move {
-        let v = lab.victim().await?;
-        let second = lab.pair(&v.user).await?;
-        let r = v.user.letter(LETTER).await?;
-        v.user.browser.confirm_as_displayed(&r.id).await.map_err(api)?;
-        let mut first = v.device.connect().await?;
-        let shown = push_for(&mut first, &r.id).await;
+        let mut s = Shown::new(lab, true).await?;
+        let second = lab.pair(&s.victim.user).await?;
         // Claims of the first device's push, signed with the second device's key.
-        let claims = shown.sad_claims(Decision::Approve, 1_000_000, crate::system_now_s());
+        let claims = s.push.sad_claims(Decision::Approve, 1_000_000, crate::system_now_s());
         let forged = sad::build(&second.key, &claims).expect("SAD");
         let mut attacker = second.connect().await?;
-        let answer = attacker.submit(&r.id, &forged).await;
+        let answer = attacker.submit(&s.request.id, &forged).await;
         let mut o = Observation::new(refusal(&answer));
-        o.signature_produced = v.user.signed(&r.id).await?;
+        let genuine = s.sad(Decision::Approve);
+        o.require("the first device can no longer answer either", refusal(&s.answer(&genuine).await).is_some());
+        o.signature_produced = s.signed().await?;
         Ok(o)
     })
 }
 
 pub fn revoked_device(lab: &Lab) -> Played<'_> {
     Box::pin(async move {
-        let v = lab.victim().await?;
-        let r = v.user.letter(LETTER).await?;
-        v.user.browser.confirm_as_displayed(&r.id).await.map_err(api)?;
-        let mut device = v.device.connect().await?;
-        let shown = push_for(&mut device, &r.id).await;
-        v.user.browser.revoke(&v.device.account.device_id).await.map_err(api)?;
-        let dropped = device.receive().await;
-        let clone = v.device.open(v.device.key.clone()).await;
+        let mut s = Shown::new(lab, true).await?;
+        let device = &s.victim.device;
+        s.victim.user.browser.revoke(&device.account.device_id).await.map_err(api)?;
+        let dropped = s.device.receive().await;
+        let clone = device.open(device.key.clone()).await;
         let mut o = Observation::new(clone.as_ref().err().map(|e| e.error));
         o.expect("the open socket of the revoked device", dropped.err().map(|e| e.error), ErrorCode::DeviceRevoked);
         if let Ok(mut clone) = clone {
-            let sad = clone.sad(&shown, Decision::Approve);
-            clone.submit(&r.id, &sad).await;
+            let sad = clone.sad(&s.push, Decision::Approve);
+            clone.submit(&s.request.id, &sad).await;
         }
-        o.signature_produced = v.user.signed(&r.id).await?;
-        Ok(o)
-    })
-}
-
-pub fn alg_none(lab: &Lab) -> Played<'_> {
-    Box::pin(async move {
-        let v = lab.victim().await?;
-        let r = v.user.letter(LETTER).await?;
-        v.user.browser.confirm_as_displayed(&r.id).await.map_err(api)?;
-        let mut device = v.device.connect().await?;
-        let shown = push_for(&mut device, &r.id).await;
-        let claims = shown.sad_claims(Decision::Approve, 1_000_000, crate::system_now_s());
-        let header = serde_json::json!({ "alg": "none", "typ": SAD_TYP, "kid": claims.iss });
-        let unsigned = format!(
-            "{}.{}.",
-            b64::encode(serde_json::to_vec(&header).expect("JSON")),
-            b64::encode(serde_json::to_vec(&claims).expect("JSON"))
-        );
-        let answer = device.submit(&r.id, &unsigned).await;
-        let mut o = Observation::new(refusal(&answer));
-        o.signature_produced = v.user.signed(&r.id).await?;
-        Ok(o)
-    })
-}
-
-pub fn malformed(lab: &Lab) -> Played<'_> {
-    Box::pin(async move {
-        let v = lab.victim().await?;
-        let r = v.user.letter(LETTER).await?;
-        v.user.browser.confirm_as_displayed(&r.id).await.map_err(api)?;
-        let mut device = v.device.connect().await?;
-        let shown = push_for(&mut device, &r.id).await;
-        let genuine = device.sad(&shown, Decision::Approve);
-        let cut = &genuine[..genuine.len() - 12];
-        let answer = device.submit(&r.id, cut).await;
-        let mut o = Observation::new(refusal(&answer));
-        o.signature_produced = v.user.signed(&r.id).await?;
+        o.signature_produced = s.signed().await?;
         Ok(o)
     })
 }
@@ -149,12 +119,8 @@ pub fn after_expiry(lab: &Lab) -> Played<'_> {
     Box::pin(async move {
         let v = lab.victim().await?;
         let bank = lab.relying_party().await?;
-        let body = serde_json::json!({
-            "signer": { "username": v.user.credentials.username },
-            "media_type": "text/plain",
-            "document_b64": base64::engine::general_purpose::STANDARD.encode(LETTER),
-            "expires_in_s": SHORT_EXPIRY_S,
-        });
+        let mut body = rp_letter(&v.user.credentials.username, LETTER);
+        body["expires_in_s"] = SHORT_EXPIRY_S.into();
         let r = bank.create(&body, None).await.map_err(api)?;
         v.user.browser.confirm_as_displayed(&r.id).await.map_err(api)?;
         let mut device = v.device.connect().await?;
@@ -204,25 +170,15 @@ pub fn race(lab: &Lab) -> Played<'_> {
 
 pub fn double_signature(lab: &Lab) -> Played<'_> {
     Box::pin(async move {
-        let v = lab.victim().await?;
-        let r = v.user.letter(LETTER).await?;
-        let mut device = v.device.connect().await?;
-        let shown = push_for(&mut device, &r.id).await;
-        let sad = device.sad(&shown, Decision::Approve);
-        device.submit(&r.id, &sad).await;
-        v.user.browser.confirm_as_displayed(&r.id).await.map_err(api)?;
-        let signature = v.user.browser.signature(&r.id).await.map_err(api)?;
-
-        let again = v.user.browser.confirm_as_displayed(&r.id).await;
+        let (mut s, _) = Shown::sign(lab).await?;
+        let browser = &s.victim.user.browser;
+        let signature = browser.signature(&s.request.id).await.map_err(api)?;
+        let again = browser.confirm_as_displayed(&s.request.id).await;
         let mut o = Observation::new(code_of(&again));
-        let fresh = device.sad(&shown, Decision::Approve);
-        o.expect(
-            "a fresh SAD for the signed request",
-            refusal(&device.submit(&r.id, &fresh).await),
-            ErrorCode::RequestNotPending,
-        );
-        let after = v.user.browser.signature(&r.id).await.map_err(api)?;
-        o.signature_produced = after != signature || v.user.signatures_made(&r.id).await? != 1;
+        let fresh = s.sad(Decision::Approve);
+        o.expect("a fresh SAD for the signed request", refusal(&s.answer(&fresh).await), ErrorCode::RequestNotPending);
+        let after = s.victim.user.browser.signature(&s.request.id).await.map_err(api)?;
+        o.signature_produced = after != signature || s.victim.user.signatures_made(&s.request.id).await? != 1;
         Ok(o)
     })
 }
