@@ -10,6 +10,8 @@ use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use std::future::{Ready, ready};
 use std::sync::Arc;
 use wysiwys_proto::admin::{NewRelyingParty, NewUser};
+#[allow(unused_imports)] // named in the OpenAPI attributes
+use wysiwys_proto::{ErrorBody, admin::CreatedRelyingParty, admin::CreatedUser};
 
 type AppData = web::Data<Arc<App>>;
 
@@ -35,10 +37,22 @@ fn created<T: serde::Serialize>(body: &T) -> HttpResponse {
     HttpResponse::Created().insert_header(("cache-control", "no-store")).json(body)
 }
 
+#[utoipa::path(post, path = "/api/v1/admin/users", tag = "operator", security(("operator_token" = [])),
+    request_body = NewUser,
+    responses((status = 201, description = "The account; its password and TOTP secret are shown only now", body = CreatedUser),
+        (status = 400, description = "BAD_REQUEST (a taken or malformed username or external id)", body = ErrorBody),
+        (status = 401, description = "ADMIN_TOKEN_INVALID", body = ErrorBody),
+        (status = 404, description = "NOT_FOUND: the server runs without --admin-token-file", body = ErrorBody)))]
 pub async fn create_user(app: AppData, _: Operator, body: web::Json<NewUser>) -> Result<HttpResponse> {
     Ok(created(&admin::create_user(&app, &body).await?))
 }
 
+#[utoipa::path(post, path = "/api/v1/admin/relying-parties", tag = "operator", security(("operator_token" = [])),
+    request_body = NewRelyingParty,
+    responses((status = 201, description = "The party; its API key is shown only now", body = CreatedRelyingParty),
+        (status = 400, description = "BAD_REQUEST (a taken name, an unknown media type, a webhook URL that is not https)", body = ErrorBody),
+        (status = 401, description = "ADMIN_TOKEN_INVALID", body = ErrorBody),
+        (status = 404, description = "NOT_FOUND: the server runs without --admin-token-file", body = ErrorBody)))]
 pub async fn create_relying_party(app: AppData, _: Operator, body: web::Json<NewRelyingParty>) -> Result<HttpResponse> {
     Ok(created(&admin::create_relying_party(&app, &body).await?))
 }

@@ -2,7 +2,7 @@
 //! own attributes and the wire types of `proto`, served at
 //! `/api/openapi.json` with a Swagger UI at `/api/docs/` (vendored: no CDN).
 
-use super::{handlers, rp_api};
+use super::{admin_api, handlers, rp_api};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -41,6 +41,8 @@ use utoipa::{Modify, OpenApi};
         rp_api::signature,
         rp_api::create_batch,
         rp_api::member_signature,
+        admin_api::create_user,
+        admin_api::create_relying_party,
     ),
     components(schemas(wysiwys_proto::rp::WebhookEvent, wysiwys_proto::api::StatusEvent)),
     modifiers(&SecuritySchemes),
@@ -49,6 +51,7 @@ use utoipa::{Modify, OpenApi};
         (name = "device", description = "Pairing a second device"),
         (name = "relying party", description = "Banks and agencies: requests for their customers, webhooks"),
         (name = "service", description = "Health and the CA certificate"),
+        (name = "operator", description = "Accounts and relying parties for scripts; only with --admin-token-file"),
     )
 )]
 pub struct ApiDoc;
@@ -74,6 +77,15 @@ impl Modify for SecuritySchemes {
                     .build(),
             ),
         );
+        components.add_security_scheme(
+            "operator_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("The operator token from the server's --admin-token-file"))
+                    .build(),
+            ),
+        );
     }
 }
 
@@ -86,9 +98,13 @@ mod tests {
         let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
         assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"), "{}", doc["openapi"]);
         let paths = doc["paths"].as_object().unwrap();
-        for path in
-            ["/api/session", "/api/requests/{id}/confirm", "/api/v1/rp/requests", "/api/v1/rp/requests/{id}/cancel"]
-        {
+        for path in [
+            "/api/session",
+            "/api/requests/{id}/confirm",
+            "/api/v1/rp/requests",
+            "/api/v1/rp/requests/{id}/cancel",
+            "/api/v1/admin/users",
+        ] {
             assert!(paths.contains_key(path), "{path} is not documented");
         }
         let create = &doc["paths"]["/api/v1/rp/requests"]["post"];
