@@ -260,6 +260,11 @@ fn sad_request_state_refusals() {
     let mut w = world();
     w.req.sad = Some("earlier".into());
     assert_eq!(code(w.admit(&w.claims())), ErrorCode::SadReplayed);
+    // A closed request hears no answer, not even a refusal (which needs no open request).
+    let mut w = world();
+    w.req.state = "failed".into();
+    let reject = SadClaims { dec: Decision::Reject, ..w.claims() };
+    assert_eq!(code(w.admit(&reject)), ErrorCode::RequestNotPending);
 }
 
 #[test]
@@ -385,22 +390,40 @@ fn a_pdf_permit_covers_the_byte_ranges_of_a_file_that_opens_with_the_confirmed_p
     assert!(has_signing_time(&letter.authorize(SadEvidence::Stored, NOW).unwrap()));
 
     // A stored PDF that is not the one both channels confirmed.
+    let field = b"wysiwys-req-1";
+    assert!(
+        prepared.bytes().windows(field.len()).any(|w| w == field),
+        "the signature field is named after the request"
+    );
+
     let (mut w, _) = confirmed(world_with(MEDIA_TYPE_PDF, pdf));
     w.req.document.extend_from_slice(b"% appended\n");
     assert_eq!(code(w.authorize(SadEvidence::Stored, NOW)), ErrorCode::InternalError);
 }
 
+const PAYMENT: &str = r#"{"payee":"ACME GmbH","iban":"DE89370400440532013000","amount":"1250.00","currency":"EUR","reference":"Invoice 42"}"#;
+
 fn batch(titles: &[&str]) -> (Vec<u8>, Vec<BatchDocumentRow>) {
-    let rows: Vec<BatchDocumentRow> = titles
+    let documents: Vec<(&str, &str, Vec<u8>)> = titles
         .iter()
         .enumerate()
-        .map(|(i, t)| {
-            let document = format!("{t}\n\nText {i}.\n").into_bytes();
+        .map(|(i, t)| (*t, "text/plain", format!("{t}\n\nText {i}.\n").into_bytes()))
+        .collect();
+    batch_of(&documents)
+}
+
+/// A manifest and its stored rows for (title, media type, document) triples.
+fn batch_of(documents: &[(&str, &str, Vec<u8>)]) -> (Vec<u8>, Vec<BatchDocumentRow>) {
+    let rows: Vec<BatchDocumentRow> = documents
+        .iter()
+        .enumerate()
+        .map(|(i, (t, media_type, document))| {
+            let document = document.clone();
             BatchDocumentRow {
                 request_id: "req-1".into(),
                 position: i as i64,
                 title: (*t).into(),
-                media_type: "text/plain".into(),
+                media_type: (*media_type).into(),
                 doc_hash: Sha256::digest(&document).to_vec(),
                 document,
                 rp_reference: None,
@@ -434,6 +457,7 @@ fn a_batch_yields_one_permit_per_document_each_with_its_path_to_the_root() {
         assert_eq!(member.attributes.message_digest(), Some(leaves[i]));
         let text = String::from_utf8_lossy(member.attributes.der()).into_owned();
         assert!(text.contains(&root) && text.contains(&format!("\"index\":{i}")), "{text}");
+        assert!(text.contains(&format!("\"doc_sha256\":\"{}\"", b64::encode(leaves[i]))), "{text}");
         for sibling in merkle::inclusion_path(&leaves, i).unwrap() {
             assert!(text.contains(&b64::encode(sibling)));
         }
@@ -458,9 +482,29 @@ fn batch_refusals() {
     relabelled[2].doc_hash = rows[0].doc_hash.clone();
     relabelled[2].document = rows[0].document.clone();
     assert_eq!(refused(&relabelled), ErrorCode::InternalError, "another document in its place");
+    let mut misplaced = rows.clone();
+    misplaced[1].position = 7;
+    assert_eq!(refused(&misplaced), ErrorCode::InternalError, "a document stored at another place");
 
     // Documents stored beside a request that is no batch.
     let (letter, _) = confirmed(world_with("text/plain", b"A letter\n".to_vec()));
     let r = authorize(&letter.req, &rows, &letter.user, &letter.device, SadEvidence::Stored, &letter.cert, ctx(NOW));
     assert_eq!(code(r), ErrorCode::InternalError);
+}
+
+#[test]
+fn payments_carry_the_payment_in_their_evidence_also_inside_a_batch() {
+    let payee = "\"payee\":\"ACME GmbH\"";
+    let (w, _) = confirmed(world_with(MEDIA_TYPE_PAYMENT, PAYMENT.as_bytes().to_vec()));
+    let auth = w.authorize(SadEvidence::Stored, NOW).unwrap();
+    let text = String::from_utf8_lossy(auth.document.attributes.der()).into_owned();
+    assert!(text.contains(payee) && text.contains("\"amount\":\"1250.00\""), "{text}");
+
+    let (manifest, rows) =
+        batch_of(&[("Letter", "text/plain", b"A letter\n".to_vec()), ("Payment", MEDIA_TYPE_PAYMENT, PAYMENT.into())]);
+    let (w, _) = confirmed(world_with(MEDIA_TYPE_BATCH, manifest));
+    let auth = authorize(&w.req, &rows, &w.user, &w.device, SadEvidence::Stored, &w.cert, ctx(NOW)).unwrap();
+    let evidence = |i: usize| String::from_utf8_lossy(auth.members[i].attributes.der()).into_owned();
+    assert!(!evidence(0).contains(payee), "{}", evidence(0));
+    assert!(evidence(1).contains(payee), "{}", evidence(1));
 }
