@@ -225,13 +225,18 @@ pub struct SignatureFile {
 }
 
 pub(crate) fn signature_file(row: RequestRow) -> Result<SignatureFile> {
-    let Some(bytes) = row.signature else {
-        return Err(Error::refused(ErrorCode::RequestNotPending, format!("request is {}, not signed", row.state)));
+    signed_file(&row.id, &row.media_type, &row.state, row.signature)
+}
+
+/// The file a signature is delivered as: the signed PDF, or a detached `.p7s`.
+fn signed_file(name: &str, media_type: &str, state: &str, signature: Option<Vec<u8>>) -> Result<SignatureFile> {
+    let Some(bytes) = signature else {
+        return Err(Error::refused(ErrorCode::RequestNotPending, format!("request is {state}, not signed")));
     };
-    Ok(if row.media_type == MEDIA_TYPE_PDF {
-        SignatureFile { content_type: "application/pdf", file_name: format!("{}-signed.pdf", row.id), bytes }
+    Ok(if media_type == MEDIA_TYPE_PDF {
+        SignatureFile { content_type: "application/pdf", file_name: format!("{name}-signed.pdf"), bytes }
     } else {
-        SignatureFile { content_type: "application/pkcs7-signature", file_name: format!("{}.p7s", row.id), bytes }
+        SignatureFile { content_type: "application/pkcs7-signature", file_name: format!("{name}.p7s"), bytes }
     })
 }
 
@@ -244,14 +249,7 @@ pub(crate) async fn member_signature_file(app: &App, row: &RequestRow, index: u3
         .into_iter()
         .find(|d| d.position == i64::from(index))
         .ok_or_else(|| Error::refused(ErrorCode::NotFound, "no such document in this request"))?;
-    let signed = RequestRow {
-        id: format!("{}-{index}", row.id),
-        media_type: member.media_type,
-        state: row.state.clone(),
-        signature: member.signature,
-        ..row.clone()
-    };
-    signature_file(signed)
+    signed_file(&format!("{}-{index}", row.id), &member.media_type, &row.state, member.signature)
 }
 
 /// A batch document's signature, for the user who signed it.
