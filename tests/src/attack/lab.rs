@@ -29,7 +29,7 @@ pub const LETTER: &str = "Municipal Office of Example Town\n\nDecision\n\nYour a
 
 /// How long set-up waits for a per-address limit that an earlier guessing
 /// scenario emptied (a token comes back every few seconds).
-const RATE_LIMIT_PATIENCE: Duration = Duration::from_secs(90);
+pub const RATE_LIMIT_PATIENCE: Duration = Duration::from_secs(90);
 
 /// A target server and the operator token that lets the lab make accounts.
 #[derive(Debug)]

@@ -3,12 +3,13 @@
 
 use super::{pushes_for, refusal};
 use crate::attack::Lab;
-use crate::attack::lab::{LETTER, api, code_of, rand_bytes, rp_letter};
+use crate::attack::lab::{LETTER, RATE_LIMIT_PATIENCE, api, code_of, rand_bytes, rp_letter};
 use crate::attack::{Observation, Played};
-use crate::browser::{ApiResult, Browser, decode, hidden_field, session_cookie, totp_code};
+use crate::browser::{ApiError, ApiResult, Browser, decode, hidden_field, session_cookie, totp_code};
 use crate::relying_party::Bank;
+use crate::server::Credentials;
 use wysiwys_proto::ErrorCode;
-use wysiwys_proto::api::{RequestState, WebConfirmation};
+use wysiwys_proto::api::{LoginResponse, RequestState, WebConfirmation};
 use wysiwys_proto::rp::RpRequestView;
 use wysiwys_proto::sad::Decision;
 
@@ -78,13 +79,12 @@ pub fn totp_replay(lab: &Lab) -> Played<'_> {
         let credentials = lab.account().await?;
         let code = totp_code(&credentials.totp_secret, crate::system_now_s());
         let mut victim = Browser::at(&lab.origin);
-        victim.login_with(&credentials.username, &credentials.password, &code).await.map_err(api)?;
+        log_in_attempt(&mut victim, &credentials, &code).await.map_err(api)?;
         let mut attacker = Browser::at(&lab.origin);
-        let replayed = attacker.login_with(&credentials.username, &credentials.password, &code).await;
+        let replayed = log_in_attempt(&mut attacker, &credentials, &code).await;
         let mut o = Observation::new(code_of(&replayed));
         let me = attacker.client.get(attacker.url("/api/me")).send().await?;
         o.require("the attacker has no session", me.status() == 401);
-        o.signature_produced = false;
         Ok(o)
     })
 }
@@ -105,16 +105,46 @@ pub fn totp_brute_force(lab: &Lab) -> Played<'_> {
         let credentials = lab.account().await?;
         let mut attacker = Browser::at(&lab.origin);
         let mut o = Observation::new(None);
+        let mut judged_wrong = 0;
         for guess in wrong_codes(&credentials.totp_secret, 8) {
-            let answer = attacker.login_with(&credentials.username, &credentials.password, &guess).await;
-            o.require("a wrong code never logs in", answer.is_err());
+            match log_in_attempt(&mut attacker, &credentials, &guess).await {
+                Ok(_) => o.problems.push("a wrong code logged in".into()),
+                Err(e) if e.code() == ErrorCode::TotpInvalid => judged_wrong += 1,
+                Err(_) => {}
+            }
         }
+        o.require("the first guesses were judged (TOTP_INVALID) before the lock", judged_wrong > 0);
         // The right code, once the account is locked.
         let code = totp_code(&credentials.totp_secret, crate::system_now_s());
-        let answer = attacker.login_with(&credentials.username, &credentials.password, &code).await;
+        let answer = log_in_attempt(&mut attacker, &credentials, &code).await;
+        o.require(
+            "the right code is refused by the account lock",
+            answer.as_ref().is_err_and(|e| !is_address_limit(e)),
+        );
         o.observed = code_of(&answer);
         Ok(o)
     })
+}
+
+/// One log-in with password and `code`. The per-address limit, which an
+/// earlier scenario may have emptied, is waited out: it is not what the
+/// account scenarios test.
+async fn log_in_attempt(browser: &mut Browser, credentials: &Credentials, code: &str) -> ApiResult<LoginResponse> {
+    let patience = tokio::time::Instant::now() + RATE_LIMIT_PATIENCE;
+    loop {
+        let answer = browser.login_with(&credentials.username, &credentials.password, code).await;
+        match &answer {
+            Err(e) if is_address_limit(e) && tokio::time::Instant::now() < patience => {
+                tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+            }
+            _ => return answer,
+        }
+    }
+}
+
+/// The per-address limit, as opposed to an account's lock.
+fn is_address_limit(e: &ApiError) -> bool {
+    e.code() == ErrorCode::RateLimited && e.body.error_description.contains("address")
 }
 
 async fn me_with(lab: &Lab, cookie: &str) -> anyhow::Result<Option<ErrorCode>> {
@@ -136,15 +166,17 @@ pub fn session_fixation(lab: &Lab) -> Played<'_> {
         let form = victim.get(at("/login")).send().await?.text().await?;
         let token =
             hidden_field(&form, "form_token").ok_or_else(|| anyhow::anyhow!("no form token in the log-in page"))?;
-        let step_one = victim
-            .post(at("/login"))
-            .form(&[
-                ("form_token", token.as_str()),
-                ("username", &credentials.username),
-                ("password", &credentials.password),
-            ])
-            .send()
-            .await?;
+        let form =
+            [("form_token", token.as_str()), ("username", &credentials.username), ("password", &credentials.password)];
+        let patience = tokio::time::Instant::now() + RATE_LIMIT_PATIENCE;
+        let step_one = loop {
+            let answer = victim.post(at("/login")).form(&form).send().await?;
+            // An address limit emptied by an earlier scenario: wait for it, as a person would.
+            if answer.status() != 429 || tokio::time::Instant::now() >= patience {
+                break answer;
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+        };
         let half_way = session_cookie(&step_one).ok_or_else(|| anyhow::anyhow!("no session after the password"))?;
         let code_page = victim.get(at("/login/code")).send().await?.text().await?;
         let csrf = hidden_field(&code_page, "csrf").ok_or_else(|| anyhow::anyhow!("no CSRF field in the code page"))?;
