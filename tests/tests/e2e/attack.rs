@@ -9,11 +9,21 @@ use wysiwys_tests::{Db, TestServer, workspace_bin};
 
 /// A server with the operator API enabled, and the token file for it.
 async fn server_for_the_lab(db: Db, command: &'static str) -> (TestServer, tempfile::TempDir, String) {
+    server_for_the_lab_with(db, command, &[]).await
+}
+
+async fn server_for_the_lab_with(
+    db: Db,
+    command: &'static str,
+    extra: &[&str],
+) -> (TestServer, tempfile::TempDir, String) {
     let secrets = tempfile::tempdir().unwrap();
     let token = wysiwys_proto::b64::encode(wysiwys_tests::attack::lab::rand_bytes::<32>());
     let token_file = secrets.path().join("admin-token");
     std::fs::write(&token_file, format!("{token}\n")).unwrap();
-    let server = TestServer::start_command(db, command, &["--admin-token-file", token_file.to_str().unwrap()]).await;
+    let mut args = vec!["--admin-token-file", token_file.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let server = TestServer::start_command(db, command, &args).await;
     (server, secrets, token)
 }
 
@@ -91,6 +101,18 @@ every_scenario! {
     malformed_input => "malformed-input",
     pairing_code_brute_force => "pairing-code-brute-force",
     password_spraying => "password-spraying",
+}
+
+#[tokio::test]
+async fn after_a_guessing_scenario_emptied_the_address_limit_the_others_still_judge_what_they_test() {
+    // One log-in token a second, so the wait is short.
+    let (server, _secrets, token) =
+        server_for_the_lab_with(Db::Sqlite, "serve", &["--login-rate-per-minute", "60"]).await;
+    let lab = Lab::new(&server.origin, SecretString::from(token));
+    for name in ["password-spraying", "totp-brute-force", "totp-replay", "session-fixation", "password-spraying"] {
+        let report = attack::run(&lab, attack::find(name).unwrap()).await;
+        assert_eq!(report.verdict, Verdict::Pass, "{report:#?}");
+    }
 }
 
 fn attack_command(args: &[&str]) -> std::process::Output {
