@@ -49,7 +49,9 @@ pub async fn pair(
     let proof = pairing_proof(&key, &claims)?;
     let mut client = reqwest::Client::builder();
     if let Some(pem) = ca_pem {
-        client = client.add_root_certificate(reqwest::Certificate::from_pem(pem)?);
+        // The same trust as the device socket: reqwest's platform verifier
+        // refuses a private CA given as an extra root (UnknownCA).
+        client = client.use_preconfigured_tls(crate::channel::tls_config(Some(pem))?.as_ref().clone());
     }
     let response = client
         .build()?

@@ -28,6 +28,7 @@ pub type ApiResult<T> = Result<T, ApiError>;
 pub struct Browser {
     pub client: reqwest::Client,
     cookies: std::sync::Arc<reqwest::cookie::Jar>,
+    tls: crate::device::Tls,
     pub origin: String,
     pub csrf: Option<String>,
 }
@@ -47,6 +48,18 @@ pub(crate) async fn decode<T: DeserializeOwned>(response: reqwest::Response) -> 
     }
 }
 
+fn client(cookies: &std::sync::Arc<reqwest::cookie::Jar>, tls: &crate::device::Tls) -> reqwest::Client {
+    trusting(reqwest::Client::builder(), tls).cookie_provider(cookies.clone()).build().expect("client")
+}
+
+/// A client builder with `tls` as its TLS configuration, when given.
+pub fn trusting(builder: reqwest::ClientBuilder, tls: &crate::device::Tls) -> reqwest::ClientBuilder {
+    match tls {
+        Some(config) => builder.use_preconfigured_tls(config.as_ref().clone()),
+        None => builder,
+    }
+}
+
 impl Browser {
     pub fn new(server: &TestServer) -> Browser {
         Browser::at(&server.origin)
@@ -54,15 +67,20 @@ impl Browser {
 
     /// A browser for any server, by its origin.
     pub fn at(origin: &str) -> Browser {
+        Browser::trusting(origin, None)
+    }
+
+    /// A browser with its own trust (a deployment behind a private CA).
+    pub fn trusting(origin: &str, tls: crate::device::Tls) -> Browser {
         let cookies = std::sync::Arc::new(reqwest::cookie::Jar::default());
-        let client = reqwest::Client::builder().cookie_provider(cookies.clone()).build().expect("client");
-        Browser { client, cookies, origin: origin.to_owned(), csrf: None }
+        let client = client(&cookies, &tls);
+        Browser { client, cookies, tls, origin: origin.to_owned(), csrf: None }
     }
 
     /// After the server restarted: new connections, same cookies (a real
     /// browser notices the dropped keep-alive connection by itself).
     pub fn reconnect(&mut self) {
-        self.client = reqwest::Client::builder().cookie_provider(self.cookies.clone()).build().expect("client");
+        self.client = client(&self.cookies, &self.tls);
     }
 
     pub fn url(&self, path: &str) -> String {

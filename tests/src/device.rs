@@ -173,6 +173,17 @@ impl Drop for RunningAnswer {
 
 type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
+/// Trust for a device socket over TLS: a private CA's, or (None) the web PKI.
+pub type Tls = Option<std::sync::Arc<rustls::ClientConfig>>;
+
+async fn open_socket(server_origin: &str, tls: Tls) -> Socket {
+    let url = wysiwys_confirm::channel::socket_url(server_origin).expect("url");
+    let connector = tls.map(tokio_tungstenite::Connector::Rustls);
+    let (socket, _) =
+        tokio_tungstenite::connect_async_tls_with_config(url, None, true, connector).await.expect("connect");
+    socket
+}
+
 /// A device driven by the test: it can send any SAD, including replayed,
 /// foreign or forged ones.
 #[derive(Debug)]
@@ -188,8 +199,12 @@ pub struct ScriptedDevice {
 impl ScriptedDevice {
     /// Authenticates as `account` with `key` (which may not be the paired one).
     pub async fn connect(account: Account, key: SigningKey) -> Result<ScriptedDevice, ErrorBody> {
-        let url = wysiwys_confirm::channel::socket_url(&account.server_origin).expect("url");
-        let (socket, _) = tokio_tungstenite::connect_async_with_config(url, None, true).await.expect("connect");
+        Self::connect_with(account, key, None).await
+    }
+
+    /// The same over TLS with `tls` (a private CA); None trusts the web PKI.
+    pub async fn connect_with(account: Account, key: SigningKey, tls: Tls) -> Result<ScriptedDevice, ErrorBody> {
+        let socket = open_socket(&account.server_origin, tls).await;
         let mut device = ScriptedDevice { socket, account, key, auth_message: String::new() };
         let nonce = match device.receive().await? {
             ServerMessage::Hello { nonce, .. } => nonce,
@@ -288,9 +303,8 @@ async fn receive_on(socket: &mut Socket) -> Result<ServerMessage, ErrorBody> {
 
 /// Opens a device socket and sends `auth_message` (recorded from another
 /// connection) as the answer to this connection's fresh nonce.
-pub async fn replay_authentication(server_origin: &str, auth_message: &str) -> Result<(), ErrorBody> {
-    let url = wysiwys_confirm::channel::socket_url(server_origin).expect("url");
-    let (mut socket, _) = tokio_tungstenite::connect_async_with_config(url, None, true).await.expect("connect");
+pub async fn replay_authentication(server_origin: &str, auth_message: &str, tls: Tls) -> Result<(), ErrorBody> {
+    let mut socket = open_socket(server_origin, tls).await;
     receive_on(&mut socket).await?;
     socket.send(Message::text(auth_message.to_owned())).await.expect("send");
     match receive_on(&mut socket).await? {

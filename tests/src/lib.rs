@@ -14,6 +14,7 @@ pub mod openapi;
 pub mod postgres;
 pub mod relying_party;
 pub mod server;
+pub mod tls;
 
 pub use browser::{ApiError, Browser};
 pub use device::{ConfirmApp, ScriptedDevice};

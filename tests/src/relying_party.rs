@@ -23,7 +23,12 @@ impl Bank {
 
     /// A client of any server, by its origin.
     pub fn at(origin: &str, credentials: RpCredentials) -> Bank {
-        Bank { client: reqwest::Client::new(), origin: origin.to_owned(), credentials }
+        Bank::with_client(origin, credentials, reqwest::Client::new())
+    }
+
+    /// With a client of the caller's (one that trusts a private CA, say).
+    pub fn with_client(origin: &str, credentials: RpCredentials, client: reqwest::Client) -> Bank {
+        Bank { client, origin: origin.to_owned(), credentials }
     }
 
     fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {

@@ -16,7 +16,11 @@ pub enum Db {
 
 #[derive(Debug)]
 pub struct TestServer {
+    /// What the server calls itself (its public origin).
     pub origin: String,
+    /// Where it listens, `127.0.0.1:<port>` (the origin's address unless a
+    /// public origin in front of it was given).
+    pub address: String,
     pub dir: tempfile::TempDir,
     child: Child,
     database: Option<FreshDatabase>,
@@ -32,7 +36,7 @@ fn spawn(
     database: Option<&FreshDatabase>,
     listen: &str,
     extra_args: &[String],
-) -> (Child, String) {
+) -> (Child, (String, String)) {
     let mut cmd = Command::new(workspace_bin("wysiwys-server"));
     cmd.arg(command).arg("--data-dir").arg(dir.path()).args(["--listen", listen, "--test-clock"]);
     if let Some(d) = database {
@@ -48,12 +52,13 @@ fn spawn(
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
             if let Some(rest) = line.strip_prefix("wysiwys-server listening on ") {
                 let origin = rest.split_whitespace().next().unwrap_or_default().to_owned();
-                let _ = tx.send(origin);
+                let bound = rest.split("(bound to ").nth(1).unwrap_or_default().trim_end_matches(')').to_owned();
+                let _ = tx.send((origin, bound));
             }
         }
     });
     match rx.recv_timeout(Duration::from_secs(60)) {
-        Ok(origin) => (child, origin),
+        Ok(found) => (child, found),
         Err(_) => {
             let _ = child.kill();
             let log = std::fs::read_to_string(dir.path().join("server.log")).unwrap_or_default();
@@ -85,8 +90,8 @@ impl TestServer {
             Db::Postgres => Some(FreshDatabase::create().await.expect("fresh PostgreSQL database")),
         };
         let extra_args: Vec<String> = extra_args.iter().map(|a| a.to_string()).collect();
-        let (child, origin) = spawn(command, &dir, database.as_ref(), "127.0.0.1:0", &extra_args);
-        TestServer { origin, dir, child, database, command, extra_args, clock_offset_s: AtomicI64::new(0) }
+        let (child, (origin, address)) = spawn(command, &dir, database.as_ref(), "127.0.0.1:0", &extra_args);
+        TestServer { origin, address, dir, child, database, command, extra_args, clock_offset_s: AtomicI64::new(0) }
     }
 
     /// Kills the server without warning, as a crash or power loss would.
@@ -99,8 +104,8 @@ impl TestServer {
     /// Its test clock starts from the real time again.
     pub fn restart(&mut self) {
         self.crash();
-        let address = self.origin.trim_start_matches("http://").to_owned();
-        let (child, origin) = spawn(self.command, &self.dir, self.database.as_ref(), &address, &self.extra_args);
+        let (child, (origin, _)) =
+            spawn(self.command, &self.dir, self.database.as_ref(), &self.address, &self.extra_args);
         assert_eq!(origin, self.origin);
         self.child = child;
         self.clock_offset_s.store(0, Ordering::SeqCst);

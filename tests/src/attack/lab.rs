@@ -4,7 +4,7 @@
 //! APIs). Nothing here reads the target's files or database.
 
 use crate::browser::{ApiError, ApiResult, Browser, totp_code};
-use crate::device::{PASSPHRASE, ScriptedDevice};
+use crate::device::{PASSPHRASE, ScriptedDevice, Tls};
 use crate::relying_party::Bank;
 use crate::server::{Credentials, RpCredentials};
 use anyhow::{Context, Result, anyhow, bail};
@@ -37,6 +37,9 @@ pub struct Lab {
     pub origin: String,
     admin_token: SecretString,
     http: reqwest::Client,
+    /// A private CA the target's TLS certificate chains to, when not the web PKI's.
+    ca_pem: Option<Vec<u8>>,
+    tls: Tls,
     /// Keeps names unique across runs against the same server.
     run: String,
     serial: AtomicU64,
@@ -57,6 +60,7 @@ pub struct Device {
     pub key: SigningKey,
     /// SAD counters must rise across all connections of this device.
     counter: AtomicU64,
+    tls: Tls,
 }
 
 /// A user with one paired device: whom most attacks are aimed at.
@@ -94,9 +98,40 @@ impl Lab {
             origin: origin.trim_end_matches('/').to_owned(),
             admin_token,
             http: reqwest::Client::new(),
+            ca_pem: None,
+            tls: None,
             run,
             serial: AtomicU64::new(0),
         }
+    }
+
+    /// Trusts `ca_pem` (PEM certificates) for the target's TLS, everywhere
+    /// the lab connects: browser, relying party, pairing, device socket.
+    pub fn trusting(mut self, ca_pem: &[u8]) -> Result<Lab> {
+        self.tls = Some(wysiwys_confirm::channel::tls_config(Some(ca_pem)).context("the CA file")?);
+        self.ca_pem = Some(ca_pem.to_vec());
+        self.http = self.client_builder().build()?;
+        Ok(self)
+    }
+
+    /// A new browser (its own cookies) for the target.
+    pub fn browser(&self) -> Browser {
+        Browser::trusting(&self.origin, self.tls())
+    }
+
+    /// An HTTP client without cookies, as a script on another machine has.
+    pub fn client(&self) -> reqwest::Client {
+        self.http.clone()
+    }
+
+    /// For clients that need more (cookies, no redirects), with the same trust.
+    pub fn client_builder(&self) -> reqwest::ClientBuilder {
+        crate::browser::trusting(reqwest::Client::builder(), &self.tls)
+    }
+
+    /// Trust for device sockets.
+    pub fn tls(&self) -> Tls {
+        self.tls.clone()
     }
 
     /// A fresh name for the lab's own accounts and parties.
@@ -132,7 +167,7 @@ impl Lab {
     /// Logs in with password and the current TOTP code. Waits out a
     /// per-address limit that a guessing scenario may have emptied.
     pub async fn log_in(&self, credentials: &Credentials) -> Result<Browser> {
-        let mut browser = Browser::at(&self.origin);
+        let mut browser = self.browser();
         let deadline = tokio::time::Instant::now() + RATE_LIMIT_PATIENCE;
         loop {
             let code = totp_code(&credentials.totp_secret, crate::system_now_s());
@@ -163,8 +198,14 @@ impl Lab {
         let account = loop {
             let code = user.browser.pairing_code().await.map_err(api)?;
             let uri: PairingUri = code.uri.parse().map_err(|e| anyhow!("pairing URI: {e}"))?;
-            match wysiwys_confirm::pairing::pair(&home, &PairingTarget::from(uri), "lab device", &passphrase, None)
-                .await
+            match wysiwys_confirm::pairing::pair(
+                &home,
+                &PairingTarget::from(uri),
+                "lab device",
+                &passphrase,
+                self.ca_pem.as_deref(),
+            )
+            .await
             {
                 Ok(account) => break account,
                 Err(e) if e.to_string().contains("RATE_LIMITED") && tokio::time::Instant::now() < deadline => {
@@ -175,7 +216,7 @@ impl Lab {
             }
         };
         let key = home.load_key(&account, &passphrase)?;
-        Ok(Device { _home: home_dir, account, key, counter: AtomicU64::new(0) })
+        Ok(Device { _home: home_dir, account, key, counter: AtomicU64::new(0), tls: self.tls() })
     }
 
     /// Pairs a key of the attacker's with whatever account `code` belongs to.
@@ -218,7 +259,7 @@ impl Lab {
                 },
             )
             .await?;
-        Ok(Bank::at(&self.origin, credentials))
+        Ok(Bank::with_client(&self.origin, credentials, self.client()))
     }
 }
 
@@ -234,7 +275,7 @@ impl Device {
         let mut account = self.account.clone();
         // Each connection starts its counters above every earlier one.
         account.counter = self.counter.fetch_add(1_000, Ordering::SeqCst);
-        ScriptedDevice::connect(account, key).await
+        ScriptedDevice::connect_with(account, key, self.tls.clone()).await
     }
 
     pub async fn connect_as(&self, key: SigningKey) -> Result<ScriptedDevice> {

@@ -30,6 +30,9 @@ enum Command {
         /// File whose first line is the server's operator token (its --admin-token-file).
         #[arg(long, env = "WYSIWYS_ADMIN_TOKEN_FILE")]
         admin_token_file: PathBuf,
+        /// PEM file of a private CA the server's TLS certificate chains to.
+        #[arg(long)]
+        ca_file: Option<PathBuf>,
         /// Play only these scenarios (repeat the flag); all of them when absent.
         #[arg(long = "scenario")]
         scenarios: Vec<String>,
@@ -46,8 +49,8 @@ fn main() -> std::process::ExitCode {
             list(json);
             std::process::ExitCode::SUCCESS
         }
-        Command::Run { server, admin_token_file, scenarios, json } => {
-            match run(&server, &admin_token_file, &scenarios, json) {
+        Command::Run { server, admin_token_file, ca_file, scenarios, json } => {
+            match run(&server, &admin_token_file, ca_file.as_deref(), &scenarios, json) {
                 Ok(true) => std::process::ExitCode::SUCCESS,
                 Ok(false) => std::process::ExitCode::from(1),
                 Err(e) => {
@@ -89,7 +92,13 @@ fn list(json: bool) {
     }
 }
 
-fn run(server: &str, token_file: &std::path::Path, names: &[String], json: bool) -> anyhow::Result<bool> {
+fn run(
+    server: &str,
+    token_file: &std::path::Path,
+    ca_file: Option<&std::path::Path>,
+    names: &[String],
+    json: bool,
+) -> anyhow::Result<bool> {
     let chosen: Vec<&attack::Scenario> = if names.is_empty() {
         attack::catalogue().iter().collect()
     } else {
@@ -101,11 +110,15 @@ fn run(server: &str, token_file: &std::path::Path, names: &[String], json: bool)
     let token = std::fs::read_to_string(token_file)
         .map_err(|e| anyhow::anyhow!("admin token file {}: {e}", token_file.display()))?;
     let token = SecretString::from(token.lines().next().unwrap_or_default().trim().to_owned());
+    let mut lab = Lab::new(server, token);
+    if let Some(path) = ca_file {
+        let pem = std::fs::read(path).map_err(|e| anyhow::anyhow!("CA file {}: {e}", path.display()))?;
+        lab = lab.trusting(&pem)?;
+    }
     // A scenario that panics is reported as FAIL; its message is in the report.
     std::panic::set_hook(Box::new(|_| {}));
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let reports = runtime.block_on(async {
-        let lab = Lab::new(server, token);
         let mut reports = Vec::with_capacity(chosen.len());
         for scenario in chosen {
             let report = attack::run(&lab, scenario).await;

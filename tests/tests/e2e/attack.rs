@@ -150,6 +150,46 @@ async fn the_binary_plays_the_whole_catalogue_against_a_fresh_demo_server() {
 }
 
 #[tokio::test]
+async fn the_binary_attacks_a_deployment_behind_tls_with_a_private_ca() {
+    let front = wysiwys_tests::tls::TlsFront::bind().await;
+    let (server, secrets, _) = server_for_the_lab_with(Db::Sqlite, "serve", &["--public-origin", &front.origin]).await;
+    let ca_file = secrets.path().join("private-ca.pem");
+    std::fs::write(&ca_file, &front.ca_pem).unwrap();
+    let origin = front.origin.clone();
+    front.forward_to(&format!("http://{}", server.address));
+    let token_file = secrets.path().join("admin-token").to_str().unwrap().to_owned();
+    let ca_file = ca_file.to_str().unwrap().to_owned();
+    // Every kind of connection: browser API and forms, relying party, pairing, device socket.
+    let scenarios = ["sad-replay-same-request", "device-auth-replay", "session-fixation", "rp-forged-api-key"];
+    let (trusting, untrusting) = tokio::task::spawn_blocking(move || {
+        let mut args = vec!["run", "--server", &origin, "--admin-token-file", &token_file, "--ca-file", &ca_file];
+        for s in &scenarios {
+            args.extend(["--scenario", s]);
+        }
+        let trusting = attack_command(&args);
+        let untrusting = attack_command(&[
+            "run",
+            "--server",
+            &origin,
+            "--admin-token-file",
+            &token_file,
+            "--scenario",
+            "sad-replay-same-request",
+        ]);
+        (trusting, untrusting)
+    })
+    .await
+    .unwrap();
+    let text = String::from_utf8(trusting.stdout).unwrap();
+    assert_eq!(trusting.status.code(), Some(0), "{text}");
+    assert!(text.contains("4 passed, 0 failed"), "{text}");
+    // Without the CA the lab cannot even reach the server: a failure, never a pass.
+    let text = String::from_utf8(untrusting.stdout).unwrap();
+    assert_eq!(untrusting.status.code(), Some(1), "{text}");
+    assert!(text.lines().any(|l| l.starts_with("FAIL") && l.contains("ERROR")), "{text}");
+}
+
+#[tokio::test]
 async fn the_binary_lists_reports_a_table_and_fails_when_a_scenario_fails() {
     let listed = attack_command(&["list", "--json"]);
     assert!(listed.status.success());

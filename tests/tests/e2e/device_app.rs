@@ -323,50 +323,14 @@ async fn receipts_accounts_pairing_by_hand_and_unpairing() {
     assert_eq!(accounts.len(), 1);
 }
 
-/// A TLS front for the server, with a certificate from a private CA.
-async fn tls_front(server_origin: &str, dir: &std::path::Path) -> (u16, std::path::PathBuf) {
-    use std::sync::Arc;
-    let ca_key = rcgen::KeyPair::generate().unwrap();
-    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    let ca = rcgen::CertifiedIssuer::self_signed(ca_params, ca_key).unwrap();
-    let leaf_key = rcgen::KeyPair::generate().unwrap();
-    let leaf = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).unwrap().signed_by(&leaf_key, &ca).unwrap();
-    let ca_file = dir.join("private-ca.pem");
-    std::fs::write(&ca_file, ca.pem()).unwrap();
-
-    let provider = Arc::new(tokio_rustls::rustls::crypto::aws_lc_rs::default_provider());
-    let config = tokio_rustls::rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(
-            vec![leaf.der().clone()],
-            tokio_rustls::rustls::pki_types::PrivateKeyDer::try_from(leaf_key.serialize_der()).unwrap(),
-        )
-        .unwrap();
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let backend = server_origin.trim_start_matches("http://").to_owned();
-    tokio::spawn(async move {
-        while let Ok((tcp, _)) = listener.accept().await {
-            let (acceptor, backend) = (acceptor.clone(), backend.clone());
-            tokio::spawn(async move {
-                let Ok(mut tls) = acceptor.accept(tcp).await else { return };
-                let Ok(mut plain) = tokio::net::TcpStream::connect(&backend).await else { return };
-                let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
-            });
-        }
-    });
-    (port, ca_file)
-}
-
 #[tokio::test]
 async fn over_tls_the_app_trusts_a_private_ca_only_when_told() {
     let f = Fixture::new(Db::Sqlite).await;
-    let (port, ca_file) = tls_front(&f.server.origin, f.server.dir.path()).await;
-    let front = format!("https://localhost:{port}");
+    let tls = wysiwys_tests::tls::TlsFront::bind().await;
+    let front = tls.origin.clone();
+    let ca_file = f.server.dir.path().join("private-ca.pem");
+    std::fs::write(&ca_file, &tls.ca_pem).unwrap();
+    tls.forward_to(&f.server.origin);
 
     // Without the CA the certificate is not trusted: the app never connects.
     let (code, events) = f.device.spawn(&["--connect", &front, "approve", "--once", "--timeout", "3"]).finish().await;

@@ -78,9 +78,9 @@ pub fn totp_replay(lab: &Lab) -> Played<'_> {
     Box::pin(async move {
         let credentials = lab.account().await?;
         let code = totp_code(&credentials.totp_secret, crate::system_now_s());
-        let mut victim = Browser::at(&lab.origin);
+        let mut victim = lab.browser();
         log_in_attempt(&mut victim, &credentials, &code).await.map_err(api)?;
-        let mut attacker = Browser::at(&lab.origin);
+        let mut attacker = lab.browser();
         let replayed = log_in_attempt(&mut attacker, &credentials, &code).await;
         let mut o = Observation::new(code_of(&replayed));
         let me = attacker.client.get(attacker.url("/api/me")).send().await?;
@@ -103,7 +103,7 @@ fn wrong_codes(secret: &str, count: usize) -> Vec<String> {
 pub fn totp_brute_force(lab: &Lab) -> Played<'_> {
     Box::pin(async move {
         let credentials = lab.account().await?;
-        let mut attacker = Browser::at(&lab.origin);
+        let mut attacker = lab.browser();
         let mut o = Observation::new(None);
         let mut judged_wrong = 0;
         for guess in wrong_codes(&credentials.totp_secret, 8) {
@@ -148,7 +148,7 @@ fn is_address_limit(e: &ApiError) -> bool {
 }
 
 async fn me_with(lab: &Lab, cookie: &str) -> anyhow::Result<Option<ErrorCode>> {
-    let response = reqwest::Client::new().get(format!("{}/api/me", lab.origin)).header("cookie", cookie).send().await?;
+    let response = lab.client().get(format!("{}/api/me", lab.origin)).header("cookie", cookie).send().await?;
     Ok(code_of(&decode::<serde_json::Value>(response).await))
 }
 
@@ -159,8 +159,7 @@ pub fn session_fixation(lab: &Lab) -> Played<'_> {
         let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
         let url: reqwest::Url = lab.origin.parse()?;
         jar.add_cookie_str(&format!("{planted}; Path=/"), &url);
-        let victim =
-            reqwest::Client::builder().cookie_provider(jar).redirect(reqwest::redirect::Policy::none()).build()?;
+        let victim = lab.client_builder().cookie_provider(jar).redirect(reqwest::redirect::Policy::none()).build()?;
         let at = |path: &str| format!("{}{path}", lab.origin);
         // The victim logs in through the web form, with the planted cookie in the jar.
         let form = victim.get(at("/login")).send().await?.text().await?;
@@ -282,7 +281,7 @@ pub fn pairing_code_brute_force(lab: &Lab) -> Played<'_> {
 pub fn password_spraying(lab: &Lab) -> Played<'_> {
     Box::pin(async move {
         let mut o = Observation::new(None);
-        let mut attacker = Browser::at(&lab.origin);
+        let mut attacker = lab.browser();
         // Names the server cannot tell from real ones: only the address limit can stop this.
         for _ in 0..GUESS_BUDGET {
             let username = lab.name("sprayed");

@@ -67,7 +67,7 @@ pub fn device_auth_replay(lab: &Lab) -> Played<'_> {
         let v = lab.victim().await?;
         let r = v.user.letter(LETTER).await?;
         let recorded = v.device.connect().await?.auth_message;
-        let replayed = replay_authentication(&lab.origin, &recorded).await;
+        let replayed = replay_authentication(&lab.origin, &recorded, lab.tls()).await;
         let o = Observation {
             observed: replayed.err().map(|e| e.error),
             signature_produced: v.user.signed(&r.id).await?,

@@ -75,15 +75,16 @@ pub fn rp_forged_api_key(lab: &Lab) -> Played<'_> {
         let made_up = format!("{API_KEY_PREFIX}{}", wysiwys_proto::b64::encode(rand_bytes::<32>()));
         let mut forged = genuine.credentials.clone();
         forged.api_key = made_up;
-        let mut o = Observation::new(code_of(&Bank::at(&lab.origin, forged.clone()).create(&body, None).await));
+        let mut o = Observation::new(code_of(
+            &Bank::with_client(&lab.origin, forged.clone(), lab.client()).create(&body, None).await,
+        ));
         let mut altered = genuine.credentials.clone();
         let last = if altered.api_key.ends_with('A') { 'B' } else { 'A' };
         altered.api_key.pop();
         altered.api_key.push(last);
-        let answer = Bank::at(&lab.origin, altered).create(&body, None).await;
+        let answer = Bank::with_client(&lab.origin, altered, lab.client()).create(&body, None).await;
         o.expect("an altered key", code_of(&answer), ErrorCode::ApiKeyInvalid);
-        let anonymous =
-            reqwest::Client::new().post(format!("{}/api/v1/rp/requests", lab.origin)).json(&body).send().await?;
+        let anonymous = lab.client().post(format!("{}/api/v1/rp/requests", lab.origin)).json(&body).send().await?;
         let answer = crate::browser::decode::<serde_json::Value>(anonymous).await;
         o.expect("no key at all", code_of(&answer), ErrorCode::ApiKeyInvalid);
         o.require("nothing was created", v.browser.history().await.map_err(api)?.is_empty());
