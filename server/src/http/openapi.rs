@@ -68,25 +68,14 @@ impl Modify for SecuritySchemes {
                 "Set by POST /api/session; state changes also need the X-CSRF-Token header",
             ))),
         );
-        components.add_security_scheme(
-            "api_key",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .description(Some("A relying party's API key, from `wysiwys-server create-rp`"))
-                    .build(),
-            ),
-        );
-        components.add_security_scheme(
-            "operator_token",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .description(Some("The operator token from the server's --admin-token-file"))
-                    .build(),
-            ),
-        );
+        components.add_security_scheme("api_key", bearer("A relying party's API key, from `wysiwys-server create-rp`"));
+        components
+            .add_security_scheme("operator_token", bearer("The operator token from the server's --admin-token-file"));
     }
+}
+
+fn bearer(description: &str) -> SecurityScheme {
+    SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).description(Some(description)).build())
 }
 
 #[cfg(test)]
