@@ -9,7 +9,7 @@ use crate::browser::{ApiError, ApiResult, Browser, decode, hidden_field, session
 use crate::relying_party::Bank;
 use crate::server::Credentials;
 use wysiwys_proto::ErrorCode;
-use wysiwys_proto::api::{LoginResponse, RequestState, WebConfirmation};
+use wysiwys_proto::api::{LoginRequest, LoginResponse, RequestState, WebConfirmation};
 use wysiwys_proto::rp::RpRequestView;
 use wysiwys_proto::sad::Decision;
 
@@ -191,6 +191,40 @@ pub fn session_fixation(lab: &Lab) -> Played<'_> {
         );
         o.require("the victim is logged in with a new session id", me_with(lab, &full).await?.is_none());
         o.require("the new id is not the planted one", full != planted && full != half_way);
+        Ok(o)
+    })
+}
+
+pub fn session_replay_after_logout(lab: &Lab) -> Played<'_> {
+    Box::pin(async move {
+        let credentials = lab.account().await?;
+        let code = totp_code(&credentials.totp_secret, crate::system_now_s());
+        let body = LoginRequest { username: credentials.username.clone(), password: credentials.password, totp: code };
+        let login = lab.client().post(format!("{}/api/session", lab.origin)).json(&body).send().await?;
+        // What a network attacker (or malware in the browser) records: the cookie and the CSRF token.
+        let cookie = session_cookie(&login).ok_or_else(|| anyhow::anyhow!("no session cookie after log-in"))?;
+        let csrf = decode::<LoginResponse>(login).await.map_err(api)?.csrf_token;
+        let mut o = Observation::new(None);
+        o.require("the recorded session works before the log-out", me_with(lab, &cookie).await?.is_none());
+        let logout = lab
+            .client()
+            .delete(format!("{}/api/session", lab.origin))
+            .header("cookie", &cookie)
+            .header(wysiwys_proto::api::CSRF_HEADER, &csrf)
+            .send()
+            .await?;
+        o.require("the person logged out", logout.status().is_success());
+        let upload = lab
+            .client()
+            .post(format!("{}/api/requests", lab.origin))
+            .header("cookie", &cookie)
+            .header(wysiwys_proto::api::CSRF_HEADER, &csrf)
+            .header("content-type", "text/plain; charset=utf-8")
+            .body(LETTER)
+            .send()
+            .await?;
+        o.observed = code_of(&decode::<serde_json::Value>(upload).await);
+        o.expect("reading with the old cookie", me_with(lab, &cookie).await?, ErrorCode::Unauthenticated);
         Ok(o)
     })
 }

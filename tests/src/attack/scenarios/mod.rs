@@ -172,6 +172,13 @@ pub static ALL: &[Scenario] = &[
         "a session id planted before log-in, or seen half-way, is used after the victim logged in"
     ),
     scenario!(
+        "session-replay-after-logout",
+        Network,
+        [Unauthenticated],
+        accounts::session_replay_after_logout,
+        "a recorded session cookie and CSRF token are used after the person logged out"
+    ),
+    scenario!(
         "csrf-web-confirmation",
         ManInTheBrowser,
         [CsrfInvalid],
@@ -212,6 +219,13 @@ pub static ALL: &[Scenario] = &[
         [ApiKeyInvalid],
         parties::rp_forged_api_key,
         "requests are created with a made-up, a missing and an altered API key"
+    ),
+    scenario!(
+        "rp-media-type-not-allowed",
+        RelyingParty,
+        [MediaTypeNotAllowed],
+        parties::rp_media_type_not_allowed,
+        "a relying party allowed letters and payments sends a contract as a PDF"
     ),
     scenario!(
         "unsafe-document-bidi",

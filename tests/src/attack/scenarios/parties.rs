@@ -91,3 +91,17 @@ pub fn rp_forged_api_key(lab: &Lab) -> Played<'_> {
         Ok(o)
     })
 }
+
+pub fn rp_media_type_not_allowed(lab: &Lab) -> Played<'_> {
+    Box::pin(async move {
+        let v = lab.user().await?;
+        // The lab's relying party may ask for letters and payments, not for contracts as PDFs.
+        let bank = lab.relying_party().await?;
+        let mut body = rp_letter(&v.credentials.username, "%PDF-1.7 a contract");
+        body["media_type"] = "application/pdf".into();
+        body["display"] = serde_json::json!({ "title": "Loan contract", "lines": [] });
+        let mut o = Observation::new(code_of(&bank.create(&body, None).await));
+        o.require("nothing was created", v.browser.history().await.map_err(api)?.is_empty());
+        Ok(o)
+    })
+}
