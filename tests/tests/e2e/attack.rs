@@ -111,7 +111,9 @@ async fn after_a_guessing_scenario_emptied_the_address_limit_the_others_still_ju
     let (server, _secrets, token) =
         server_for_the_lab_with(Db::Sqlite, "serve", &["--login-rate-per-minute", "60"]).await;
     let lab = Lab::new(&server.origin, SecretString::from(token));
-    for name in ["password-spraying", "totp-brute-force", "totp-replay", "session-fixation", "password-spraying"] {
+    let after_spraying =
+        ["totp-brute-force", "totp-replay", "session-fixation", "session-replay-after-logout", "password-spraying"];
+    for name in std::iter::once("password-spraying").chain(after_spraying) {
         let report = attack::run(&lab, attack::find(name).unwrap()).await;
         assert_eq!(report.verdict, Verdict::Pass, "{report:#?}");
     }

@@ -142,6 +142,20 @@ async fn log_in_attempt(browser: &mut Browser, credentials: &Credentials, code: 
     }
 }
 
+/// Sends a request again while the answer is 429: a per-address limit that
+/// an earlier scenario emptied, waited out as a person would.
+async fn send_patiently(request: reqwest::RequestBuilder) -> anyhow::Result<reqwest::Response> {
+    let patience = tokio::time::Instant::now() + RATE_LIMIT_PATIENCE;
+    loop {
+        let attempt = request.try_clone().ok_or_else(|| anyhow::anyhow!("a streamed body cannot be sent again"))?;
+        let answer = attempt.send().await?;
+        if answer.status() != 429 || tokio::time::Instant::now() >= patience {
+            return Ok(answer);
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    }
+}
+
 /// The per-address limit, as opposed to an account's lock.
 fn is_address_limit(e: &ApiError) -> bool {
     e.code() == ErrorCode::RateLimited && e.body.error_description.contains("address")
@@ -167,15 +181,7 @@ pub fn session_fixation(lab: &Lab) -> Played<'_> {
             hidden_field(&form, "form_token").ok_or_else(|| anyhow::anyhow!("no form token in the log-in page"))?;
         let form =
             [("form_token", token.as_str()), ("username", &credentials.username), ("password", &credentials.password)];
-        let patience = tokio::time::Instant::now() + RATE_LIMIT_PATIENCE;
-        let step_one = loop {
-            let answer = victim.post(at("/login")).form(&form).send().await?;
-            // An address limit emptied by an earlier scenario: wait for it, as a person would.
-            if answer.status() != 429 || tokio::time::Instant::now() >= patience {
-                break answer;
-            }
-            tokio::time::sleep(std::time::Duration::from_secs(3)).await;
-        };
+        let step_one = send_patiently(victim.post(at("/login")).form(&form)).await?;
         let half_way = session_cookie(&step_one).ok_or_else(|| anyhow::anyhow!("no session after the password"))?;
         let code_page = victim.get(at("/login/code")).send().await?.text().await?;
         let csrf = hidden_field(&code_page, "csrf").ok_or_else(|| anyhow::anyhow!("no CSRF field in the code page"))?;
@@ -200,7 +206,7 @@ pub fn session_replay_after_logout(lab: &Lab) -> Played<'_> {
         let credentials = lab.account().await?;
         let code = totp_code(&credentials.totp_secret, crate::system_now_s());
         let body = LoginRequest { username: credentials.username.clone(), password: credentials.password, totp: code };
-        let login = lab.client().post(format!("{}/api/session", lab.origin)).json(&body).send().await?;
+        let login = send_patiently(lab.client().post(format!("{}/api/session", lab.origin)).json(&body)).await?;
         // What a network attacker (or malware in the browser) records: the cookie and the CSRF token.
         let cookie = session_cookie(&login).ok_or_else(|| anyhow::anyhow!("no session cookie after log-in"))?;
         let csrf = decode::<LoginResponse>(login).await.map_err(api)?.csrf_token;
