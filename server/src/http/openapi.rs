@@ -96,9 +96,13 @@ mod tests {
         ] {
             assert!(paths.contains_key(path), "{path} is not documented");
         }
-        let create = &doc["paths"]["/api/v1/rp/requests"]["post"];
-        for status in ["201", "401", "403", "413", "422"] {
-            assert!(create["responses"][status].is_object(), "create does not document {status}");
+        for path in ["/api/v1/rp/requests", "/api/v1/rp/batches"] {
+            let create = &doc["paths"][path]["post"];
+            for status in ["201", "400", "401", "403", "404", "413", "415", "422", "429"] {
+                assert!(create["responses"][status].is_object(), "{path} does not document {status}");
+            }
+            let refusal = create["responses"]["422"]["content"]["application/json"]["schema"]["$ref"].as_str();
+            assert_eq!(refusal, Some("#/components/schemas/ErrorBody"), "{path}");
         }
         let codes = doc["components"]["schemas"]["ErrorCode"].to_string();
         assert!(codes.contains("HASH_MISMATCH") && codes.contains("IDEMPOTENCY_KEY_REUSED"), "{codes}");

@@ -64,6 +64,28 @@ fn is_json(req: &HttpRequest) -> bool {
     header.split(';').next().unwrap_or_default().trim().eq_ignore_ascii_case("application/json")
 }
 
+/// How a create (single or batch) is refused, for the OpenAPI description.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)] // describes answers; never built
+pub enum CreateRefusals {
+    #[response(status = 400, description = "BAD_REQUEST or DOCUMENT_INVALID")]
+    BadRequest(ErrorBody),
+    #[response(status = 401, description = "API_KEY_INVALID")]
+    Unauthorized(ErrorBody),
+    #[response(status = 403, description = "MEDIA_TYPE_NOT_ALLOWED or ACCOUNT_LOCKED_NOT_ME")]
+    Forbidden(ErrorBody),
+    #[response(status = 404, description = "USER_UNKNOWN")]
+    NotFound(ErrorBody),
+    #[response(status = 413, description = "PAYLOAD_TOO_LARGE")]
+    TooLarge(ErrorBody),
+    #[response(status = 415, description = "UNSUPPORTED_CONTENT_TYPE or UNSUPPORTED_MEDIA_TYPE")]
+    UnsupportedType(ErrorBody),
+    #[response(status = 422, description = "UNSAFE_DOCUMENT or IDEMPOTENCY_KEY_REUSED")]
+    Unprocessable(ErrorBody),
+    #[response(status = 429, description = "RATE_LIMITED")]
+    RateLimited(ErrorBody),
+}
+
 /// `POST /api/v1/rp/requests`: JSON with the document in base64, or the
 /// document itself as the body with its media type as Content-Type.
 #[utoipa::path(post, path = "/api/v1/rp/requests", tag = "relying party", security(("api_key" = [])),
@@ -71,14 +93,7 @@ fn is_json(req: &HttpRequest) -> bool {
     request_body(content((CreateRpRequest = "application/json"), (String = "text/plain"), (String = "application/vnd.wysiwys.payment+json")),
         description = "JSON with the document in base64, or the document itself (then name the signer in the query)"),
     responses((status = 201, description = "Created and pushed to the signer's devices", body = RpRequestView),
-        (status = 400, description = "BAD_REQUEST or DOCUMENT_INVALID", body = ErrorBody),
-        (status = 401, description = "API_KEY_INVALID", body = ErrorBody),
-        (status = 403, description = "MEDIA_TYPE_NOT_ALLOWED or ACCOUNT_LOCKED_NOT_ME", body = ErrorBody),
-        (status = 404, description = "USER_UNKNOWN", body = ErrorBody),
-        (status = 413, description = "PAYLOAD_TOO_LARGE", body = ErrorBody),
-        (status = 415, description = "UNSUPPORTED_CONTENT_TYPE or UNSUPPORTED_MEDIA_TYPE", body = ErrorBody),
-        (status = 422, description = "UNSAFE_DOCUMENT or IDEMPOTENCY_KEY_REUSED", body = ErrorBody),
-        (status = 429, description = "RATE_LIMITED", body = ErrorBody)))]
+        CreateRefusals))]
 pub async fn create(
     app: AppData,
     rp: RelyingParty,
@@ -124,14 +139,7 @@ async fn created(app: &App, rp: &RelyingParty, req: &HttpRequest, input: CreateI
     params(("Idempotency-Key" = Option<String>, Header, description = "A retry with the same key and body returns the same batch")),
     request_body = CreateRpBatch,
     responses((status = 201, description = "One request for the whole batch; its `documents` list each document", body = RpRequestView),
-        (status = 400, description = "BAD_REQUEST or DOCUMENT_INVALID", body = ErrorBody),
-        (status = 401, description = "API_KEY_INVALID", body = ErrorBody),
-        (status = 403, description = "MEDIA_TYPE_NOT_ALLOWED or ACCOUNT_LOCKED_NOT_ME", body = ErrorBody),
-        (status = 404, description = "USER_UNKNOWN", body = ErrorBody),
-        (status = 413, description = "PAYLOAD_TOO_LARGE", body = ErrorBody),
-        (status = 415, description = "UNSUPPORTED_CONTENT_TYPE or UNSUPPORTED_MEDIA_TYPE", body = ErrorBody),
-        (status = 422, description = "UNSAFE_DOCUMENT or IDEMPOTENCY_KEY_REUSED", body = ErrorBody),
-        (status = 429, description = "RATE_LIMITED", body = ErrorBody)))]
+        CreateRefusals))]
 pub async fn create_batch(
     app: AppData,
     rp: RelyingParty,
