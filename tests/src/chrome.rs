@@ -86,6 +86,21 @@ impl Chrome {
         el.attr(name).await.expect("attribute")
     }
 
+    /// Waits until the element's text contains `needle`, across page loads
+    /// (an element of the page being replaced reads as stale, and is read again).
+    pub async fn wait_for_text(&self, css: &str, needle: &str) -> String {
+        for _ in 0..300 {
+            if let Ok(el) = self.client.find(Locator::Css(css)).await
+                && let Ok(text) = el.text().await
+                && text.contains(needle)
+            {
+                return text;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("{css} never showed {needle:?}; page:\n{}", self.client.source().await.unwrap_or_default());
+    }
+
     /// Waits until the element's attribute has one of `values`; returns it.
     pub async fn wait_for_attr(&self, css: &str, name: &str, values: &[&str]) -> String {
         for _ in 0..300 {
