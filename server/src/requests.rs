@@ -460,15 +460,10 @@ async fn submit_sad_inner(app: &App, device: &DeviceRow, request_id: &str, token
         AdmitOutcome::CounterNotIncreasing => {
             Err((ErrorCode::SadReplayed, "SAD counter is not above the device's last one"))
         }
-        // Another answer was attached between our read and our write: the
-        // same as finding it there (a replay, fail closed) unless the request
-        // has moved on already.
-        AdmitOutcome::RequestNotPending => match app.store.request(&row.id).await? {
-            Some(current) if current.state == "pending" => {
-                Err((ErrorCode::SadReplayed, "another answer to this request arrived first"))
-            }
-            _ => Err((ErrorCode::RequestNotPending, "the request moved on meanwhile")),
-        },
+        // Attached between our read and our write: the same as finding it
+        // there, a replay (fail closed).
+        AdmitOutcome::AnsweredAlready => Err((ErrorCode::SadReplayed, "another answer to this request arrived first")),
+        AdmitOutcome::RequestNotPending => Err((ErrorCode::RequestNotPending, "the request moved on meanwhile")),
     };
     let row = match recorded {
         Ok(fresh) => fresh,

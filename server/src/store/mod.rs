@@ -49,6 +49,8 @@ pub enum AdmitOutcome {
     Admitted(Box<RequestRow>),
     Replayed,
     CounterNotIncreasing,
+    /// Still pending, but another device answer was attached first.
+    AnsweredAlready,
     RequestNotPending,
 }
 
@@ -482,7 +484,15 @@ impl Store {
         .fetch_optional(&mut *tx)
         .await?;
         let Some(row) = attached else {
-            return Ok(AdmitOutcome::RequestNotPending);
+            let state: Option<String> = sqlx::query_scalar("SELECT state FROM sign_requests WHERE id = $1")
+                .bind(sad.request_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            return Ok(if state.as_deref() == Some("pending") {
+                AdmitOutcome::AnsweredAlready
+            } else {
+                AdmitOutcome::RequestNotPending
+            });
         };
         tx.commit().await?;
         Ok(AdmitOutcome::Admitted(Box::new(row)))

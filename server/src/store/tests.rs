@@ -128,6 +128,16 @@ async fn exercise(store: Store) {
     assert_eq!((closed.state.as_str(), closed.error_code.as_deref()), ("failed", Some("SIGNING_INTERRUPTED")));
     assert!(store.finish_signing("r3", b"late", &[], 71).await.unwrap().is_none());
 
+    // A second answer for a request that has one: still pending, answered already;
+    // once it is being signed, no longer pending. Neither leaves a trace.
+    assert!(store.insert_request(&request("r4"), None, &[]).await.unwrap());
+    store.record_web_confirmation("r4", 44).await.unwrap();
+    assert!(matches!(store.admit_sad(&sad("r4", &[11; 32], 4)).await.unwrap(), AdmitOutcome::Admitted(_)));
+    assert_eq!(store.admit_sad(&sad("r4", &[12; 32], 5)).await.unwrap(), AdmitOutcome::AnsweredAlready);
+    assert!(store.claim_for_signing("r4", 45).await.unwrap());
+    assert_eq!(store.admit_sad(&sad("r4", &[13; 32], 6)).await.unwrap(), AdmitOutcome::RequestNotPending);
+    assert_eq!(store.device("d1").await.unwrap().unwrap().last_ctr, 4, "refused answers leave the counter");
+
     // TOTP steps are used once, in order.
     assert!(store.consume_totp_step("u1", 5).await.unwrap());
     assert!(!store.consume_totp_step("u1", 5).await.unwrap());
