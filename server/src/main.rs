@@ -178,8 +178,8 @@ fn print_relying_party(rp: &relying_parties::CreatedRelyingParty, json: bool) {
         out,
         "\nCreated relying party {:?}\n  API key:         {}\n  webhook secret:  {}\n\nThe API key is shown only now; \
          send it as \"Authorization: Bearer <key>\" to /api/v1/rp/.\n",
-        rp.name,
-        rp.api_key.expose_secret(),
+        credentials.name,
+        credentials.api_key,
         credentials.webhook_secret.as_deref().unwrap_or("(no webhook)"),
     );
 }

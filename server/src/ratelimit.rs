@@ -1,8 +1,9 @@
 //! Token buckets keyed by client address (log-in, pairing) or user (push
 //! bombing). Log-in and pairing give the token back when the attempt
 //! succeeds, so the address limits count failures (guesses), not people
-//! behind one address who know their passwords. In memory and per node: a node that restarts forgets, which
-//! errs towards availability; account lock-outs are in the database.
+//! behind one address who know their passwords. In memory and per node: a
+//! node that restarts forgets, which errs towards availability; account
+//! lock-outs are in the database.
 
 use std::collections::HashMap;
 use std::hash::Hash;

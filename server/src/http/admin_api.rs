@@ -27,9 +27,7 @@ impl FromRequest for Operator {
         let Some(app) = req.app_data::<AppData>() else {
             return ready(Err(Error::Internal("app state missing".into())));
         };
-        let token =
-            req.headers().get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
-        ready(admin::check_token(app, token).map(|()| Operator))
+        ready(admin::check_token(app, super::auth::bearer_token(req)).map(|()| Operator))
     }
 }
 

@@ -1,5 +1,6 @@
 //! The browser session as extractors: `Session` for reads, `SessionWrite`
-//! for state changes (which also require the CSRF token header).
+//! for state changes (which also require the CSRF token header); and the
+//! bearer token of the relying-party and operator APIs.
 
 use crate::app::App;
 use crate::error::Error;
@@ -12,6 +13,11 @@ use std::sync::Arc;
 use subtle::ConstantTimeEq;
 use wysiwys_proto::ErrorCode;
 use wysiwys_proto::api::{CSRF_HEADER, SESSION_COOKIE};
+
+/// The token of `Authorization: Bearer <token>`, if the request has one.
+pub(super) fn bearer_token(req: &HttpRequest) -> Option<&str> {
+    req.headers().get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "))
+}
 
 #[derive(Debug)]
 pub struct Session {

@@ -31,11 +31,7 @@ impl FromRequest for RelyingParty {
         let req = req.clone();
         Box::pin(async move {
             let app = req.app_data::<AppData>().ok_or_else(|| Error::Internal("app state missing".into()))?.clone();
-            let key = req
-                .headers()
-                .get("authorization")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.strip_prefix("Bearer "))
+            let key = super::auth::bearer_token(&req)
                 .ok_or_else(|| Error::refused(ErrorCode::ApiKeyInvalid, "send the API key as Authorization: Bearer"))?;
             Ok(RelyingParty(relying_parties::authenticate(&app, key.trim()).await?))
         })
