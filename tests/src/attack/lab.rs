@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use wysiwys_confirm::pairing::PairingTarget;
 use wysiwys_confirm::store::{Account, Home};
-use wysiwys_proto::api::{PairDeviceRequest, PairDeviceResponse};
+use wysiwys_proto::api::{LoginResponse, PairDeviceRequest, PairDeviceResponse};
 use wysiwys_proto::api::{RequestState, SignRequestView};
 use wysiwys_proto::device_auth::{PairingClaims, pairing_proof};
 use wysiwys_proto::pairing::PairingUri;
@@ -84,6 +84,31 @@ pub fn rp_letter(username: &str, text: &str) -> serde_json::Value {
         "media_type": MEDIA_TYPE_TEXT,
         "document_b64": base64::engine::general_purpose::STANDARD.encode(text),
     })
+}
+
+/// The per-address limit, as opposed to an account's lock.
+pub fn is_address_limit(e: &ApiError) -> bool {
+    e.code() == ErrorCode::RateLimited && e.body.error_description.contains("address")
+}
+
+/// Logs in with the password and `code()` (asked again for each try). The
+/// per-address limit, which an earlier guessing scenario may have emptied,
+/// is waited out: what the lab judges is the account, not the address.
+pub async fn log_in_patiently(
+    browser: &mut Browser,
+    credentials: &Credentials,
+    code: impl Fn() -> String,
+) -> ApiResult<LoginResponse> {
+    let patience = tokio::time::Instant::now() + RATE_LIMIT_PATIENCE;
+    loop {
+        let answer = browser.login_with(&credentials.username, &credentials.password, &code()).await;
+        match &answer {
+            Err(e) if is_address_limit(e) && tokio::time::Instant::now() < patience => {
+                tokio::time::sleep(Duration::from_secs(3)).await;
+            }
+            _ => return answer,
+        }
+    }
 }
 
 /// An API error as a set-up failure.
@@ -168,17 +193,9 @@ impl Lab {
     /// per-address limit that a guessing scenario may have emptied.
     pub async fn log_in(&self, credentials: &Credentials) -> Result<Browser> {
         let mut browser = self.browser();
-        let deadline = tokio::time::Instant::now() + RATE_LIMIT_PATIENCE;
-        loop {
-            let code = totp_code(&credentials.totp_secret, crate::system_now_s());
-            match browser.login_with(&credentials.username, &credentials.password, &code).await {
-                Ok(_) => return Ok(browser),
-                Err(e) if e.code() == ErrorCode::RateLimited && tokio::time::Instant::now() < deadline => {
-                    tokio::time::sleep(Duration::from_secs(3)).await;
-                }
-                Err(e) => return Err(api(e)),
-            }
-        }
+        let code = || totp_code(&credentials.totp_secret, crate::system_now_s());
+        log_in_patiently(&mut browser, credentials, code).await.map_err(api)?;
+        Ok(browser)
     }
 
     /// A new account, logged in.

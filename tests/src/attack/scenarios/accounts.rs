@@ -3,11 +3,12 @@
 
 use super::{pushes_for, refusal};
 use crate::attack::Lab;
-use crate::attack::lab::{LETTER, RATE_LIMIT_PATIENCE, api, code_of, rand_bytes, rp_letter};
+use crate::attack::lab::{
+    LETTER, RATE_LIMIT_PATIENCE, api, code_of, is_address_limit, log_in_patiently, rand_bytes, rp_letter,
+};
 use crate::attack::{Observation, Played};
-use crate::browser::{ApiError, ApiResult, Browser, decode, hidden_field, session_cookie, totp_code};
+use crate::browser::{ApiResult, decode, hidden_field, session_cookie, totp_code};
 use crate::relying_party::Bank;
-use crate::server::Credentials;
 use wysiwys_proto::ErrorCode;
 use wysiwys_proto::api::{LoginRequest, LoginResponse, RequestState, WebConfirmation};
 use wysiwys_proto::rp::RpRequestView;
@@ -79,9 +80,9 @@ pub fn totp_replay(lab: &Lab) -> Played<'_> {
         let credentials = lab.account().await?;
         let code = totp_code(&credentials.totp_secret, crate::system_now_s());
         let mut victim = lab.browser();
-        log_in_attempt(&mut victim, &credentials, &code).await.map_err(api)?;
+        log_in_patiently(&mut victim, &credentials, || code.clone()).await.map_err(api)?;
         let mut attacker = lab.browser();
-        let replayed = log_in_attempt(&mut attacker, &credentials, &code).await;
+        let replayed = log_in_patiently(&mut attacker, &credentials, || code.clone()).await;
         let mut o = Observation::new(code_of(&replayed));
         let me = attacker.client.get(attacker.url("/api/me")).send().await?;
         o.require("the attacker has no session", me.status() == 401);
@@ -107,7 +108,7 @@ pub fn totp_brute_force(lab: &Lab) -> Played<'_> {
         let mut o = Observation::new(None);
         let mut judged_wrong = 0;
         for guess in wrong_codes(&credentials.totp_secret, 8) {
-            match log_in_attempt(&mut attacker, &credentials, &guess).await {
+            match log_in_patiently(&mut attacker, &credentials, || guess.clone()).await {
                 Ok(_) => o.problems.push("a wrong code logged in".into()),
                 Err(e) if e.code() == ErrorCode::TotpInvalid => judged_wrong += 1,
                 Err(_) => {}
@@ -116,7 +117,7 @@ pub fn totp_brute_force(lab: &Lab) -> Played<'_> {
         o.require("the first guesses were judged (TOTP_INVALID) before the lock", judged_wrong > 0);
         // The right code, once the account is locked.
         let code = totp_code(&credentials.totp_secret, crate::system_now_s());
-        let answer = log_in_attempt(&mut attacker, &credentials, &code).await;
+        let answer = log_in_patiently(&mut attacker, &credentials, || code.clone()).await;
         o.require(
             "the right code is refused by the account lock",
             answer.as_ref().is_err_and(|e| !is_address_limit(e)),
@@ -124,22 +125,6 @@ pub fn totp_brute_force(lab: &Lab) -> Played<'_> {
         o.observed = code_of(&answer);
         Ok(o)
     })
-}
-
-/// One log-in with password and `code`. The per-address limit, which an
-/// earlier scenario may have emptied, is waited out: it is not what the
-/// account scenarios test.
-async fn log_in_attempt(browser: &mut Browser, credentials: &Credentials, code: &str) -> ApiResult<LoginResponse> {
-    let patience = tokio::time::Instant::now() + RATE_LIMIT_PATIENCE;
-    loop {
-        let answer = browser.login_with(&credentials.username, &credentials.password, code).await;
-        match &answer {
-            Err(e) if is_address_limit(e) && tokio::time::Instant::now() < patience => {
-                tokio::time::sleep(std::time::Duration::from_secs(3)).await;
-            }
-            _ => return answer,
-        }
-    }
 }
 
 /// Sends a request again while the answer is 429: a per-address limit that
@@ -154,11 +139,6 @@ async fn send_patiently(request: reqwest::RequestBuilder) -> anyhow::Result<reqw
         }
         tokio::time::sleep(std::time::Duration::from_secs(3)).await;
     }
-}
-
-/// The per-address limit, as opposed to an account's lock.
-fn is_address_limit(e: &ApiError) -> bool {
-    e.code() == ErrorCode::RateLimited && e.body.error_description.contains("address")
 }
 
 async fn me_with(lab: &Lab, cookie: &str) -> anyhow::Result<Option<ErrorCode>> {
