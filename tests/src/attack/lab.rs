@@ -305,6 +305,26 @@ impl User {
         self.browser.upload_letter(text).await.map_err(api)
     }
 
+    /// Whether the request is still pending and not confirmed in the browser.
+    pub async fn untouched(&self, request_id: &str) -> Result<bool> {
+        let view = self.browser.request(request_id).await.map_err(api)?;
+        Ok(view.state == RequestState::Pending && view.web_confirmed_at.is_none())
+    }
+
+    /// Posts `body` as the web confirmation, byte for byte, with the session's CSRF token.
+    pub async fn confirm_raw(&self, request_id: &str, body: String) -> Result<ApiResult<serde_json::Value>> {
+        let response = self
+            .browser
+            .client
+            .post(self.browser.url(&format!("/api/requests/{request_id}/confirm")))
+            .header(wysiwys_proto::api::CSRF_HEADER, self.browser.csrf.clone().unwrap_or_default())
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await?;
+        Ok(crate::browser::decode(response).await)
+    }
+
     /// Whether the request ended signed, or a signature can be fetched: asked
     /// through the API, as the owner.
     pub async fn signed(&self, request_id: &str) -> Result<bool> {

@@ -10,7 +10,7 @@ use crate::attack::{Observation, Played};
 use crate::browser::{ApiResult, decode, hidden_field, session_cookie, totp_code};
 use crate::relying_party::Bank;
 use wysiwys_proto::ErrorCode;
-use wysiwys_proto::api::{LoginRequest, LoginResponse, RequestState, WebConfirmation};
+use wysiwys_proto::api::{LoginRequest, LoginResponse, WebConfirmation};
 use wysiwys_proto::rp::RpRequestView;
 use wysiwys_proto::sad::Decision;
 
@@ -242,11 +242,7 @@ pub fn csrf_web_confirmation(lab: &Lab) -> Played<'_> {
             .send()
             .await?;
         o.expect("a guessed token", code_of(&decode::<serde_json::Value>(guessed).await), ErrorCode::CsrfInvalid);
-        let view = v.user.browser.request(&r.id).await.map_err(api)?;
-        o.require(
-            "the request is not web-confirmed",
-            view.web_confirmed_at.is_none() && view.state == RequestState::Pending,
-        );
+        o.require("the request is not web-confirmed", v.user.untouched(&r.id).await?);
         o.signature_produced = v.user.signed(&r.id).await?;
         Ok(o)
     })

@@ -4,9 +4,8 @@
 use crate::attack::Lab;
 use crate::attack::lab::{LETTER, api, code_of, rp_letter};
 use crate::attack::{Observation, Played};
-use crate::browser::decode;
 use wysiwys_proto::ErrorCode;
-use wysiwys_proto::api::{CSRF_HEADER, RequestState, ServerMessage};
+use wysiwys_proto::api::ServerMessage;
 
 pub fn bidi_override(lab: &Lab) -> Played<'_> {
     Box::pin(async move {
@@ -48,18 +47,8 @@ pub fn oversized_json(lab: &Lab) -> Played<'_> {
         let user = lab.user().await?;
         let r = user.letter(LETTER).await?;
         let body = format!(r#"{{"doc_hash":"{}","summary_hash":"{}"}}"#, r.doc_hash, "A".repeat(256 * 1024));
-        let response = user
-            .browser
-            .client
-            .post(user.browser.url(&format!("/api/requests/{}/confirm", r.id)))
-            .header(CSRF_HEADER, user.browser.csrf.clone().unwrap_or_default())
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await?;
-        let mut o = Observation::new(code_of(&decode::<serde_json::Value>(response).await));
-        let view = user.browser.request(&r.id).await.map_err(api)?;
-        o.require("the request is untouched", view.state == RequestState::Pending && view.web_confirmed_at.is_none());
+        let mut o = Observation::new(code_of(&user.confirm_raw(&r.id, body).await?));
+        o.require("the request is untouched", user.untouched(&r.id).await?);
         Ok(o)
     })
 }
@@ -68,20 +57,10 @@ pub fn malformed_input(lab: &Lab) -> Played<'_> {
     Box::pin(async move {
         let v = lab.victim().await?;
         let r = v.user.letter(LETTER).await?;
-        let confirm = |body: String| {
-            v.user
-                .browser
-                .client
-                .post(v.user.browser.url(&format!("/api/requests/{}/confirm", r.id)))
-                .header(CSRF_HEADER, v.user.browser.csrf.clone().unwrap_or_default())
-                .header("content-type", "application/json")
-                .body(body)
-                .send()
-        };
-        let broken = confirm("{\"doc_hash\": ".into()).await?;
-        let mut o = Observation::new(code_of(&decode::<serde_json::Value>(broken).await));
+        let broken = v.user.confirm_raw(&r.id, "{\"doc_hash\": ".into()).await?;
+        let mut o = Observation::new(code_of(&broken));
         let extra = serde_json::json!({ "doc_hash": r.doc_hash, "summary_hash": r.summary_hash, "force": true });
-        let answer = decode::<serde_json::Value>(confirm(extra.to_string()).await?).await;
+        let answer = v.user.confirm_raw(&r.id, extra.to_string()).await?;
         o.expect("a confirmation with an unknown field", code_of(&answer), ErrorCode::BadRequest);
         let mut device = v.device.connect().await?;
         device.send_raw("this is not json").await;
@@ -92,8 +71,7 @@ pub fn malformed_input(lab: &Lab) -> Played<'_> {
             }
         };
         o.expect("garbage on the device socket", garbage.err().map(|e| e.error), ErrorCode::BadRequest);
-        let view = v.user.browser.request(&r.id).await.map_err(api)?;
-        o.require("the request is untouched", view.state == RequestState::Pending && view.web_confirmed_at.is_none());
+        o.require("the request is untouched", v.user.untouched(&r.id).await?);
         o.signature_produced = v.user.signed(&r.id).await?;
         Ok(o)
     })

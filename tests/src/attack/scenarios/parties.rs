@@ -31,11 +31,7 @@ pub fn cross_user_request(lab: &Lab) -> Played<'_> {
         claims.req = r.id.clone();
         let answer = device.submit(&r.id, &sad::build(&device.key, &claims).expect("SAD")).await;
         o.expect("her device's answer", refusal(&answer), ErrorCode::RequestNotFound);
-        let view = v.user.browser.request(&r.id).await.map_err(api)?;
-        o.require(
-            "the victim's request is untouched",
-            view.state == RequestState::Pending && view.web_confirmed_at.is_none(),
-        );
+        o.require("the victim's request is untouched", v.user.untouched(&r.id).await?);
         o.signature_produced = v.user.signed(&r.id).await?;
         Ok(o)
     })
