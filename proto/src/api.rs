@@ -28,6 +28,31 @@ impl fmt::Debug for LoginRequest {
     }
 }
 
+/// Re-entry of password and authenticator code by a logged-in user: it
+/// allows one change of the user's devices in the next few minutes.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StepUpRequest {
+    pub password: String,
+    pub totp: String,
+}
+
+impl fmt::Debug for StepUpRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StepUpRequest").field("password", &"***").field("totp", &"***").finish()
+    }
+}
+
+/// What a step-up (or a log-in) granted: one device change until `until`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StepUpResponse {
+    /// Unix milliseconds.
+    pub elevated_until: i64,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -205,6 +230,9 @@ mod tests {
     #[test]
     fn login_request_debug_hides_secrets() {
         let r = LoginRequest { username: "ann".into(), password: "hunter2".into(), totp: "123456".into() };
+        let shown = format!("{r:?}");
+        assert!(!shown.contains("hunter2") && !shown.contains("123456"), "{shown}");
+        let r = StepUpRequest { password: "hunter2".into(), totp: "123456".into() };
         let shown = format!("{r:?}");
         assert!(!shown.contains("hunter2") && !shown.contains("123456"), "{shown}");
     }

@@ -62,6 +62,9 @@ error_codes! {
     LoginFailed => "LOGIN_FAILED",
     CsrfInvalid => "CSRF_INVALID",
     PairingCodeInvalid => "PAIRING_CODE_INVALID",
+    /// A change of the user's devices needs a fresh password and authenticator
+    /// code (step-up), not just a session.
+    StepUpRequired => "STEP_UP_REQUIRED",
     /// Malformed JSON, unknown fields, missing fields.
     BadRequest => "BAD_REQUEST",
     PayloadTooLarge => "PAYLOAD_TOO_LARGE",
@@ -130,6 +133,7 @@ impl ErrorCode {
             LoginFailed => "Unknown user name or wrong password.",
             CsrfInvalid => "The form has expired. Reload the page and try again.",
             PairingCodeInvalid => "The pairing code is unknown, used or expired.",
+            StepUpRequired => "Enter your password and a new authenticator code again to change your devices.",
             BadRequest => "The request was not understood.",
             PayloadTooLarge => "The document is too large.",
             UnsupportedContentType => "Upload a plain-text letter (.txt, UTF-8).",

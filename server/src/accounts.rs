@@ -300,6 +300,8 @@ pub async fn open_session(app: &App, user: &UserRow, stage: &str) -> Result<NewS
             created_at: now,
             expires_at: now + ttl,
             stage: stage.to_owned(),
+            // Password and code were just entered: one device change is allowed.
+            elevated_until: (stage == STAGE_FULL).then_some(now + crate::step_up::WINDOW_MS),
         })
         .await?;
     Ok(NewSession {

@@ -4,7 +4,8 @@
 use crate::app::App;
 use crate::entropy::{random_bytes, random_id};
 use crate::error::{Error, Result};
-use crate::store::{AuditEvent, DeviceRow, UserRow};
+use crate::step_up::{self, Elevated};
+use crate::store::{AuditEvent, DeviceRow, SessionRow, UserRow};
 use std::net::IpAddr;
 use subtle::ConstantTimeEq;
 use wysiwys_proto::api::{DeviceView, PairDeviceRequest, PairDeviceResponse, PairingCodeResponse, ServerMessage};
@@ -44,7 +45,9 @@ fn code_hash(code: &str) -> [u8; 32] {
     wysiwys_proto::jcs::sha256(format!("wysiwys-pairing-code/1:{normalised}").as_bytes())
 }
 
-pub async fn create_pairing_code(app: &App, user: &UserRow) -> Result<PairingCodeResponse> {
+/// A new pairing code; it uses up the session's step-up.
+pub async fn create_pairing_code(app: &App, session: &SessionRow, user: &UserRow) -> Result<PairingCodeResponse> {
+    let _elevated: Elevated = step_up::use_elevation(app, session).await?;
     let now = app.clock.now_ms();
     let code = new_code(app)?;
     let expires_at = now + PAIRING_TTL_MS;
@@ -136,7 +139,10 @@ pub async fn list(app: &App, user: &UserRow) -> Result<Vec<DeviceView>> {
     Ok(app.store.devices_of_user(&user.id).await?.iter().map(view).collect())
 }
 
-pub async fn revoke(app: &App, user: &UserRow, device_id: &str) -> Result<()> {
+/// Revokes one of the user's devices; it uses up the session's step-up, so a
+/// stolen session cannot cut the person off from their own device.
+pub async fn revoke(app: &App, session: &SessionRow, user: &UserRow, device_id: &str) -> Result<()> {
+    let _elevated: Elevated = step_up::use_elevation(app, session).await?;
     let now = app.clock.now_ms();
     if !app.store.revoke_device(&user.id, device_id, now).await? {
         return Err(Error::refused(ErrorCode::DeviceUnknown, "no such active device"));

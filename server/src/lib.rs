@@ -24,6 +24,7 @@ pub mod ratelimit;
 pub mod relying_parties;
 pub mod requests;
 pub mod sam;
+pub mod step_up;
 pub mod store;
 pub mod webhooks;
 

@@ -8,6 +8,7 @@ use std::time::Duration;
 use wysiwys_proto::api::{
     DeviceView, LoginRequest, LoginResponse, PairingCodeResponse, RequestState, SignRequestView, WebConfirmation,
 };
+use wysiwys_proto::api::{StepUpRequest, StepUpResponse};
 use wysiwys_proto::{ErrorBody, ErrorCode};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,6 +108,20 @@ impl Browser {
             Some(token) => builder.header(wysiwys_proto::api::CSRF_HEADER, token),
             None => builder,
         }
+    }
+
+    /// Re-enters password and the code of `unix_seconds`'s time step: one
+    /// device change is allowed afterwards.
+    pub async fn step_up_with(&self, password: &str, totp: &str) -> ApiResult<StepUpResponse> {
+        let body = StepUpRequest { password: password.into(), totp: totp.into() };
+        decode(self.post("/api/session/step-up").json(&body).send().await.expect("step-up")).await
+    }
+
+    /// Step-up with the code of the time step after the one log-in used (the
+    /// server accepts a neighbouring step, and each step only once).
+    pub async fn step_up(&self, server: &TestServer, creds: &Credentials) -> ApiResult<StepUpResponse> {
+        let code = totp_code(&creds.totp_secret, server.now_s() + 30);
+        self.step_up_with(&creds.password, &code).await
     }
 
     pub async fn pairing_code(&self) -> ApiResult<PairingCodeResponse> {

@@ -81,6 +81,9 @@ pub struct DeviceItem {
 pub struct DevicesPage {
     pub nav: Option<Nav>,
     pub devices: Vec<DeviceItem>,
+    /// Whether the session may change a device now (a fresh password and
+    /// code); otherwise the page asks for them first.
+    pub elevated: bool,
 }
 
 /// A fresh pairing code as QR code and text; the page notices the new device.

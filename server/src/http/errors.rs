@@ -12,7 +12,9 @@ pub fn status_for(code: ErrorCode) -> StatusCode {
         Unauthenticated | LoginFailed | TotpInvalid | TotpReplayed | ApiKeyInvalid | AdminTokenInvalid => {
             StatusCode::UNAUTHORIZED
         }
-        CsrfInvalid | AccountLockedNotMe | DeviceRevoked | DeviceUnknown | MediaTypeNotAllowed => StatusCode::FORBIDDEN,
+        CsrfInvalid | StepUpRequired | AccountLockedNotMe | DeviceRevoked | DeviceUnknown | MediaTypeNotAllowed => {
+            StatusCode::FORBIDDEN
+        }
         NotFound | RequestNotFound | UserUnknown => StatusCode::NOT_FOUND,
         RequestNotPending | SadReplayed | PairingCodeInvalid | RequestCancelled => StatusCode::CONFLICT,
         ChallengeExpired => StatusCode::GONE,
@@ -115,6 +117,7 @@ mod tests {
         assert_eq!(status_for(ErrorCode::UnsafeDocument), StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(status_for(ErrorCode::ApiKeyInvalid), StatusCode::UNAUTHORIZED);
         assert_eq!(status_for(ErrorCode::MediaTypeNotAllowed), StatusCode::FORBIDDEN);
+        assert_eq!(status_for(ErrorCode::StepUpRequired), StatusCode::FORBIDDEN);
         assert_eq!(status_for(ErrorCode::IdempotencyKeyReused), StatusCode::UNPROCESSABLE_ENTITY);
     }
 

@@ -4,7 +4,7 @@
 use super::{Session, SessionWrite};
 use crate::app::App;
 use crate::error::{Error, Result};
-use crate::{accounts, devices, requests};
+use crate::{accounts, devices, requests, step_up};
 use actix_web::cookie::Cookie;
 use actix_web::{HttpRequest, HttpResponse, web};
 use futures_util::StreamExt;
@@ -17,6 +17,7 @@ use wysiwys_proto::api::{
     AuditEntry, DeviceView, LoginResponse, PairDeviceResponse, PairingCodeResponse, SignRequestView,
 };
 use wysiwys_proto::api::{LoginRequest, PairDeviceRequest, RequestState, SESSION_COOKIE, StatusEvent, WebConfirmation};
+use wysiwys_proto::api::{StepUpRequest, StepUpResponse};
 use wysiwys_proto::summary::{MEDIA_TYPE_PAYMENT, MEDIA_TYPE_TEXT};
 
 type AppData = web::Data<Arc<App>>;
@@ -102,10 +103,26 @@ pub async fn list_devices(app: AppData, session: Session) -> Result<HttpResponse
 }
 
 #[utoipa::path(post, path = "/api/devices/pairing-codes", tag = "browser", security(("session" = [])),
-    responses((status = 200, description = "A one-time pairing code (10 minutes)", body = PairingCodeResponse),
-        (status = 401, body = ErrorBody), (status = 403, description = "CSRF_INVALID", body = ErrorBody), (status = 429, body = ErrorBody)))]
+    responses((status = 200, description = "A one-time pairing code (10 minutes); uses up the session's step-up", body = PairingCodeResponse),
+        (status = 401, body = ErrorBody), (status = 403, description = "CSRF_INVALID or STEP_UP_REQUIRED", body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn create_pairing_code(app: AppData, session: SessionWrite) -> Result<HttpResponse> {
-    Ok(no_store().json(devices::create_pairing_code(&app, &session.0.user).await?))
+    Ok(no_store().json(devices::create_pairing_code(&app, &session.0.session, &session.0.user).await?))
+}
+
+#[utoipa::path(post, path = "/api/session/step-up", tag = "browser", security(("session" = [])), request_body = StepUpRequest,
+    responses((status = 200, description = "One change of the user's devices is allowed until `elevated_until`", body = StepUpResponse),
+        (status = 400, body = ErrorBody),
+        (status = 401, description = "UNAUTHENTICATED, LOGIN_FAILED, TOTP_INVALID or TOTP_REPLAYED", body = ErrorBody),
+        (status = 403, description = "CSRF_INVALID", body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
+        (status = 429, description = "RATE_LIMITED (address or account lock)", body = ErrorBody)))]
+pub async fn step_up(
+    app: AppData,
+    req: HttpRequest,
+    session: SessionWrite,
+    body: web::Json<StepUpRequest>,
+) -> Result<HttpResponse> {
+    let granted = step_up::step_up(&app, &session.0.session, &session.0.user, &body, client_ip(&req)).await?;
+    Ok(no_store().json(granted))
 }
 
 #[utoipa::path(post, path = "/api/devices/pair", tag = "device", request_body = PairDeviceRequest,
@@ -119,10 +136,11 @@ pub async fn pair_device(app: AppData, req: HttpRequest, body: web::Json<PairDev
 
 #[utoipa::path(post, path = "/api/devices/{id}/revoke", tag = "browser", security(("session" = [])),
     params(("id" = String, Path, description = "Device id")),
-    responses((status = 204, description = "Revoked"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    responses((status = 204, description = "Revoked; uses up the session's step-up"), (status = 401, body = ErrorBody),
+        (status = 403, description = "CSRF_INVALID or STEP_UP_REQUIRED", body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 pub async fn revoke_device(app: AppData, session: SessionWrite, id: web::Path<String>) -> Result<HttpResponse> {
-    devices::revoke(&app, &session.0.user, &id).await?;
+    devices::revoke(&app, &session.0.session, &session.0.user, &id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -20,6 +20,7 @@ use utoipa::{Modify, OpenApi};
         handlers::ca_pem,
         handlers::login,
         handlers::logout,
+        handlers::step_up,
         handlers::me,
         handlers::list_devices,
         handlers::create_pairing_code,

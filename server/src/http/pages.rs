@@ -6,7 +6,7 @@ use super::errors::PageError;
 use crate::accounts::{self, NewSession, STAGE_ENROL};
 use crate::app::App;
 use crate::error::Error;
-use crate::{devices, requests};
+use crate::{devices, requests, step_up};
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -14,7 +14,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use std::sync::Arc;
 use subtle::ConstantTimeEq;
-use wysiwys_proto::api::SESSION_COOKIE;
+use wysiwys_proto::api::{SESSION_COOKIE, StepUpRequest};
 use wysiwys_proto::{ErrorCode, b64};
 use wysiwys_web::{DEMO_LETTERS, Nav, Template};
 
@@ -301,13 +301,35 @@ pub async fn devices_page(app: AppData, session: Option<Session>) -> Page {
             revoked: d.revoked,
         })
         .collect();
-    render(StatusCode::OK, &wysiwys_web::DevicesPage { nav: nav(&session), devices: items })
+    let elevated = step_up::is_elevated(&session.session, app.clock.now_ms());
+    render(StatusCode::OK, &wysiwys_web::DevicesPage { nav: nav(&session), devices: items, elevated })
+}
+
+#[derive(Deserialize)]
+pub struct StepUpForm {
+    csrf: String,
+    password: String,
+    code: String,
+}
+
+impl std::fmt::Debug for StepUpForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StepUpForm").field("password", &"***").field("code", &"***").finish()
+    }
+}
+
+pub async fn step_up(app: AppData, req: HttpRequest, session: Option<Session>, form: web::Form<StepUpForm>) -> Page {
+    let session = require(session)?;
+    check_csrf(&session, &form.csrf)?;
+    let entry = StepUpRequest { password: form.password.clone(), totp: form.code.clone() };
+    step_up::step_up(&app, &session.session, &session.user, &entry, client_ip(&req)).await?;
+    Ok(see_other("/devices"))
 }
 
 pub async fn pair(app: AppData, session: Option<Session>, form: web::Form<CsrfForm>) -> Page {
     let session = require(session)?;
     check_csrf(&session, &form.csrf)?;
-    let code = devices::create_pairing_code(&app, &session.user).await?;
+    let code = devices::create_pairing_code(&app, &session.session, &session.user).await?;
     let known = devices::list(&app, &session.user).await?.len();
     let svg = qr_svg(&code.uri)?;
     let fingerprint = app.channel_key.thumbprint();
@@ -326,7 +348,7 @@ pub async fn pair(app: AppData, session: Option<Session>, form: web::Form<CsrfFo
 pub async fn revoke(app: AppData, session: Option<Session>, id: web::Path<String>, form: web::Form<CsrfForm>) -> Page {
     let session = require(session)?;
     check_csrf(&session, &form.csrf)?;
-    devices::revoke(&app, &session.user, &id).await?;
+    devices::revoke(&app, &session.session, &session.user, &id).await?;
     Ok(see_other("/devices"))
 }
 

@@ -215,8 +215,8 @@ impl Store {
 
     pub async fn insert_session(&self, s: &SessionRow) -> Result<()> {
         sqlx::query(
-            "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at, stage)
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at, stage, elevated_until)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(&s.token_hash)
         .bind(&s.user_id)
@@ -224,6 +224,7 @@ impl Store {
         .bind(s.created_at)
         .bind(s.expires_at)
         .bind(&s.stage)
+        .bind(s.elevated_until)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -233,7 +234,7 @@ impl Store {
     pub async fn session(&self, token_hash: &[u8], now: i64) -> Result<Option<(SessionRow, UserRow)>> {
         let row: Option<SessionUserRow> = sqlx::query_as(
             "SELECT u.*, s.token_hash, s.csrf_token, s.created_at AS session_created_at,
-                    s.expires_at AS session_expires_at, s.stage
+                    s.expires_at AS session_expires_at, s.stage, s.elevated_until
              FROM sessions s JOIN users u ON u.id = s.user_id
              WHERE s.token_hash = $1 AND s.expires_at > $2",
         )
@@ -249,9 +250,34 @@ impl Store {
                 created_at: r.session_created_at,
                 expires_at: r.session_expires_at,
                 stage: r.stage,
+                elevated_until: r.elevated_until,
             };
             (session, r.user)
         }))
+    }
+
+    /// Grants a session one device change until `until`.
+    pub async fn elevate_session(&self, token_hash: &[u8], until: i64) -> Result<()> {
+        sqlx::query("UPDATE sessions SET elevated_until = $2 WHERE token_hash = $1")
+            .bind(token_hash)
+            .bind(until)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Uses up a session's elevation in one statement, so two concurrent
+    /// device changes cannot both ride on one step-up. False: none was left.
+    pub async fn consume_elevation(&self, token_hash: &[u8], now: i64) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE sessions SET elevated_until = NULL
+             WHERE token_hash = $1 AND elevated_until IS NOT NULL AND elevated_until > $2",
+        )
+        .bind(token_hash)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     pub async fn delete_session(&self, token_hash: &[u8]) -> Result<()> {

@@ -30,6 +30,7 @@ pub(super) struct SessionUserRow {
     pub session_created_at: i64,
     pub session_expires_at: i64,
     pub stage: String,
+    pub elevated_until: Option<i64>,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -42,6 +43,9 @@ pub struct SessionRow {
     /// `full`, or a step of logging in: `totp` (password checked) or
     /// `enrol` (new account, TOTP not yet confirmed).
     pub stage: String,
+    /// Until when (Unix ms) one change of the user's devices is allowed;
+    /// `None` once used or never granted.
+    pub elevated_until: Option<i64>,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]

@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use wysiwys_confirm::pairing::PairingTarget;
 use wysiwys_confirm::store::{Account, Home};
-use wysiwys_proto::api::{LoginResponse, PairDeviceRequest, PairDeviceResponse};
+use wysiwys_proto::api::{LoginResponse, PairDeviceRequest, PairDeviceResponse, PairingCodeResponse};
 use wysiwys_proto::api::{RequestState, SignRequestView};
 use wysiwys_proto::device_auth::{PairingClaims, pairing_proof};
 use wysiwys_proto::pairing::PairingUri;
@@ -205,6 +205,40 @@ impl Lab {
         Ok(User { credentials, browser })
     }
 
+    /// Re-enters password and a code the account has not used: the next time
+    /// step's (the server accepts one step of clock skew, each step once). If
+    /// that was used too, waits for the step after; waits out the address limit.
+    pub async fn step_up(&self, user: &User) -> Result<()> {
+        let patience = tokio::time::Instant::now() + RATE_LIMIT_PATIENCE;
+        loop {
+            let code = totp_code(&user.credentials.totp_secret, crate::system_now_s() + 30);
+            let answer = user.browser.step_up_with(&user.credentials.password, &code).await;
+            match answer {
+                Ok(_) => return Ok(()),
+                Err(e) if tokio::time::Instant::now() >= patience => return Err(api(e)),
+                Err(e) if is_address_limit(&e) => tokio::time::sleep(Duration::from_secs(3)).await,
+                Err(e) if e.code() == ErrorCode::TotpReplayed => {
+                    // Each wrong try counts towards the account lock: wait for
+                    // the next step instead of polling.
+                    let into_step = u64::try_from(crate::system_now_s().rem_euclid(30)).unwrap_or(0);
+                    tokio::time::sleep(Duration::from_secs(31 - into_step)).await;
+                }
+                Err(e) => return Err(api(e)),
+            }
+        }
+    }
+
+    /// A pairing code for the user, after a step-up if the session has none left.
+    async fn pairing_code(&self, user: &User) -> Result<PairingCodeResponse> {
+        match user.browser.pairing_code().await {
+            Err(e) if e.code() == ErrorCode::StepUpRequired => {
+                self.step_up(user).await?;
+                user.browser.pairing_code().await.map_err(api)
+            }
+            answer => answer.map_err(api),
+        }
+    }
+
     /// Pairs a new device with the user's account, as `wysiwys-confirm pair` does.
     pub async fn pair(&self, user: &User) -> Result<Device> {
         let home_dir = tempfile::Builder::new().prefix("wysiwys-lab-device-").tempdir()?;
@@ -213,7 +247,7 @@ impl Lab {
         let mut last = None;
         let deadline = tokio::time::Instant::now() + RATE_LIMIT_PATIENCE;
         let account = loop {
-            let code = user.browser.pairing_code().await.map_err(api)?;
+            let code = self.pairing_code(user).await?;
             let uri: PairingUri = code.uri.parse().map_err(|e| anyhow!("pairing URI: {e}"))?;
             match wysiwys_confirm::pairing::pair(
                 &home,

@@ -280,6 +280,7 @@ async fn a_summary_that_does_not_match_its_hash_is_an_attack_warning() {
 async fn receipts_accounts_pairing_by_hand_and_unpairing() {
     let f = Fixture::new(Db::Sqlite).await;
     // A second pairing of the same installation, the code typed by hand.
+    f.browser.step_up(&f.server, &f.creds).await.expect("step-up");
     let code = f.browser.pairing_code().await.unwrap();
     let (exit, events) =
         f.device.run(&["pair", "--server", &f.server.origin, "--code", &code.code.to_lowercase(), "--name", "typed"]);

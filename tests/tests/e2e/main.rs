@@ -16,4 +16,5 @@ mod pdf;
 mod refusals;
 mod relying_parties;
 mod resilience;
+mod step_up;
 mod web;

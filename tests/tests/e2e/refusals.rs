@@ -178,6 +178,7 @@ async fn revoked_device_is_refused(db: Db) {
     // Revoked while connected: the push it holds can no longer be answered.
     let mut device = scripted(&f).await;
     device.next_push().await;
+    f.browser.step_up(&f.server, &f.creds).await.expect("step-up");
     f.browser.revoke(&f.device_id).await.expect("revoke");
     assert!(matches!(device.receive().await, Err(e) if e.error == ErrorCode::DeviceRevoked));
     let again = ScriptedDevice::connect(f.device.account(), f.device.key()).await;

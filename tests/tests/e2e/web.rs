@@ -195,7 +195,7 @@ async fn man_in_the_browser_changes_are_refused() {
 async fn the_page_shows_that_the_device_rejected() {
     let server = TestServer::start(Db::Sqlite).await;
     let chrome = Chrome::start().await;
-    let (_, device, _) = ready(&server, &chrome, "rejecter").await;
+    let (creds, device, _) = ready(&server, &chrome, "rejecter").await;
     open_demo_letter(&chrome, &server).await;
     let mut answer = device.answer("reject");
     answer.wait_for("request").await;
@@ -207,8 +207,14 @@ async fn the_page_shows_that_the_device_rejected() {
     assert_eq!(chrome.text("#status").await, ErrorCode::DeviceRejected.plain_words());
     assert_eq!(server.hsm_user_signatures().await, 0);
 
-    // The person no longer trusts the device and revokes it.
+    // The person no longer trusts the device and revokes it. Pairing used
+    // the log-in's step-up: the page asks for password and a new code first.
     chrome.goto(&format!("{}/devices", server.origin)).await;
+    assert_eq!(chrome.run("return document.querySelectorAll('#devices button.danger').length").await, 0);
+    chrome.fill("#step-up #password", &creds.password).await;
+    chrome.fill("#step-up #code", &totp_code(&creds.totp_secret, server.now_s() + 30)).await;
+    chrome.click("#step-up button[type=submit]").await;
+    chrome.wait_for_text("#step-up-done", "one device").await;
     chrome.click("#devices button.danger").await;
     // The form posts and the same page comes back: wait for the new one.
     chrome.wait_for_text("#devices", "revoked").await;

@@ -4,6 +4,7 @@
 mod accounts;
 mod browser;
 mod channel;
+mod enrolment;
 mod inputs;
 mod parties;
 mod sad;
@@ -191,6 +192,27 @@ pub static ALL: &[Scenario] = &[
         [PairingCodeInvalid],
         accounts::pairing_code_reuse,
         "a pairing code that paired the user's device is used again for the attacker's key"
+    ),
+    scenario!(
+        "pairing-without-step-up",
+        ManInTheBrowser,
+        [StepUpRequired],
+        enrolment::pairing_without_step_up,
+        "script in the logged-in page asks for a pairing code for its own key, without password and code"
+    ),
+    scenario!(
+        "stolen-session-revokes-device",
+        Network,
+        [StepUpRequired],
+        enrolment::stolen_session_revokes_device,
+        "a copied session cookie and CSRF token revoke the victim's device to silence the second channel"
+    ),
+    scenario!(
+        "step-up-recorded-code",
+        Network,
+        [TotpReplayed, TotpInvalid],
+        enrolment::step_up_with_recorded_code,
+        "the password and code recorded at log-in are replayed as a step-up"
     ),
     scenario!(
         "cross-user-request",

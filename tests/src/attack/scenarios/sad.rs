@@ -98,6 +98,7 @@ pub fn revoked_device(lab: &Lab) -> Played<'_> {
     Box::pin(async move {
         let mut s = Shown::new(lab, true).await?;
         let device = &s.victim.device;
+        lab.step_up(&s.victim.user).await?;
         s.victim.user.browser.revoke(&device.account.device_id).await.map_err(api)?;
         let dropped = s.device.receive().await;
         let clone = device.open(device.key.clone()).await;
