@@ -24,6 +24,12 @@ const PROOF_MAX_AGE_MS: i64 = 5 * 60 * 1000;
 /// ten-minute code is what prevents their replay.
 const PAIRING_PROOF_MAX_SKEW_MS: i64 = 15 * 60 * 1000;
 
+/// Whether a device's `iat` (Unix seconds, any number it likes) lies within
+/// `max_skew_ms` of `now_ms`; an `iat` that overflows in milliseconds does not.
+fn within(iat_s: i64, now_ms: i64, max_skew_ms: i64) -> bool {
+    iat_s.checked_mul(1000).and_then(|iat_ms| iat_ms.checked_sub(now_ms)).is_some_and(|d| d.abs() <= max_skew_ms)
+}
+
 /// Ten characters from 30 symbols (about 49 bits), shown as XXXXX-XXXXX.
 fn new_code(app: &App) -> Result<String> {
     let mut symbols = String::with_capacity(10);
@@ -73,7 +79,7 @@ pub async fn pair(app: &App, request: &PairDeviceRequest, client: IpAddr) -> Res
     if claims.aud != app.settings.origin {
         return Err(Error::refused(ErrorCode::BadRequest, "pairing proof is for another server"));
     }
-    if (claims.iat * 1000 - now).abs() > PAIRING_PROOF_MAX_SKEW_MS {
+    if !within(claims.iat, now, PAIRING_PROOF_MAX_SKEW_MS) {
         return Err(Error::refused(
             ErrorCode::BadRequest,
             "pairing proof is too old or from the future; check the device clock",
@@ -190,7 +196,7 @@ pub async fn authenticate_socket(app: &App, nonce: &[u8; 32], token: &str) -> Re
     if !nonce_ok || claims.aud != app.settings.origin || claims.iss != device.id {
         return Err(Error::refused(ErrorCode::Unauthenticated, "device authentication is for another connection"));
     }
-    if (claims.iat * 1000 - now).abs() > PROOF_MAX_AGE_MS {
+    if !within(claims.iat, now, PROOF_MAX_AGE_MS) {
         return Err(Error::refused(ErrorCode::Unauthenticated, "device clock is too far off"));
     }
     app.store.touch_device(&device.id, now).await?;
@@ -200,6 +206,18 @@ pub async fn authenticate_socket(app: &App, nonce: &[u8; 32], token: &str) -> Re
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_device_clock_far_off_or_overflowing_is_not_within_the_skew() {
+        let now = 1_800_000_000_000;
+        assert!(within(1_800_000_000, now, 1000));
+        assert!(within(1_800_000_001, now, 1000));
+        assert!(!within(1_800_000_002, now, 1000));
+        assert!(!within(i64::MAX, now, i64::MAX));
+        assert!(!within(i64::MIN, now, i64::MAX));
+        // i64::MIN / 1000 fits in milliseconds, but its distance to now does not.
+        assert!(!within(i64::MIN / 1000, now, i64::MAX));
+    }
 
     #[test]
     fn codes_forgive_case_and_separators_only() {

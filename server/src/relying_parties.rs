@@ -51,24 +51,29 @@ fn api_key_hash(key: &str) -> Vec<u8> {
 
 /// Webhooks go to https, or to plain http on this machine only (tests, a
 /// receiver beside the server): an event must not cross a network unencrypted.
+/// The host is what a URL parser finds (so `http://127.0.0.1@evil.example/`
+/// goes to evil.example, and `127.evil.example` is a name, not loopback).
 pub fn check_webhook_url(url: &str) -> Result<()> {
     let bad = |why: &str| Error::refused(ErrorCode::BadRequest, format!("webhook URL {url:?}: {why}"));
-    let rest = if let Some(rest) = url.strip_prefix("https://") {
-        rest
-    } else if let Some(rest) = url.strip_prefix("http://") {
-        let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
-        let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
-        if !(host == "localhost" || host == "[::1]" || host.starts_with("127.")) {
-            return Err(bad("plain http is allowed only to loopback; use https"));
-        }
-        rest
-    } else {
-        return Err(bad("must start with https://"));
-    };
-    if rest.is_empty() || url.len() > 2048 || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    if url.len() > 2048 || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(bad("malformed"));
     }
-    Ok(())
+    let parsed = reqwest::Url::parse(url).map_err(|_| bad("malformed"))?;
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(bad("must not carry credentials"));
+    }
+    let loopback = match parsed.host() {
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => return Err(bad("malformed")),
+    };
+    match parsed.scheme() {
+        "https" => Ok(()),
+        "http" if loopback => Ok(()),
+        "http" => Err(bad("plain http is allowed only to loopback; use https")),
+        _ => Err(bad("must start with https://")),
+    }
 }
 
 pub async fn create_relying_party(
@@ -465,4 +470,40 @@ pub async fn member_signature(
     index: u32,
 ) -> Result<requests::SignatureFile> {
     requests::member_signature_file(app, &own_request(app, rp, id).await?, index).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_webhook_url;
+
+    #[test]
+    fn webhooks_go_to_https_or_to_loopback_only() {
+        for good in [
+            "https://bank.example/hooks",
+            "https://bank.example:8443/h?x=1",
+            "http://127.0.0.1:9000/hooks",
+            "http://127.8.9.10/h",
+            "http://localhost:80/h",
+            "http://[::1]:9000/h",
+        ] {
+            assert!(check_webhook_url(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "http://127.evil.example/h",
+            "http://127.0.0.1.evil.example/h",
+            "http://127.0.0.1@evil.example/h",
+            "http://user:pw@127.0.0.1/h",
+            "https://user@bank.example/h",
+            "http://localhost.evil.example/h",
+            "http://10.0.0.1/h",
+            "http://[::ffff:7f00:1]/h",
+            "ftp://127.0.0.1/h",
+            "https://",
+            "https://bank.example/a b",
+            "bank.example/h",
+        ] {
+            assert!(check_webhook_url(bad).is_err(), "{bad}");
+        }
+        assert!(check_webhook_url(&format!("https://bank.example/{}", "a".repeat(2048))).is_err());
+    }
 }

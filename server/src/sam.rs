@@ -191,7 +191,8 @@ fn verify_sad_for(req: &RequestRow, device: &DeviceRow, token: &str, ctx: Contex
     if c.vc != vc::verification_code(&req.id, &summary_hash, &challenge) {
         return refuse(ErrorCode::SadInvalid, "SAD carries a wrong verification code");
     }
-    if c.exp * 1000 > req.expires_at {
+    // `exp` is the device's number: an overflow is a bad claim, not a panic.
+    if c.exp.checked_mul(1000).is_none_or(|exp_ms| exp_ms > req.expires_at) {
         return refuse(ErrorCode::SadInvalid, "SAD outlives the challenge");
     }
     Ok(verified)

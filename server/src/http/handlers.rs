@@ -41,12 +41,13 @@ pub async fn static_file(name: web::Path<String>) -> Result<HttpResponse> {
 
 #[utoipa::path(get, path = "/healthz", tag = "service", responses((status = 200, description = "The server is up", body = String, content_type = "text/plain")))]
 pub async fn health() -> HttpResponse {
-    HttpResponse::Ok().content_type("text/plain").body("ok\n")
+    // A cached "ok" would hide a node that is down from its load balancer.
+    no_store().content_type("text/plain").body("ok\n")
 }
 
 pub async fn metrics(handle: web::Data<Option<metrics_exporter_prometheus::PrometheusHandle>>) -> HttpResponse {
     match handle.as_ref() {
-        Some(h) => HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(h.render()),
+        Some(h) => no_store().content_type("text/plain; version=0.0.4").body(h.render()),
         None => HttpResponse::NotFound().finish(),
     }
 }

@@ -216,6 +216,7 @@ fn every_claim_is_checked() {
         ("rv", |c| c.rv = "summary/2".into(), ErrorCode::SadInvalid),
         ("vc", |c| c.vc = if c.vc == "0000" { "0001".into() } else { "0000".into() }, ErrorCode::SadInvalid),
         ("exp beyond the challenge", |c| c.exp += 1, ErrorCode::SadInvalid),
+        ("exp overflowing in milliseconds", |c| c.exp = i64::MAX, ErrorCode::SadInvalid),
         ("exp passed", |c| (c.iat, c.exp) = (NOW / 1000 - 100, NOW / 1000), ErrorCode::ChallengeExpired),
         ("ctr equal to the last", |c| c.ctr = 4, ErrorCode::SadReplayed),
         ("ctr below the last", |c| c.ctr = 1, ErrorCode::SadReplayed),

@@ -159,15 +159,25 @@ impl Store {
 
     /// Counts a failed password or TOTP; locks the account for `lock_ms`
     /// once `max_failures` is reached.
+    /// One more failed password or code; the failure that reaches
+    /// `max_failures` locks the account until `now + lock_ms`. A lock that has
+    /// run out starts the count afresh: the next wrong password after it is
+    /// the first of a new series, not the one that locks again.
     pub async fn record_login_failure(&self, user_id: &str, now: i64, max_failures: i64, lock_ms: i64) -> Result<()> {
         sqlx::query(
-            "UPDATE users SET failed_logins = failed_logins + 1,
-                locked_until = CASE WHEN failed_logins + 1 >= $2 THEN $3 ELSE locked_until END
+            "UPDATE users SET
+                failed_logins = CASE WHEN locked_until <> 0 AND locked_until <= $4 THEN 1 ELSE failed_logins + 1 END,
+                locked_until = CASE
+                    WHEN (CASE WHEN locked_until <> 0 AND locked_until <= $4 THEN 1 ELSE failed_logins + 1 END) >= $2
+                        THEN $3
+                    WHEN locked_until <> 0 AND locked_until <= $4 THEN 0
+                    ELSE locked_until END
              WHERE id = $1",
         )
         .bind(user_id)
         .bind(max_failures)
-        .bind(now + lock_ms)
+        .bind(now.saturating_add(lock_ms))
+        .bind(now)
         .execute(&self.pool)
         .await?;
         Ok(())

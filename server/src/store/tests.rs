@@ -84,6 +84,20 @@ async fn exercise(store: Store) {
     assert_eq!(store.pair_device(&[9; 32], &device, 3).await.unwrap().as_deref(), Some("u1"));
     assert_eq!(store.pair_device(&[9; 32], &DeviceRow { id: "d2".into(), ..device.clone() }, 4).await.unwrap(), None);
 
+    // Three failures lock until 100 + 50; after the lock, one failure is one, not a new lock.
+    for now in [100, 101, 102] {
+        store.record_login_failure("u1", now, 3, 50).await.unwrap();
+    }
+    let locked = store.user_by_id("u1").await.unwrap().unwrap();
+    assert_eq!((locked.failed_logins, locked.locked_until), (3, 152));
+    store.record_login_failure("u1", 200, 3, 50).await.unwrap();
+    let after = store.user_by_id("u1").await.unwrap().unwrap();
+    assert_eq!((after.failed_logins, after.locked_until), (1, 0), "an expired lock starts a new count");
+    store.record_login_failure("u1", 201, 3, 50).await.unwrap();
+    store.record_login_failure("u1", 202, 3, 50).await.unwrap();
+    assert_eq!(store.user_by_id("u1").await.unwrap().unwrap().locked_until, 252, "the third of the new series locks");
+    store.record_login_success("u1").await.unwrap();
+
     // A full signing: both channels, one claim, one signature.
     assert!(store.insert_request(&request("r1"), None, &[]).await.unwrap());
     let after_web = store.record_web_confirmation("r1", 15).await.unwrap().unwrap();

@@ -20,6 +20,7 @@ async fn nothing_stored(f: &Fixture) {
     assert!(list.is_empty(), "nothing may be stored: {list:?}");
     let health = f.browser.client.get(f.browser.url("/healthz")).send().await.unwrap();
     assert!(health.status().is_success(), "the server keeps serving");
+    assert_eq!(health.headers().get("cache-control").and_then(|v| v.to_str().ok()), Some("no-store"));
 }
 
 #[tokio::test]

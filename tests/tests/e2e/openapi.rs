@@ -59,6 +59,11 @@ async fn every_documented_operation_answers_as_described() {
                 described.is_object(),
                 "{method} {path} (authorized: {authorized}) answered {status}, which is not documented"
             );
+            // Nothing personal, and no health status, may be kept by a cache on the way.
+            let cache = answer.headers().get("cache-control").and_then(|v| v.to_str().ok());
+            if path != "/api/ca.pem" && status != "204" {
+                assert_eq!(cache, Some("no-store"), "{method} {path} (authorized: {authorized}) {status}");
+            }
             let content_type =
                 answer.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
             if content_type.starts_with("application/json") {
