@@ -486,7 +486,6 @@ async fn submit_sad_inner(app: &App, device: &DeviceRow, request_id: &str, token
             return Ok(RequestState::Failed);
         }
         Decision::NotMe => {
-            app.store.lock_signing(&user.id, now).await?;
             fail(
                 app,
                 &row,
@@ -495,7 +494,19 @@ async fn submit_sad_inner(app: &App, device: &DeviceRow, request_id: &str, token
                 "the person answered \"not me\"; signing is locked",
             )
             .await?;
-            tracing::warn!(user = %user.id, device = %device.id, "\"not me\": signing locked until the next log-in");
+            // Whoever made this request may have made others: they end too.
+            let others = app
+                .store
+                .lock_signing(
+                    &user.id,
+                    ErrorCode::AccountLockedNotMe,
+                    "another request of this account was answered \"not me\"; signing is locked",
+                    now,
+                )
+                .await?;
+            metrics::counter!("wysiwys_requests_finished_total", "outcome" => ErrorCode::AccountLockedNotMe.as_str())
+                .increment(others);
+            tracing::warn!(user = %user.id, device = %device.id, others, "\"not me\": signing locked until the next log-in, pending requests closed");
             return Ok(RequestState::Failed);
         }
     }

@@ -212,13 +212,28 @@ impl Store {
         Ok(())
     }
 
-    pub async fn lock_signing(&self, user_id: &str, now: i64) -> Result<()> {
+    /// "Not me": locks signing and closes every pending request of the user
+    /// in one transaction, so no request survives the lock half-way. Returns
+    /// how many requests it closed.
+    pub async fn lock_signing(&self, user_id: &str, code: ErrorCode, detail: &str, now: i64) -> Result<u64> {
+        let mut tx = self.begin_write().await?;
         sqlx::query("UPDATE users SET signing_locked_at = $2 WHERE id = $1")
             .bind(user_id)
             .bind(now)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
-        Ok(())
+        let closed = sqlx::query(
+            "UPDATE sign_requests SET state = 'failed', error_code = $2, error_detail = $3, finished_at = $4
+             WHERE user_id = $1 AND state = 'pending'",
+        )
+        .bind(user_id)
+        .bind(code.as_str())
+        .bind(detail)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(closed.rows_affected())
     }
 
     // ---- sessions ------------------------------------------------------------

@@ -136,12 +136,18 @@ async fn device_rejects(db: Db) {
 async fn device_says_not_me_and_signing_stays_locked_until_the_next_log_in(db: Db) {
     let mut f = Fixture::new(db).await;
     let before = f.server.hsm_user_signatures().await;
+    // Two requests wait; the person answers "not me" to the first only.
+    let waiting = f.browser.upload_letter("A second letter nobody asked for\n").await.unwrap();
     let r = f.browser.upload_letter(LETTER).await.unwrap();
     let mut answer = f.device.answer("not-me");
     answer.wait_for("request").await;
     let (code, _) = answer.finish().await;
     assert_eq!(code, 0);
-    assert_refused_unsigned(&f, &r.id, ErrorCode::AccountLockedNotMe, before).await;
+    // The app answered one of the two; "not me" ends both, not just that one.
+    for id in [&r.id, &waiting.id] {
+        assert_refused_unsigned(&f, id, ErrorCode::AccountLockedNotMe, before).await;
+        assert_eq!(f.browser.confirm_as_displayed(id).await.unwrap_err().code(), ErrorCode::RequestNotPending);
+    }
 
     // The old session cannot start another signature.
     let err = f.browser.upload_letter(LETTER).await.unwrap_err();
