@@ -22,6 +22,7 @@ if [ "${1:-}" = "--test" ]; then
     # that trusts our CA (certutil).
     command -v pdfsig >/dev/null || need_apt+=(poppler-utils)
     command -v certutil >/dev/null || need_apt+=(libnss3-tools)
+    [ -x /usr/sbin/nginx ] || need_apt+=(nginx)
 fi
 if [ ${#need_apt[@]} -gt 0 ]; then
     echo "installing: ${need_apt[*]}" >&2

@@ -23,6 +23,8 @@ pub struct Settings {
     pub max_pdf_bytes: usize,
     /// Cookies get `Secure` when the origin is https.
     pub secure_cookies: bool,
+    /// Whose `X-Forwarded-For` / `Forwarded` headers name the real client.
+    pub trusted_proxies: crate::client_address::TrustedProxies,
 }
 
 #[derive(Debug)]
@@ -74,6 +76,7 @@ impl App {
                 max_json_bytes: config.max_json_bytes,
                 max_document_bytes: config.max_document_bytes,
                 max_pdf_bytes: config.max_pdf_bytes,
+                trusted_proxies: crate::client_address::TrustedProxies::new(config.trusted_proxies.clone()),
             },
             clock,
             entropy,

@@ -64,6 +64,13 @@ pub struct CommonConfig {
     pub hsm: HsmConfig,
 }
 
+/// `10.0.0.0/8`, or one address (`127.0.0.1`, `::1`) as a /32 or /128.
+fn parse_net(s: &str) -> Result<ipnet::IpNet, String> {
+    s.parse::<ipnet::IpNet>()
+        .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("{s:?} is neither a CIDR block nor an address"))
+}
+
 #[derive(clap::Args, Debug, Clone)]
 pub struct ServeConfig {
     #[command(flatten)]
@@ -89,6 +96,11 @@ pub struct ServeConfig {
     /// Largest PDF a relying party may send.
     #[arg(long, env = "WYSIWYS_MAX_PDF_BYTES", default_value_t = 4 * 1024 * 1024)]
     pub max_pdf_bytes: usize,
+    /// A reverse proxy (CIDR or address; repeatable, or comma-separated in the
+    /// environment) whose `X-Forwarded-For` / `Forwarded` names the client.
+    /// Without one, those headers are ignored and the peer is the client.
+    #[arg(long = "trusted-proxy", env = "WYSIWYS_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_net)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Log-in attempts per client address per minute.
     #[arg(long, env = "WYSIWYS_LOGIN_RATE_PER_MINUTE", default_value_t = 20)]
     pub login_rate_per_minute: u32,

@@ -10,6 +10,7 @@ pub mod accounts;
 pub mod admin;
 pub mod app;
 pub mod cades;
+pub mod client_address;
 pub mod clock;
 pub mod config;
 pub mod devices;

@@ -35,7 +35,7 @@ pub struct Browser {
 }
 
 /// A JSON answer, or the API's error body.
-pub(crate) async fn decode<T: DeserializeOwned>(response: reqwest::Response) -> ApiResult<T> {
+pub async fn decode<T: DeserializeOwned>(response: reqwest::Response) -> ApiResult<T> {
     let status = response.status().as_u16();
     let bytes = response.bytes().await.expect("body");
     if (200..300).contains(&status) {

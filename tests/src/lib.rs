@@ -10,6 +10,7 @@ pub mod attack;
 pub mod browser;
 pub mod chrome;
 pub mod device;
+pub mod nginx;
 pub mod openapi;
 pub mod postgres;
 pub mod relying_party;

@@ -22,10 +22,16 @@ use wysiwys_proto::summary::{MEDIA_TYPE_PAYMENT, MEDIA_TYPE_TEXT};
 
 type AppData = web::Data<Arc<App>>;
 
+/// The real client, as the per-address limits key it (its IPv4 address or
+/// its IPv6 /64): the peer, or behind a trusted proxy what that proxy saw.
 pub(super) fn client_ip(req: &HttpRequest) -> IpAddr {
-    // The peer address, not X-Forwarded-For: behind a proxy, the proxy
-    // rate-limits; trusting a header would let anyone pick their bucket.
-    req.peer_addr().map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |a| a.ip())
+    let peer = req.peer_addr().map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |a| a.ip());
+    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+    let client = match req.app_data::<AppData>() {
+        Some(app) => app.settings.trusted_proxies.client(peer, header("forwarded"), header("x-forwarded-for")),
+        None => peer,
+    };
+    crate::client_address::rate_limit_key(client)
 }
 
 fn no_store() -> actix_web::HttpResponseBuilder {

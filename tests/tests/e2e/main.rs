@@ -13,6 +13,7 @@ mod flow;
 mod openapi;
 mod operator;
 mod pdf;
+mod proxy;
 mod refusals;
 mod relying_parties;
 mod resilience;
