@@ -110,8 +110,8 @@ impl Browser {
         }
     }
 
-    /// Re-enters password and the code of `unix_seconds`'s time step: one
-    /// device change is allowed afterwards.
+    /// Re-enters password and an authenticator code: one device change is
+    /// allowed afterwards.
     pub async fn step_up_with(&self, password: &str, totp: &str) -> ApiResult<StepUpResponse> {
         let body = StepUpRequest { password: password.into(), totp: totp.into() };
         decode(self.post("/api/session/step-up").json(&body).send().await.expect("step-up")).await

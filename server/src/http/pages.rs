@@ -320,8 +320,9 @@ impl std::fmt::Debug for StepUpForm {
 
 pub async fn step_up(app: AppData, req: HttpRequest, session: Option<Session>, form: web::Form<StepUpForm>) -> Page {
     let session = require(session)?;
-    check_csrf(&session, &form.csrf)?;
-    let entry = StepUpRequest { password: form.password.clone(), totp: form.code.clone() };
+    let StepUpForm { csrf, password, code } = form.into_inner();
+    check_csrf(&session, &csrf)?;
+    let entry = StepUpRequest { password, totp: code };
     step_up::step_up(&app, &session.session, &session.user, &entry, client_ip(&req)).await?;
     Ok(see_other("/devices"))
 }

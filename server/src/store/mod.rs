@@ -296,7 +296,7 @@ impl Store {
     pub async fn consume_elevation(&self, token_hash: &[u8], now: i64) -> Result<bool> {
         let done = sqlx::query(
             "UPDATE sessions SET elevated_until = NULL
-             WHERE token_hash = $1 AND elevated_until IS NOT NULL AND elevated_until > $2",
+             WHERE token_hash = $1 AND elevated_until > $2",
         )
         .bind(token_hash)
         .bind(now)
