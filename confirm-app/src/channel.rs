@@ -12,9 +12,10 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_tungstenite::Connector;
 use tokio_tungstenite::tungstenite::Message;
-use wysiwys_proto::api::{AckOutcome, DeviceMessage, ServerMessage};
+use wysiwys_proto::api::{AckOutcome, DeviceMessage, NoticeKind, PairingOutcome, ServerMessage};
 use wysiwys_proto::challenge::{self, Expectation, VerifiedChallenge};
 use wysiwys_proto::device_auth::{DeviceAuthClaims, device_auth};
+use wysiwys_proto::pairing_approval::{self, VerifiedPairingRequest};
 use wysiwys_proto::sad::{self, Decision};
 use wysiwys_proto::{ErrorCode, b64};
 
@@ -46,6 +47,8 @@ fn lost(e: impl std::fmt::Display) -> ChannelError {
 #[derive(Debug, Clone)]
 pub enum Push {
     Genuine(Box<VerifiedChallenge>),
+    /// A new device asks to join the account; only a person answers it.
+    Pairing(Box<VerifiedPairingRequest>),
     /// Failed verification: shown as a warning, never answerable.
     Forged {
         code: ErrorCode,
@@ -70,6 +73,19 @@ pub enum Event {
         outcome: Option<AckOutcome>,
         receipt_seq: u64,
     },
+    /// A pairing answer was sent; `outcome` is None if the connection ended first.
+    PairingAnswered {
+        pairing_id: String,
+        decision: Decision,
+        outcome: Option<PairingOutcome>,
+    },
+    /// Something changed on the account's devices (shown, then receipted).
+    Notice {
+        kind: NoticeKind,
+        device_id: String,
+        device_name: String,
+        at: i64,
+    },
     /// The server refused this device for good (unknown, revoked...).
     Refused {
         code: ErrorCode,
@@ -81,11 +97,11 @@ pub enum Event {
     },
 }
 
-/// The person's decision on a request that was shown.
+/// The person's decision on something that was shown.
 #[derive(Debug)]
-pub struct Answer {
-    pub shown: Box<VerifiedChallenge>,
-    pub decision: Decision,
+pub enum Answer {
+    Sign { shown: Box<VerifiedChallenge>, decision: Decision },
+    Pairing { shown: Box<VerifiedPairingRequest>, decision: Decision },
 }
 
 /// Everything a session needs.
@@ -203,6 +219,30 @@ pub fn check_push(account: &Account, token: &str) -> Push {
     }
 }
 
+/// Checks a pairing request against the pinned channel key.
+pub fn check_pairing_push(account: &Account, token: &str) -> Push {
+    let key = match account.channel_key.to_verifying_key() {
+        Ok(k) => k,
+        Err(e) => return Push::Forged { code: ErrorCode::SadInvalid, reason: format!("pinned key unusable: {e}") },
+    };
+    let expect = pairing_approval::Expectation {
+        server_origin: &account.server_origin,
+        device_id: &account.device_id,
+        channel_key: &key,
+        now: crate::now_s(),
+    };
+    match pairing_approval::verify_request(token, expect) {
+        Ok(verified) => Push::Pairing(Box::new(verified)),
+        Err(e) => Push::Forged { code: e.code(), reason: e.to_string() },
+    }
+}
+
+/// A decision on a sign request, about to be sent.
+struct Sign {
+    shown: Box<VerifiedChallenge>,
+    decision: Decision,
+}
+
 /// A decision on its way: what the receipt will say once the server answers.
 #[derive(Debug)]
 struct Pending {
@@ -258,6 +298,7 @@ async fn connected(
     events: &mpsc::UnboundedSender<Event>,
     answers: &mut mpsc::UnboundedReceiver<Answer>,
     pending: &mut HashMap<String, Pending>,
+    pairings: &mut HashMap<String, Decision>,
 ) -> Result<bool, ChannelError> {
     let mut ping = tokio::time::interval(PING_EVERY);
     let mut last_heard = tokio::time::Instant::now();
@@ -277,6 +318,23 @@ async fn connected(
                         Some(p) => settle(setup, events, request_id, p, Some(outcome)),
                         None => true,
                     },
+                    ServerMessage::PairingRequest { token } => {
+                        events.send(Event::Push(check_pairing_push(&setup.account, &token))).is_ok()
+                    }
+                    ServerMessage::PairingAck { pairing_id, outcome } => match pairings.remove(&pairing_id) {
+                        Some(decision) => {
+                            events.send(Event::PairingAnswered { pairing_id, decision, outcome: Some(outcome) }).is_ok()
+                        }
+                        None => true,
+                    },
+                    ServerMessage::Notice { notice_id, kind, device_id, device_name, at } => {
+                        // Receipted once it reached the screen (or the script).
+                        let shown = events.send(Event::Notice { kind, device_id, device_name, at }).is_ok();
+                        if shown {
+                            send(socket, &DeviceMessage::NoticeReceipt { notice_id }).await?;
+                        }
+                        shown
+                    }
                     _ => true,
                 };
                 if !still_listened_to {
@@ -285,6 +343,18 @@ async fn connected(
             }
             answer = answers.recv() => {
                 let Some(answer) = answer else { return Ok(false) };
+                let (shown, decision) = match answer {
+                    Answer::Sign { shown, decision } => (shown, decision),
+                    Answer::Pairing { shown, decision } => {
+                        let claims = shown.answer_claims(decision, crate::now_s());
+                        let token = pairing_approval::sign_answer(&setup.key, &claims)
+                            .map_err(|e| ChannelError::Local(e.to_string()))?;
+                        pairings.insert(claims.pairing.clone(), decision);
+                        send(socket, &DeviceMessage::PairingAnswer { pairing_id: claims.pairing, token }).await?;
+                        continue;
+                    }
+                };
+                let answer = Sign { shown, decision };
                 let counter = setup.home.next_counter(&mut setup.account).map_err(|e| ChannelError::Local(format!("{e:#}")))?;
                 let claims = answer.shown.sad_claims(answer.decision, counter, crate::now_s());
                 let token = sad::build(&setup.key, &claims).map_err(|e| ChannelError::Local(e.to_string()))?;
@@ -312,6 +382,7 @@ async fn connected(
 pub async fn run(mut setup: Setup, events: mpsc::UnboundedSender<Event>, mut answers: mpsc::UnboundedReceiver<Answer>) {
     let mut retry = FIRST_RETRY;
     let mut pending: HashMap<String, Pending> = HashMap::new();
+    let mut pairings: HashMap<String, Decision> = HashMap::new();
     loop {
         if events.send(Event::Connecting).is_err() {
             return;
@@ -322,7 +393,7 @@ pub async fn run(mut setup: Setup, events: mpsc::UnboundedSender<Event>, mut ans
                 if events.send(Event::Connected).is_err() {
                     return;
                 }
-                connected(&mut setup, &mut socket, &events, &mut answers, &mut pending).await
+                connected(&mut setup, &mut socket, &events, &mut answers, &mut pending, &mut pairings).await
             }
             Err(e) => Err(e),
         };
@@ -330,6 +401,16 @@ pub async fn run(mut setup: Setup, events: mpsc::UnboundedSender<Event>, mut ans
         for (request_id, p) in pending.drain() {
             settle(&setup, &events, request_id, p, None);
         }
+        for (pairing_id, decision) in pairings.drain() {
+            let _ = events.send(Event::PairingAnswered { pairing_id, decision, outcome: None });
+        }
+        let outcome = match outcome {
+            // Not approved yet: keep trying, as after a lost connection.
+            Err(ChannelError::Refused { code: ErrorCode::PairingPending, description }) => {
+                Err(ChannelError::Lost(format!("waiting for approval: {description}")))
+            }
+            other => other,
+        };
         match outcome {
             Ok(_) => return,
             Err(ChannelError::Refused { code, description }) => {

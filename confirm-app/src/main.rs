@@ -15,7 +15,7 @@ use wysiwys_confirm::policy::Policy;
 use wysiwys_confirm::receipts::ReceiptLog;
 use wysiwys_confirm::store::Home;
 use wysiwys_confirm::tui;
-use wysiwys_proto::api::AckOutcome;
+use wysiwys_proto::api::{AckOutcome, PairingOutcome, PairingStatus};
 use wysiwys_proto::pairing::PairingUri;
 use wysiwys_proto::sad::Decision;
 
@@ -71,6 +71,10 @@ enum Command {
         /// A name you will recognise this device by on the web page.
         #[arg(long, default_value = "wysiwys-confirm")]
         name: String,
+        /// The activation code from your letter (or your bank's app), for your
+        /// first device. Never type it into the browser.
+        #[arg(long)]
+        activation_code: Option<String>,
     },
     /// Wait for sign requests and decide on each, full screen (a, r, n, q).
     Listen(Which),
@@ -117,6 +121,10 @@ struct Once {
     /// Answer one request, then exit.
     #[arg(long, required = true)]
     once: bool,
+    /// Answer the next pairing request (a new device asking to join) instead
+    /// of a sign request.
+    #[arg(long)]
+    pairing: bool,
     /// Give up after this many seconds without a request.
     #[arg(long, default_value_t = 120)]
     timeout: u64,
@@ -193,7 +201,7 @@ fn setup(cli: &Cli, home: &Home, which: &Which) -> Result<Setup> {
 async fn run(cli: &Cli, out: &Output) -> Result<u8> {
     let home = Home::locate(cli.home.clone())?;
     match &cli.command {
-        Command::Pair { uri, server, code, name } => {
+        Command::Pair { uri, server, code, name, activation_code } => {
             let target: PairingTarget = match (uri, server, code) {
                 (Some(uri), _, _) => uri.parse::<PairingUri>()?.into(),
                 (None, Some(server), Some(code)) => PairingTarget {
@@ -205,16 +213,34 @@ async fn run(cli: &Cli, out: &Output) -> Result<u8> {
             };
             let by_hand = target.channel_key_thumbprint.is_none();
             let pass = passphrase(cli, true)?;
-            let account = wysiwys_confirm::pairing::pair(&home, &target, name, &pass, ca_pem(cli)?.as_deref()).await?;
+            let activation = activation_code.clone().map(SecretString::from);
+            let paired = wysiwys_confirm::pairing::pair(
+                &home,
+                &target,
+                name,
+                &pass,
+                activation.as_ref(),
+                ca_pem(cli)?.as_deref(),
+            )
+            .await?;
+            let account = &paired.account;
             let fingerprint = account.channel_key.thumbprint();
+            let awaiting = paired.status == PairingStatus::AwaitingApproval;
             out.event(
                 serde_json::json!({"event": "paired", "device_id": account.device_id, "username": account.username,
-                                   "server": account.server_origin, "server_key": fingerprint}),
+                                   "server": account.server_origin, "server_key": fingerprint,
+                                   "status": paired.status, "approval_expires_at": paired.approval_expires_at}),
                 || {
                     let mut text = format!(
                         "Paired as {} with {} (device id {}).",
                         account.username, account.server_origin, account.device_id
                     );
+                    if awaiting {
+                        text.push_str(
+                            "\nApprove it on one of your other devices (wysiwys-confirm listen) within 10 minutes; \
+                             until then it cannot be used.",
+                        );
+                    }
                     if by_hand {
                         text.push_str(&format!(
                             "\nServer key fingerprint: {fingerprint}\nCompare it with the fingerprint on the pairing page; if they differ, unpair."
@@ -320,6 +346,24 @@ fn report(out: &Output, event: &Event) {
                 },
             )
         }
+        Event::Push(Push::Pairing(shown)) => {
+            let c = &shown.claims;
+            out.event(
+                serde_json::json!({
+                    "event": "pairing_request", "pairing_id": c.pairing, "name": c.name, "key_thumbprint": c.jkt,
+                    "address": c.addr, "asked_at": c.iat, "expires_at": c.exp,
+                }),
+                || format!("\n{}\n", wysiwys_confirm::tui::pairing_lines(shown, wysiwys_confirm::now_s()).join("\n  ")),
+            )
+        }
+        Event::PairingAnswered { pairing_id, decision, outcome } => out.event(
+            serde_json::json!({"event": "pairing_ack", "pairing_id": pairing_id, "decision": decision, "outcome": outcome}),
+            || format!("pairing answered {decision:?}: {outcome:?}"),
+        ),
+        Event::Notice { kind, device_id, device_name, at } => out.event(
+            serde_json::json!({"event": "notice", "kind": kind, "device_id": device_id, "device_name": device_name, "at": at}),
+            || format!("notice: {}", wysiwys_confirm::tui::notice_words(*kind, device_name)),
+        ),
         Event::Answered { request_id, decision, outcome, receipt_seq } => out.event(
             serde_json::json!({"event": "ack", "request_id": request_id, "decision": decision, "outcome": outcome,
                                "receipt": receipt_seq}),
@@ -342,12 +386,19 @@ async fn answer_once(cli: &Cli, out: &Output, home: &Home, args: &Once, decision
         };
         report(out, &event);
         match event {
-            Event::Push(Push::Genuine(shown)) => {
-                answers.send(Answer { shown, decision }).map_err(|_| anyhow!("session ended"))?
+            Event::Push(Push::Genuine(shown)) if !args.pairing => {
+                answers.send(Answer::Sign { shown, decision }).map_err(|_| anyhow!("session ended"))?
+            }
+            Event::Push(Push::Pairing(shown)) if args.pairing => {
+                answers.send(Answer::Pairing { shown, decision }).map_err(|_| anyhow!("session ended"))?
             }
             Event::Push(Push::Forged { .. }) => return Ok(exit::FORGED_PUSH),
             Event::Answered { outcome: Some(AckOutcome::Accepted { .. }), .. } => return Ok(0),
-            Event::Answered { .. } | Event::Refused { .. } => return Ok(exit::REFUSED),
+            Event::PairingAnswered {
+                outcome: Some(PairingOutcome::Approved | PairingOutcome::Rejected | PairingOutcome::Locked),
+                ..
+            } => return Ok(0),
+            Event::Answered { .. } | Event::PairingAnswered { .. } | Event::Refused { .. } => return Ok(exit::REFUSED),
             Event::Failed { reason } => bail!(reason),
             _ => {}
         }
@@ -363,9 +414,11 @@ async fn auto(out: &Output, setup: Setup, policy: &Policy, count: Option<usize>)
     while let Some(event) = events.recv().await {
         report(out, &event);
         match event {
+            // A pairing request is never answered by a policy: only a person
+            // who is pairing a device right now can say it is theirs.
             Event::Push(Push::Genuine(shown)) => {
                 if let Some(decision) = policy.decide(&shown).decision() {
-                    answers.send(Answer { shown, decision }).map_err(|_| anyhow!("session ended"))?;
+                    answers.send(Answer::Sign { shown, decision }).map_err(|_| anyhow!("session ended"))?;
                 }
             }
             Event::Answered { .. } => {
@@ -413,8 +466,8 @@ async fn listen(setup: Setup) -> Result<u8> {
             tokio::select! {
                 key = keys.next() => match key {
                     Some(Ok(TermEvent::Key(k))) if k.kind == KeyEventKind::Press => {
-                        if let Some((shown, decision)) = key_of(k.code).and_then(|k| app.on_key(k)) {
-                            answers.send(Answer { shown, decision }).map_err(|_| anyhow!("session ended"))?;
+                        if let Some(answer) = key_of(k.code).and_then(|k| app.on_key(k)) {
+                            answers.send(answer).map_err(|_| anyhow!("session ended"))?;
                         }
                     }
                     Some(Ok(_)) => {} // resize and the rest: redrawn at the top of the loop

@@ -6,7 +6,7 @@ use anyhow::{Result, anyhow, bail};
 use p256::ecdsa::SigningKey;
 use p256::elliptic_curve::Generate;
 use secrecy::{ExposeSecret, SecretString};
-use wysiwys_proto::api::{PairDeviceRequest, PairDeviceResponse};
+use wysiwys_proto::api::{PairDeviceRequest, PairDeviceResponse, PairingStatus};
 use wysiwys_proto::device_auth::{PairingClaims, pairing_proof};
 use wysiwys_proto::pairing::PairingUri;
 use wysiwys_proto::{ErrorBody, Jwk};
@@ -27,13 +27,25 @@ impl From<PairingUri> for PairingTarget {
     }
 }
 
+/// A pairing the server accepted: usable now, or once another device approved it.
+#[derive(Debug, Clone)]
+pub struct Paired {
+    pub account: Account,
+    pub status: PairingStatus,
+    /// Unix ms, while awaiting approval.
+    pub approval_expires_at: Option<i64>,
+}
+
+/// Pairs this device. `activation` is the operator's activation code, needed
+/// for an account's first device (typed in here, never into the browser).
 pub async fn pair(
     home: &Home,
     uri: &PairingTarget,
     name: &str,
     passphrase: &SecretString,
+    activation: Option<&SecretString>,
     ca_pem: Option<&[u8]>,
-) -> Result<Account> {
+) -> Result<Paired> {
     crate::check_origin_transport(&uri.server)?;
     if passphrase.expose_secret().len() < 8 {
         bail!("the passphrase must be at least 8 characters");
@@ -45,6 +57,7 @@ pub async fn pair(
         jwk: Jwk::from_verifying_key(key.verifying_key()),
         name: name.to_owned(),
         iat: crate::now_s(),
+        activation: activation.map(|a| a.expose_secret().to_owned()),
     };
     let proof = pairing_proof(&key, &claims)?;
     let mut client = reqwest::Client::builder();
@@ -77,14 +90,14 @@ pub async fn pair(
         bail!("the server calls itself {} but the pairing code is for {}", paired.server_origin, uri.server);
     }
     let account = Account {
-        server_origin: paired.server_origin,
-        device_id: paired.device_id,
+        server_origin: paired.server_origin.clone(),
+        device_id: paired.device_id.clone(),
         device_name: name.to_owned(),
-        user_id: paired.user_id,
-        username: paired.username,
-        channel_key: paired.channel_key,
+        user_id: paired.user_id.clone(),
+        username: paired.username.clone(),
+        channel_key: paired.channel_key.clone(),
         counter: 0,
     };
     home.save_new(&account, &key, passphrase)?;
-    Ok(account)
+    Ok(Paired { account, status: paired.status, approval_expires_at: paired.approval_expires_at })
 }

@@ -5,7 +5,7 @@
 //! summary line (Approve stays off until they scrolled to the end), the
 //! verification code in big digits, and the time left.
 
-use crate::channel::{Event, Push};
+use crate::channel::{Answer, Event, Push};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
@@ -13,8 +13,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use std::collections::VecDeque;
 use wysiwys_proto::ErrorCode;
-use wysiwys_proto::api::AckOutcome;
+use wysiwys_proto::api::{AckOutcome, NoticeKind, PairingOutcome};
 use wysiwys_proto::challenge::VerifiedChallenge;
+use wysiwys_proto::pairing_approval::VerifiedPairingRequest;
 use wysiwys_proto::sad::Decision;
 
 pub const MIN_WIDTH: u16 = 40;
@@ -48,6 +49,11 @@ pub enum Screen {
         code: ErrorCode,
         reason: String,
     },
+    /// A new device asks to join the account.
+    Pairing {
+        request: Box<VerifiedPairingRequest>,
+        confirming_not_me: bool,
+    },
     /// A decision is on its way to the server.
     Sending {
         title: String,
@@ -78,6 +84,8 @@ pub struct App {
     queue: VecDeque<Push>,
     /// The outcome of the last decision, in words.
     pub last_outcome: Option<String>,
+    /// What last changed on the account's devices, in words.
+    pub last_notice: Option<String>,
     pub now: i64,
     pub quit: bool,
 }
@@ -90,6 +98,7 @@ impl App {
             screen: Screen::Waiting,
             queue: VecDeque::new(),
             last_outcome: None,
+            last_notice: None,
             now,
             quit: false,
         }
@@ -105,6 +114,7 @@ impl App {
                 seen_end: false,
                 confirming_not_me: false,
             }),
+            Some(Push::Pairing(request)) => Screen::Pairing { request, confirming_not_me: false },
             Some(Push::Forged { code, reason }) => Screen::Warning { code, reason },
         };
     }
@@ -129,11 +139,13 @@ impl App {
                 // The same request may be pushed again after a reconnect.
                 let id = |p: &Push| match p {
                     Push::Genuine(r) => Some(r.claims.req.clone()),
+                    Push::Pairing(r) => Some(r.claims.pairing.clone()),
                     Push::Forged { .. } => None,
                 };
                 let new_id = id(&push);
                 let showing = match &self.screen {
                     Screen::Request(s) => Some(s.request.claims.req.clone()),
+                    Screen::Pairing { request, .. } => Some(request.claims.pairing.clone()),
                     _ => None,
                 };
                 if new_id.is_some() && (new_id == showing || self.queue.iter().any(|q| id(q) == new_id)) {
@@ -154,6 +166,22 @@ impl App {
                 if matches!(self.screen, Screen::Sending { .. }) {
                     self.show_next();
                 }
+            }
+            Event::PairingAnswered { decision, outcome, .. } => {
+                let words = match outcome {
+                    Some(PairingOutcome::Approved) => "the new device may now be used".to_owned(),
+                    Some(PairingOutcome::Rejected) => "the new device was refused".to_owned(),
+                    Some(PairingOutcome::Locked) => "the new device was refused; pairing and signing are locked".into(),
+                    Some(PairingOutcome::Refused { error, .. }) => format!("refused by the server ({error})"),
+                    None => "no answer from the server".to_owned(),
+                };
+                self.last_outcome = Some(format!("pairing {decision:?}: {words}").to_lowercase());
+                if matches!(self.screen, Screen::Sending { .. }) {
+                    self.show_next();
+                }
+            }
+            Event::Notice { kind, device_name, at, .. } => {
+                self.last_notice = Some(format!("{} ({})", notice_words(kind, &device_name), format_utc_ms(at)));
             }
         }
     }
@@ -177,7 +205,7 @@ impl App {
     }
 
     /// Handles a key; returns a decision to send, if one was made.
-    pub fn on_key(&mut self, key: Key) -> Option<(Box<VerifiedChallenge>, Decision)> {
+    pub fn on_key(&mut self, key: Key) -> Option<Answer> {
         if key == Key::Char('q') {
             self.quit = true;
             return None;
@@ -188,6 +216,20 @@ impl App {
         let put_aside = match &mut self.screen {
             Screen::Waiting | Screen::Sending { .. } => false,
             Screen::Warning { .. } => matches!(key, Key::Char('d') | Key::Enter | Key::Esc),
+            Screen::Pairing { confirming_not_me, .. } if *confirming_not_me => {
+                *confirming_not_me = false;
+                return if key == Key::Char('y') && connected { self.decide(Decision::NotMe) } else { None };
+            }
+            Screen::Pairing { request, confirming_not_me } => {
+                let live = now < request.claims.exp;
+                match key {
+                    Key::Char('a') if connected && live => return self.decide(Decision::Approve),
+                    Key::Char('r') if connected && live => return self.decide(Decision::Reject),
+                    Key::Char('n') if live => *confirming_not_me = true,
+                    _ => {}
+                }
+                key == Key::Char('d') && !live
+            }
             Screen::Request(s) if s.confirming_not_me => {
                 s.confirming_not_me = false;
                 return if key == Key::Char('y') && connected { self.decide(Decision::NotMe) } else { None };
@@ -218,11 +260,55 @@ impl App {
         None
     }
 
-    fn decide(&mut self, decision: Decision) -> Option<(Box<VerifiedChallenge>, Decision)> {
-        let Screen::Request(s) = std::mem::replace(&mut self.screen, Screen::Waiting) else { return None };
-        self.screen = Screen::Sending { title: s.request.claims.summary.title.clone(), decision };
-        Some((s.request, decision))
+    fn decide(&mut self, decision: Decision) -> Option<Answer> {
+        match std::mem::replace(&mut self.screen, Screen::Waiting) {
+            Screen::Request(s) => {
+                self.screen = Screen::Sending { title: s.request.claims.summary.title.clone(), decision };
+                Some(Answer::Sign { shown: s.request, decision })
+            }
+            Screen::Pairing { request, .. } => {
+                self.screen = Screen::Sending { title: format!("new device {}", request.claims.name), decision };
+                Some(Answer::Pairing { shown: request, decision })
+            }
+            other => {
+                self.screen = other;
+                None
+            }
+        }
     }
+}
+
+fn format_utc_ms(ms: i64) -> String {
+    wysiwys_proto::time::format_utc(ms.div_euclid(1000))
+}
+
+/// A notice in plain words.
+pub fn notice_words(kind: NoticeKind, device_name: &str) -> String {
+    match kind {
+        NoticeKind::DevicePaired => format!("Device “{device_name}” was paired with your account"),
+        NoticeKind::DeviceApproved => format!("Device “{device_name}” joined your account with an approval"),
+        NoticeKind::PairingRefused => format!("Device “{device_name}” was refused"),
+        NoticeKind::DeviceRevoked => format!("Device “{device_name}” was revoked"),
+        _ => format!("Something changed about device “{device_name}”"),
+    }
+}
+
+/// What the person sees of a pairing request, line by line.
+pub fn pairing_lines(request: &VerifiedPairingRequest, now: i64) -> Vec<String> {
+    let c = &request.claims;
+    vec![
+        "A NEW DEVICE WANTS TO JOIN YOUR ACCOUNT".to_owned(),
+        String::new(),
+        format!("Name:       {}", c.name),
+        format!("Key:        {}", c.jkt),
+        format!("Asked at:   {}", format_utc_ms(c.iat.saturating_mul(1000))),
+        format!("From:       {}", c.addr),
+        format!("Server:     {}", c.iss),
+        format!("Time left:  {} s", (c.exp - now).max(0)),
+        String::new(),
+        "Approve only if you are pairing this device yourself, right now.".to_owned(),
+        "If you are not, answer \"not me\": someone may have your password.".to_owned(),
+    ]
 }
 
 /// 3×5 digits for the verification code.
@@ -300,8 +386,30 @@ pub fn draw(frame: &mut Frame, app: &mut App) {
                 lines.push(Line::from(""));
                 lines.push(Line::from(format!("Last: {last}")));
             }
+            if let Some(notice) = &app.last_notice {
+                lines.push(Line::from(""));
+                lines.push(Line::styled(format!("Notice: {notice}"), Style::default().fg(Color::Yellow)));
+            }
             frame.render_widget(Paragraph::new(lines).block(Block::default().borders(Borders::ALL)), body);
             "q quit".to_owned()
+        }
+        Screen::Pairing { request, confirming_not_me } => {
+            let style = Style::default().fg(Color::Yellow).add_modifier(Modifier::BOLD);
+            let lines: Vec<Line> = pairing_lines(request, now)
+                .into_iter()
+                .enumerate()
+                .map(|(i, l)| if i == 0 { Line::styled(l, style) } else { Line::from(l) })
+                .collect();
+            let block = Block::default().borders(Borders::ALL).border_style(style).title(" Pairing request ");
+            frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(block), body);
+            if *confirming_not_me {
+                "Really \"not me\"? This refuses the device and locks pairing and signing.   y yes   any other key: no"
+                    .to_owned()
+            } else if now >= request.claims.exp {
+                "expired   d dismiss   q quit".to_owned()
+            } else {
+                "a Approve new device   r Reject   n Not me   q quit".to_owned()
+            }
         }
         Screen::Sending { title, decision } => {
             let text = format!("Sending {decision:?} for “{title}”…");

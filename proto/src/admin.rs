@@ -28,6 +28,26 @@ pub struct CreatedUser {
     pub otpauth_uri: String,
     /// The TOTP secret, base32.
     pub totp_secret: String,
+    /// For the first device: deliver it out of band (letter, bank app), never
+    /// through the browser the person logs in with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activation_code: Option<String>,
+    /// Unix ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activation_expires_at: Option<i64>,
+}
+
+/// `POST /api/v1/admin/users/{username}/recovery`: every device of the
+/// account is revoked and a new activation code issued.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RecoveredUser {
+    pub user_id: String,
+    pub username: String,
+    pub devices_revoked: u64,
+    pub activation_code: String,
+    /// Unix ms.
+    pub activation_expires_at: i64,
 }
 
 /// `POST /api/v1/admin/relying-parties`.

@@ -91,6 +91,21 @@ pub struct PairDeviceResponse {
     pub server_origin: String,
     /// The key that signs every push; the device pins it.
     pub channel_key: Jwk,
+    pub status: PairingStatus,
+    /// Unix ms: when a pairing still awaiting approval lapses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval_expires_at: Option<i64>,
+}
+
+/// Whether a new device may be used at once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum PairingStatus {
+    /// Enrolled by an activation code or the sign-up window: usable now.
+    Active,
+    /// One of the account's devices must approve it first.
+    AwaitingApproval,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -102,6 +117,11 @@ pub struct DeviceView {
     pub created_at: i64,
     pub last_seen_at: Option<i64>,
     pub revoked: bool,
+    /// Not yet approved by another device of the account (and not usable).
+    pub awaiting_approval: bool,
+    /// How it was enrolled: `activation_code`, `enrolment_window`,
+    /// `approved_by_device`, `awaiting_approval`, `before_evidence`.
+    pub enrolment: String,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -198,6 +218,59 @@ pub enum ServerMessage {
         error: crate::ErrorCode,
         error_description: String,
     },
+    /// A `wysiwys-pairing-request+jwt`: a new device asks to join the account.
+    PairingRequest {
+        token: String,
+    },
+    /// The server's answer to a pairing answer.
+    PairingAck {
+        pairing_id: String,
+        outcome: PairingOutcome,
+    },
+    /// Something changed on the account's devices; the device shows it and
+    /// sends a `notice_receipt`. Sent again on every connection until receipted.
+    Notice {
+        notice_id: String,
+        kind: NoticeKind,
+        /// The device the notice is about.
+        device_id: String,
+        device_name: String,
+        /// Unix ms.
+        at: i64,
+    },
+    /// A message of a newer server that this device does not know.
+    #[serde(other)]
+    Unknown,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum NoticeKind {
+    /// A device joined by activation code or the sign-up window.
+    DevicePaired,
+    /// A device joined with the approval of one of the account's devices.
+    DeviceApproved,
+    /// A pairing was rejected or answered "not me" on one of the devices.
+    PairingRefused,
+    DeviceRevoked,
+    #[serde(other)]
+    Unknown,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case", deny_unknown_fields)]
+pub enum PairingOutcome {
+    /// The new device is active now.
+    Approved,
+    /// The new device is refused.
+    Rejected,
+    /// "Not me": the new device is refused and pairing and signing are locked.
+    Locked,
+    Refused {
+        error: crate::ErrorCode,
+        error_description: String,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -221,6 +294,10 @@ pub enum DeviceMessage {
     Auth { token: String },
     /// A `wysiwys-sad+jwt` answering the push for `request_id`.
     Sad { request_id: String, token: String },
+    /// A `wysiwys-pairing-answer+jwt` answering the pairing request for `pairing_id`.
+    PairingAnswer { pairing_id: String, token: String },
+    /// The notice was shown.
+    NoticeReceipt { notice_id: String },
 }
 
 #[cfg(test)]
@@ -244,5 +321,15 @@ mod tests {
         let extra = r#"{"type":"sad","request_id":"r","token":"t","x":1}"#;
         assert!(serde_json::from_str::<DeviceMessage>(extra).is_err());
         assert!(serde_json::from_str::<DeviceMessage>(r#"{"type":"other"}"#).is_err());
+    }
+
+    #[test]
+    fn an_older_device_survives_a_newer_server() {
+        let newer: ServerMessage = serde_json::from_str(r#"{"type":"firmware_update"}"#).unwrap();
+        assert_eq!(newer, ServerMessage::Unknown);
+        let notice =
+            r#"{"type":"notice","notice_id":"n","kind":"device_teleported","device_id":"d","device_name":"x","at":1}"#;
+        let ServerMessage::Notice { kind, .. } = serde_json::from_str(notice).unwrap() else { panic!("a notice") };
+        assert_eq!(kind, NoticeKind::Unknown);
     }
 }

@@ -20,6 +20,10 @@ pub struct PairingClaims {
     /// A name the person recognises, e.g. "Laptop".
     pub name: String,
     pub iat: i64,
+    /// The activation code the operator delivered out of band (letter, bank
+    /// app), typed into this device; needed for an account's first device.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activation: Option<String>,
 }
 
 /// Answer to the server's nonce on every socket connection.
@@ -82,6 +86,7 @@ mod tests {
             jwk: Jwk::from_verifying_key(key.verifying_key()),
             name: "Laptop".into(),
             iat: 5,
+            activation: None,
         };
         let token = pairing_proof(&key, &claims).unwrap();
         let (back, vk) = verify_pairing_proof(&token).unwrap();

@@ -7,7 +7,11 @@ macro_rules! error_codes {
     ($($(#[doc = $doc:literal])* $variant:ident => $code:literal,)+) => {
         /// A stable, machine-readable reason. The string form never changes
         /// once released; clients and tests match on it.
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        ///
+        /// A code this build does not know (from a newer server) reads as
+        /// [`ErrorCode::Unknown`] instead of failing the whole message.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+        #[non_exhaustive]
         pub enum ErrorCode {
             $($(#[doc = $doc])* #[serde(rename = $code)] $variant,)+
         }
@@ -21,6 +25,13 @@ macro_rules! error_codes {
 
             pub fn parse(code: &str) -> Option<Self> {
                 match code { $($code => Some(ErrorCode::$variant),)+ _ => None }
+            }
+        }
+
+        impl<'de> Deserialize<'de> for ErrorCode {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let code = std::borrow::Cow::<'de, str>::deserialize(deserializer)?;
+                Ok(ErrorCode::parse(&code).unwrap_or(ErrorCode::Unknown))
             }
         }
     };
@@ -62,6 +73,17 @@ error_codes! {
     LoginFailed => "LOGIN_FAILED",
     CsrfInvalid => "CSRF_INVALID",
     PairingCodeInvalid => "PAIRING_CODE_INVALID",
+    /// The account has no active device, and the first one needs the
+    /// activation code the operator delivered out of band.
+    ActivationRequired => "ACTIVATION_REQUIRED",
+    /// The activation code is wrong, used, expired, or was guessed at too often.
+    ActivationCodeInvalid => "ACTIVATION_CODE_INVALID",
+    /// The device is paired but waits for one of the account's devices to approve it.
+    PairingPending => "PAIRING_PENDING",
+    /// The answer to a pairing request is malformed, forged, or for another pairing.
+    PairingAnswerInvalid => "PAIRING_ANSWER_INVALID",
+    /// A per-account cap (devices, open pairing codes) is reached.
+    LimitReached => "LIMIT_REACHED",
     /// A change of the user's devices needs a fresh password and authenticator
     /// code (step-up), not just a session.
     StepUpRequired => "STEP_UP_REQUIRED",
@@ -85,6 +107,8 @@ error_codes! {
     /// The operator's bootstrap token is missing or wrong.
     AdminTokenInvalid => "ADMIN_TOKEN_INVALID",
     InternalError => "INTERNAL_ERROR",
+    /// A code from a newer version that this one does not know.
+    Unknown => "UNKNOWN",
 }
 
 /// Written by hand: the derive would list the Rust names, not the codes.
@@ -133,6 +157,13 @@ impl ErrorCode {
             LoginFailed => "Unknown user name or wrong password.",
             CsrfInvalid => "The form has expired. Reload the page and try again.",
             PairingCodeInvalid => "The pairing code is unknown, used or expired.",
+            ActivationRequired => {
+                "Your first device needs the activation code you received by letter or in your bank's app."
+            }
+            ActivationCodeInvalid => "The activation code is wrong, used or expired. Ask for a new one.",
+            PairingPending => "Approve this device on one of your other devices first.",
+            PairingAnswerInvalid => "The answer to the pairing request could not be verified. Nothing changed.",
+            LimitReached => "You have reached the limit for devices or pairing codes. Remove one first.",
             StepUpRequired => "Enter your password and a new authenticator code again to change your devices.",
             BadRequest => "The request was not understood.",
             PayloadTooLarge => "The document is too large.",
@@ -146,6 +177,7 @@ impl ErrorCode {
             IdempotencyKeyReused => "This Idempotency-Key belongs to a different request.",
             UserUnknown => "There is no such user.",
             InternalError => "Something went wrong on our side. Nothing was signed.",
+            Unknown => "Something went wrong. Nothing was signed.",
         }
     }
 }
@@ -185,6 +217,8 @@ mod tests {
             assert!(s.chars().all(|c| c.is_ascii_uppercase() || c == '_'), "{s}");
         }
         assert_eq!(ErrorCode::parse("hash_mismatch"), None);
+        let newer: ErrorCode = serde_json::from_str(r#""SOME_FUTURE_CODE""#).unwrap();
+        assert_eq!(newer, ErrorCode::Unknown, "an older device survives a newer server");
         for code in ErrorCode::ALL {
             assert!(code.plain_words().ends_with('.'), "{code}");
         }

@@ -16,6 +16,7 @@ pub mod jcs;
 pub mod jws;
 pub mod merkle;
 pub mod pairing;
+pub mod pairing_approval;
 pub mod payment;
 pub mod rp;
 pub mod sad;

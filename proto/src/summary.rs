@@ -227,6 +227,12 @@ pub fn check_field(name: &str, value: &str) -> Result<(), RenderError> {
     Ok(())
 }
 
+/// A name a person recognises something by (a device, a payee, a relying
+/// party): display-safe like every field, and not written to impersonate.
+pub fn check_name(name: &str, value: &str) -> Result<(), RenderError> {
+    check_field(name, value)
+}
+
 fn first_unsafe_char(line: &str) -> Option<(usize, char)> {
     line.chars().enumerate().find(|(_, c)| is_unsafe_char(*c))
 }

@@ -39,6 +39,8 @@ pub struct CreatedAccount {
     pub password: SecretString,
     pub otpauth_uri: SecretString,
     pub totp_secret_base32: SecretString,
+    /// For accounts an operator made: the first device's activation code.
+    pub activation: Option<crate::enrolment::activation::IssuedActivation>,
 }
 
 fn totp_for(secret: &[u8], username: &str) -> Result<Totp> {
@@ -123,9 +125,7 @@ pub async fn create_user(
     let now = clock.now_ms();
 
     let pw = password.clone();
-    let password_hash = tokio::task::spawn_blocking(move || hash_password(&pw, &salt))
-        .await
-        .map_err(|e| Error::Internal(e.to_string()))??;
+    let password_hash = crate::password_hashing::run(move || hash_password(&pw, &salt)).await??;
     let (cred, name) = (credential_id.clone(), username.to_owned());
     let serial = random_bytes::<16>(entropy)?;
     let certificate = tokio::task::spawn_blocking(move || -> Result<Vec<u8>> {
@@ -159,7 +159,14 @@ pub async fn create_user(
         })
         .await?;
     store.audit(&AuditEvent { at: now, event: "user_created", user_id: Some(&user_id), ..Default::default() }).await?;
+    // An operator's account gets an activation code to deliver out of band;
+    // a self-service one relies on the enrolment window, if the deployment allows it.
+    let activation = match enrolment {
+        TotpEnrolment::Active => Some(crate::enrolment::activation::issue(store, clock, entropy, &user_id).await?),
+        TotpEnrolment::AwaitingFirstCode => None,
+    };
     Ok(CreatedAccount {
+        activation,
         user_id,
         username: username.to_owned(),
         password,
@@ -208,7 +215,7 @@ pub async fn check_password(app: &App, username: &str, password: &str, client: I
     let user = app.store.user_by_username(username).await?;
     let password = password.to_owned();
     let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
-    let password_ok = tokio::task::spawn_blocking(move || match stored_hash {
+    let password_ok = crate::password_hashing::run(move || match stored_hash {
         Some(hash) => password_matches(&password, &hash),
         None => {
             // Same cost as a real check, so timing does not reveal usernames.
@@ -216,8 +223,7 @@ pub async fn check_password(app: &App, username: &str, password: &str, client: I
             false
         }
     })
-    .await
-    .map_err(|e| Error::Internal(e.to_string()))?;
+    .await?;
     let Some(user) = user else {
         tracing::info!(username, "log-in for unknown user");
         return Err(Error::refused(ErrorCode::LoginFailed, "unknown user or wrong password"));

@@ -45,7 +45,45 @@ pub fn user_credentials(a: &CreatedAccount) -> admin::CreatedUser {
         password: a.password.expose_secret().to_owned(),
         otpauth_uri: a.otpauth_uri.expose_secret().to_owned(),
         totp_secret: a.totp_secret_base32.expose_secret().to_owned(),
+        activation_code: a.activation.as_ref().map(|i| i.code.expose_secret().to_owned()),
+        activation_expires_at: a.activation.as_ref().map(|i| i.expires_at),
     }
+}
+
+/// Recovery for a person who lost every device: all devices of the account
+/// are revoked and a new activation code is issued, to be delivered out of
+/// band like the first. The same for `recover-user` and the operator API.
+pub async fn recover_user(
+    store: &crate::store::Store,
+    clock: &dyn crate::clock::Clock,
+    entropy: &dyn crate::entropy::Entropy,
+    username: &str,
+) -> Result<admin::RecoveredUser> {
+    let user = store
+        .user_by_username(username)
+        .await?
+        .ok_or_else(|| Error::refused(ErrorCode::UserUnknown, format!("no user {username:?}")))?;
+    let issued = crate::enrolment::activation::issue(store, clock, entropy, &user.id).await?;
+    tracing::warn!(user = %user.id, revoked = issued.revoked_devices.len(), "account recovered by the operator");
+    Ok(admin::RecoveredUser {
+        user_id: user.id,
+        username: user.username,
+        devices_revoked: u64::try_from(issued.revoked_devices.len()).unwrap_or(u64::MAX),
+        activation_code: issued.code.expose_secret().to_owned(),
+        activation_expires_at: issued.expires_at,
+    })
+}
+
+/// The operator API's recovery: also closes the revoked devices' sockets here.
+pub async fn recover(app: &App, username: &str) -> Result<admin::RecoveredUser> {
+    let before = app.store.user_by_username(username).await?;
+    let recovered = recover_user(&app.store, app.clock.as_ref(), app.entropy.as_ref(), username).await?;
+    if let Some(user) = before {
+        for device in app.store.devices_of_user(&user.id).await? {
+            app.hub.disconnect(&device.id);
+        }
+    }
+    Ok(recovered)
 }
 
 pub fn relying_party_credentials(rp: &CreatedRelyingParty) -> admin::CreatedRelyingParty {

@@ -25,6 +25,8 @@ pub struct Settings {
     pub secure_cookies: bool,
     /// Whose `X-Forwarded-For` / `Forwarded` headers name the real client.
     pub trusted_proxies: crate::client_address::TrustedProxies,
+    /// What an account's first device needs besides the pairing code.
+    pub first_device: crate::enrolment::FirstDevice,
 }
 
 #[derive(Debug)]
@@ -77,6 +79,7 @@ impl App {
                 max_document_bytes: config.max_document_bytes,
                 max_pdf_bytes: config.max_pdf_bytes,
                 trusted_proxies: crate::client_address::TrustedProxies::new(config.trusted_proxies.clone()),
+                first_device: config.first_device,
             },
             clock,
             entropy,

@@ -107,6 +107,11 @@ pub struct ServeConfig {
     /// Sign requests a user may create per minute (push-bombing guard).
     #[arg(long, env = "WYSIWYS_REQUEST_RATE_PER_MINUTE", default_value_t = 600)]
     pub request_rate_per_minute: u32,
+    /// What an account's first device needs besides the browser's pairing
+    /// code: the operator's activation code (delivered out of band), or, for
+    /// open sign-up, also the 15 minutes after TOTP enrolment.
+    #[arg(long, env = "WYSIWYS_FIRST_DEVICE", value_enum, default_value = "activation-code")]
+    pub first_device: crate::enrolment::FirstDevice,
     /// File whose first line is the operator's bootstrap token (32+ characters).
     /// Enables /api/v1/admin/ (create users and relying parties); absent, that API does not exist.
     #[arg(long, env = "WYSIWYS_ADMIN_TOKEN_FILE")]

@@ -53,6 +53,16 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Recovery for a person who lost every device: revokes all of the
+    /// account's devices and prints a new activation code to deliver out of band.
+    RecoverUser {
+        #[command(flatten)]
+        common: CommonConfig,
+        username: String,
+        /// Print the result as JSON (for scripts and tests).
+        #[arg(long)]
+        json: bool,
+    },
     /// Demo: create the user `demo` on first start, print its credentials, serve.
     Demo(ServeConfig),
 }
@@ -61,7 +71,9 @@ impl Command {
     fn common(&self) -> &CommonConfig {
         match self {
             Command::Serve(c) | Command::Demo(c) => &c.common,
-            Command::CreateUser { common, .. } | Command::CreateRp { common, .. } => common,
+            Command::CreateUser { common, .. }
+            | Command::CreateRp { common, .. }
+            | Command::RecoverUser { common, .. } => common,
         }
     }
 }
@@ -146,6 +158,25 @@ async fn run(command: Command) -> Result<(), Error> {
             print_account(&created, json);
             Ok(())
         }
+        Command::RecoverUser { common, username, json } => {
+            let (store, _hsm) = wysiwys_server::open_backends(&common).await?;
+            let recovered = wysiwys_server::admin::recover_user(&store, &SystemClock, &OsEntropy, &username).await?;
+            let mut out = std::io::stdout().lock();
+            if json {
+                let _ = writeln!(out, "{}", serde_json::to_string(&recovered).unwrap_or_default());
+            } else {
+                let _ = writeln!(
+                    out,
+                    "\nRecovered {:?}: {} devices revoked.\n  activation code: {}  (valid until {})\n\n\
+                     Deliver it out of band (a letter, your app); the person types it into their new device.\n",
+                    recovered.username,
+                    recovered.devices_revoked,
+                    recovered.activation_code,
+                    wysiwys_proto::time::format_utc(recovered.activation_expires_at.div_euclid(1000)),
+                );
+            }
+            Ok(())
+        }
         Command::CreateRp { common, name, media_types, webhook_url, webhook_secret_file, json } => {
             let (store, _hsm) = wysiwys_server::open_backends(&common).await?;
             let created = relying_parties::create_relying_party(
@@ -206,9 +237,15 @@ fn print_account(a: &accounts::CreatedAccount, json: bool) {
                 .build()
         })
         .unwrap_or_default();
+    let activation = a.activation.as_ref().map_or_else(String::new, |i| {
+        format!(
+            "  activation code: {}  (for the first device; deliver it out of band, e.g. by letter)\n",
+            i.code.expose_secret()
+        )
+    });
     let _ = writeln!(
         out,
-        "\nCreated user {:?}\n  password:     {}\n  TOTP secret:  {}\n  otpauth URI:  {}\n\nScan with an authenticator app:\n{qr}\n",
+        "\nCreated user {:?}\n  password:     {}\n  TOTP secret:  {}\n  otpauth URI:  {}\n{activation}\nScan with an authenticator app:\n{qr}\n",
         a.username,
         a.password.expose_secret(),
         a.totp_secret_base32.expose_secret(),

@@ -14,7 +14,7 @@ use wysiwys_proto::api::{AckOutcome, AuditEntry, RequestState, ServerMessage, Si
 use wysiwys_proto::challenge::{CHALLENGE_TYP, ChallengeClaims};
 use wysiwys_proto::sad::Decision;
 use wysiwys_proto::summary::{self, DisplayFields, MEDIA_TYPE_PDF, Summary};
-use wysiwys_proto::{ErrorBody, ErrorCode, RENDER_VERSION, b64, jws, vc};
+use wysiwys_proto::{ErrorBody, ErrorCode, RENDER_VERSION, b64, vc};
 
 /// Shown as the requester of documents uploaded through our own web page.
 pub const WEB_REQUESTER: &str = "wysiwys web upload";
@@ -295,9 +295,6 @@ pub async fn expire_due(app: &App) -> Result<u64> {
 }
 
 /// Signs the push for one device with the channel key and sends it.
-///
-/// The HSM is called on this thread: a SoftHSM2 signature takes about
-/// 0.1 ms, less than handing it to a blocking pool and back.
 pub fn push(app: &App, row: &RequestRow, device_id: &str) -> Result<()> {
     let summary: Summary =
         serde_json::from_str(&row.summary_json).map_err(|e| Error::Internal(format!("stored summary: {e}")))?;
@@ -316,10 +313,8 @@ pub fn push(app: &App, row: &RequestRow, device_id: &str) -> Result<()> {
         iat: app.clock.now_s(),
         exp: row.expires_at.div_euclid(1000),
     };
-    let input = jws::signing_input(CHALLENGE_TYP, &app.channel_key.thumbprint(), &claims)
-        .map_err(|e| Error::Internal(e.to_string()))?;
-    let signature = app.hsm.sign_as_channel(input.as_bytes())?;
-    app.hub.send(device_id, &ServerMessage::SignRequest { token: jws::assemble(&input, &signature) });
+    let token = crate::channel_token::sign(app, CHALLENGE_TYP, &claims)?;
+    app.hub.send(device_id, &ServerMessage::SignRequest { token });
     Ok(())
 }
 

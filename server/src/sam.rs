@@ -146,6 +146,9 @@ fn check_device(req: &RequestRow, device: &DeviceRow) -> Result<(), Refusal> {
     if device.revoked_at.is_some() {
         return refuse(ErrorCode::DeviceRevoked, "the device has been revoked");
     }
+    if device.approved_at.is_none() {
+        return refuse(ErrorCode::PairingPending, "the device awaits approval by another device of the account");
+    }
     Ok(())
 }
 

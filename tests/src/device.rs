@@ -13,9 +13,10 @@ use std::sync::mpsc;
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
 use wysiwys_confirm::store::{Account, Home};
-use wysiwys_proto::api::{AckOutcome, DeviceMessage, ServerMessage};
+use wysiwys_proto::api::{AckOutcome, DeviceMessage, NoticeKind, PairingOutcome, ServerMessage};
 use wysiwys_proto::challenge::{self, Expectation, VerifiedChallenge};
 use wysiwys_proto::device_auth::{DeviceAuthClaims, device_auth};
+use wysiwys_proto::pairing_approval::{self, VerifiedPairingRequest};
 use wysiwys_proto::sad::{self, Decision};
 use wysiwys_proto::{ErrorBody, ErrorCode};
 
@@ -50,12 +51,22 @@ impl ConfirmApp {
         cmd
     }
 
-    /// Runs `pair <uri>`; returns the device id.
-    pub fn pair(&self, uri: &str) -> Result<String, String> {
-        let out = self.command().args(["pair", uri, "--name", "test device"]).output().expect("run pair");
+    /// Runs `pair <uri>`, with the account's activation code for a first
+    /// device; returns the device id (active, or awaiting approval).
+    pub fn pair(&self, uri: &str, activation_code: Option<&str>) -> Result<String, String> {
+        self.pair_event(uri, activation_code).map(|e| e["device_id"].as_str().unwrap_or_default().to_owned())
+    }
+
+    /// Runs `pair <uri>`; returns its `paired` event (with `status`).
+    pub fn pair_event(&self, uri: &str, activation_code: Option<&str>) -> Result<Value, String> {
+        let mut args = vec!["pair", uri, "--name", "test device"];
+        if let Some(code) = activation_code {
+            args.extend(["--activation-code", code]);
+        }
+        let out = self.command().args(&args).output().expect("run pair");
         let events = parse_events(&out.stdout);
         match events.iter().find(|e| e["event"] == "paired") {
-            Some(e) if out.status.success() => Ok(e["device_id"].as_str().unwrap_or_default().to_owned()),
+            Some(e) if out.status.success() => Ok(e.clone()),
             _ => Err(format!("{events:?} {}", String::from_utf8_lossy(&out.stderr))),
         }
     }
@@ -264,6 +275,55 @@ impl ScriptedDevice {
         }
     }
 
+    /// The next pairing request as it arrived, unverified.
+    pub async fn next_pairing_token(&mut self) -> String {
+        loop {
+            if let Ok(ServerMessage::PairingRequest { token }) = self.receive().await {
+                return token;
+            }
+        }
+    }
+
+    /// Waits for the next pairing request and verifies it as the real app would.
+    pub async fn next_pairing_request(&mut self) -> VerifiedPairingRequest {
+        let token = self.next_pairing_token().await;
+        let key = self.account.channel_key.to_verifying_key().expect("channel key");
+        let expect = pairing_approval::Expectation {
+            server_origin: &self.account.server_origin,
+            device_id: &self.account.device_id,
+            channel_key: &key,
+            now: crate::system_now_s(),
+        };
+        pairing_approval::verify_request(&token, expect).expect("genuine pairing request")
+    }
+
+    /// The signed answer to `shown`, as the app builds it.
+    pub fn pairing_answer(&self, shown: &VerifiedPairingRequest, decision: Decision) -> String {
+        pairing_approval::sign_answer(&self.key, &shown.answer_claims(decision, crate::system_now_s()))
+            .expect("pairing answer")
+    }
+
+    /// Sends a pairing answer and returns the server's verdict.
+    pub async fn submit_pairing(&mut self, pairing_id: &str, token: &str) -> PairingOutcome {
+        self.send(&DeviceMessage::PairingAnswer { pairing_id: pairing_id.into(), token: token.into() }).await;
+        loop {
+            match self.receive().await {
+                Ok(ServerMessage::PairingAck { pairing_id: p, outcome }) if p == pairing_id => return outcome,
+                Ok(_) => continue,
+                Err(e) => panic!("server error instead of a pairing ack: {e:?}"),
+            }
+        }
+    }
+
+    /// Waits for the next notice; returns its id, kind and subject device.
+    pub async fn next_notice(&mut self) -> (String, NoticeKind, String) {
+        loop {
+            if let Ok(ServerMessage::Notice { notice_id, kind, device_id, .. }) = self.receive().await {
+                return (notice_id, kind, device_id);
+            }
+        }
+    }
+
     /// A SAD over `shown` with the next counter.
     pub fn sad(&mut self, shown: &VerifiedChallenge, decision: Decision) -> String {
         self.account.counter += 1;
@@ -310,6 +370,13 @@ pub async fn replay_authentication(server_origin: &str, auth_message: &str, tls:
     match receive_on(&mut socket).await? {
         ServerMessage::Authenticated { .. } => Ok(()),
         other => panic!("expected an answer to the authentication, got {other:?}"),
+    }
+}
+
+pub fn pairing_refused_code(outcome: &PairingOutcome) -> Option<ErrorCode> {
+    match outcome {
+        PairingOutcome::Refused { error, .. } => Some(*error),
+        _ => None,
     }
 }
 

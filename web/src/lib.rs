@@ -74,6 +74,8 @@ pub struct DeviceItem {
     pub paired: String,
     pub last_seen: String,
     pub revoked: bool,
+    /// Paired, but not usable until another device approves it.
+    pub awaiting_approval: bool,
 }
 
 #[derive(Template, Debug)]
@@ -98,6 +100,9 @@ pub struct PairingPage<'a> {
     pub fingerprint: &'a str,
     pub expires: String,
     pub known_devices: usize,
+    /// Whether the account has an active device that will be asked to
+    /// approve; without one the device needs the activation code.
+    pub has_active_device: bool,
 }
 
 /// A letter offered for trying the service without a file at hand.

@@ -11,9 +11,14 @@
       const devices = await response.json();
       if (devices.length > known) {
         const newest = devices[devices.length - 1];
-        page.dataset.paired = "true";
-        wysiwys.setText("pairing-status", `Paired: ${newest.name}. It will receive your next sign request.`);
-        return;
+        if (newest.awaiting_approval) {
+          page.dataset.paired = "awaiting";
+          wysiwys.setText("pairing-status", `Paired: ${newest.name}. Approve it on one of your other devices.`);
+        } else {
+          page.dataset.paired = "true";
+          wysiwys.setText("pairing-status", `Paired: ${newest.name}. It will receive your next sign request.`);
+          return;
+        }
       }
     }
     setTimeout(poll, 1000);

@@ -37,6 +37,12 @@ fn request(lines: usize) -> Box<VerifiedChallenge> {
     Box::new(verify(&token, expect).unwrap())
 }
 
+fn decision_of(answer: &Answer) -> Decision {
+    match answer {
+        Answer::Sign { decision, .. } | Answer::Pairing { decision, .. } => *decision,
+    }
+}
+
 fn app_with(request: Box<VerifiedChallenge>) -> App {
     let mut app = App::new("ann at https://sign.example".into(), 1_010);
     app.on_event(Event::Connected);
@@ -87,7 +93,7 @@ fn approve_stays_off_until_the_end_of_the_summary_was_shown() {
     let text = screen(&mut app, 80, 30);
     assert!(text.contains("Condition 59"), "the last line is visible:\n{text}");
     assert!(text.contains("a Approve"));
-    let (sent, decision) = app.on_key(Key::Char('a')).expect("approve");
+    let Some(Answer::Sign { shown: sent, decision }) = app.on_key(Key::Char('a')) else { panic!("approve") };
     assert_eq!((sent.claims.req.as_str(), decision), ("req-60", Decision::Approve));
     assert!(matches!(app.screen, Screen::Sending { .. }));
 }
@@ -101,10 +107,10 @@ fn not_me_needs_a_confirmation_and_reject_does_not() {
     assert!(app.on_key(Key::Char('x')).is_none(), "any other key cancels");
     assert!(matches!(&app.screen, Screen::Request(s) if !s.confirming_not_me));
     app.on_key(Key::Char('n'));
-    assert_eq!(app.on_key(Key::Char('y')).map(|(_, d)| d), Some(Decision::NotMe));
+    assert_eq!(app.on_key(Key::Char('y')).map(|a| decision_of(&a)), Some(Decision::NotMe));
 
     let mut app = app_with(request(3));
-    assert_eq!(app.on_key(Key::Char('r')).map(|(_, d)| d), Some(Decision::Reject));
+    assert_eq!(app.on_key(Key::Char('r')).map(|a| decision_of(&a)), Some(Decision::Reject));
 }
 
 #[test]
@@ -157,4 +163,80 @@ fn tiny_and_resized_terminals_do_not_panic() {
             assert!(text.contains("Terminal") || w < 12, "{w}x{h}:\n{text}");
         }
     }
+}
+
+fn pairing_request(now: i64) -> Box<VerifiedPairingRequest> {
+    use wysiwys_proto::pairing_approval::{self, PAIRING_REQUEST_TYP, PairingRequestClaims};
+    let key = SigningKey::from_slice(&[5u8; 32]).unwrap();
+    let claims = PairingRequestClaims {
+        iss: "https://sign.example".into(),
+        aud: "dev".into(),
+        sub: "u".into(),
+        pairing: "dev-new".into(),
+        name: "Tablet".into(),
+        jkt: "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs".into(),
+        addr: "203.0.113.9".into(),
+        chal: b64::encode([2u8; 32]),
+        iat: 1_000,
+        exp: 1_600,
+    };
+    let token = jws::sign(&key, PAIRING_REQUEST_TYP, "k", &claims).unwrap();
+    let expect = pairing_approval::Expectation {
+        server_origin: "https://sign.example",
+        device_id: "dev",
+        channel_key: key.verifying_key(),
+        now,
+    };
+    Box::new(pairing_approval::verify_request(&token, expect).unwrap())
+}
+
+#[test]
+fn a_pairing_request_shows_name_key_time_and_address_and_asks_before_not_me() {
+    let mut app = App::new("ann at https://sign.example".into(), 1_010);
+    app.on_event(Event::Connected);
+    app.on_event(Event::Push(Push::Pairing(pairing_request(1_010))));
+    app.on_event(Event::Push(Push::Pairing(pairing_request(1_010))));
+    assert!(app.queue.is_empty(), "a pairing pushed again after a reconnect is shown once");
+    let text = screen(&mut app, 100, 30);
+    for shown in [
+        "A NEW DEVICE WANTS TO JOIN",
+        "Tablet",
+        "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs",
+        "203.0.113.9",
+        "Time left:  590 s",
+        "a Approve new device",
+    ] {
+        assert!(text.contains(shown), "{shown:?} missing:\n{text}");
+    }
+    assert!(app.on_key(Key::Char('n')).is_none());
+    assert!(screen(&mut app, 100, 30).contains("locks pairing and signing"));
+    let Some(Answer::Pairing { shown, decision }) = app.on_key(Key::Char('y')) else { panic!("not me sent") };
+    assert_eq!((shown.claims.pairing.as_str(), decision), ("dev-new", Decision::NotMe));
+    app.on_event(Event::PairingAnswered {
+        pairing_id: "dev-new".into(),
+        decision: Decision::NotMe,
+        outcome: Some(wysiwys_proto::api::PairingOutcome::Locked),
+    });
+    assert!(matches!(app.screen, Screen::Waiting));
+    assert!(app.last_outcome.as_deref().is_some_and(|o| o.contains("locked")), "{:?}", app.last_outcome);
+
+    // Expired: it can only be dismissed, never approved.
+    app.on_event(Event::Push(Push::Pairing(pairing_request(1_010))));
+    app.tick(1_600);
+    assert!(app.on_key(Key::Char('a')).is_none());
+    app.on_key(Key::Char('d'));
+    assert!(matches!(app.screen, Screen::Waiting));
+}
+
+#[test]
+fn notices_are_shown_on_the_waiting_screen() {
+    let mut app = App::new("ann at https://sign.example".into(), 1_010);
+    app.on_event(Event::Notice {
+        kind: wysiwys_proto::api::NoticeKind::DeviceApproved,
+        device_id: "d2".into(),
+        device_name: "Tablet".into(),
+        at: 1_000_000,
+    });
+    let text = screen(&mut app, 100, 20);
+    assert!(text.contains("Device “Tablet” joined your account with an approval"), "{text}");
 }

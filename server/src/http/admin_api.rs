@@ -11,7 +11,7 @@ use std::future::{Ready, ready};
 use std::sync::Arc;
 use wysiwys_proto::admin::{NewRelyingParty, NewUser};
 #[allow(unused_imports)] // named in the OpenAPI attributes
-use wysiwys_proto::{ErrorBody, admin::CreatedRelyingParty, admin::CreatedUser};
+use wysiwys_proto::{ErrorBody, admin::CreatedRelyingParty, admin::CreatedUser, admin::RecoveredUser};
 
 type AppData = web::Data<Arc<App>>;
 
@@ -43,6 +43,15 @@ fn created<T: serde::Serialize>(body: &T) -> HttpResponse {
         (status = 404, description = "NOT_FOUND: the server runs without --admin-token-file", body = ErrorBody)))]
 pub async fn create_user(app: AppData, _: Operator, body: web::Json<NewUser>) -> Result<HttpResponse> {
     Ok(created(&admin::create_user(&app, &body).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/admin/users/{username}/recovery", tag = "operator", security(("operator_token" = [])),
+    params(("username" = String, Path, description = "The account that lost its devices")),
+    responses((status = 200, description = "Every device revoked; the new activation code is shown only now", body = RecoveredUser),
+        (status = 401, description = "ADMIN_TOKEN_INVALID", body = ErrorBody),
+        (status = 404, description = "USER_UNKNOWN, or NOT_FOUND without --admin-token-file", body = ErrorBody)))]
+pub async fn recover_user(app: AppData, _: Operator, username: web::Path<String>) -> Result<HttpResponse> {
+    Ok(HttpResponse::Ok().insert_header(("cache-control", "no-store")).json(admin::recover(&app, &username).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/admin/relying-parties", tag = "operator", security(("operator_token" = [])),

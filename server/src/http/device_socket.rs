@@ -1,6 +1,7 @@
 //! The device's WebSocket: nonce → signed answer → pushes and SADs.
 
 use crate::app::App;
+use crate::enrolment::{approval, notices};
 use crate::entropy::random_bytes;
 use crate::store::DeviceRow;
 use crate::{devices, requests};
@@ -65,6 +66,12 @@ async fn run(
     send(&mut session, &ServerMessage::Authenticated { device_id: device.id.clone() }).await?;
     if let Err(e) = requests::push_pending(&app, &device).await {
         tracing::error!(error = ?e, device = %device.id, "could not push pending requests");
+    }
+    if let Err(e) = approval::push_open(&app, &device).await {
+        tracing::error!(error = ?e, device = %device.id, "could not push pending pairings");
+    }
+    if let Err(e) = notices::push_open(&app, &device).await {
+        tracing::error!(error = ?e, device = %device.id, "could not push notices");
     }
     tracing::info!(device = %device.id, "device connected");
 
@@ -146,6 +153,18 @@ async fn handle_text(
             let outcome = requests::submit_sad(app, device, &request_id, &token).await;
             send(session, &ServerMessage::Ack { request_id, outcome }).await
         }
+        Ok(DeviceMessage::PairingAnswer { pairing_id, token }) => {
+            let outcome = approval::answer(app, device, &pairing_id, &token).await;
+            send(session, &ServerMessage::PairingAck { pairing_id, outcome }).await
+        }
+        Ok(DeviceMessage::NoticeReceipt { notice_id }) => match notices::receipt(app, device, &notice_id).await {
+            Ok(true) => Ok(()),
+            Ok(false) => refuse(session, ErrorCode::NotFound, "no such notice for this device".into()).await,
+            Err(e) => {
+                tracing::error!(error = ?e, device = %device.id, "could not receipt a notice");
+                refuse(session, e.code(), e.public_description()).await
+            }
+        },
         Ok(DeviceMessage::Auth { .. }) => {
             tracing::info!(device = %device.id, "second auth message on an authenticated socket");
             refuse(session, ErrorCode::BadRequest, "already authenticated".into()).await

@@ -12,18 +12,25 @@ pub fn status_for(code: ErrorCode) -> StatusCode {
         Unauthenticated | LoginFailed | TotpInvalid | TotpReplayed | ApiKeyInvalid | AdminTokenInvalid => {
             StatusCode::UNAUTHORIZED
         }
-        CsrfInvalid | StepUpRequired | AccountLockedNotMe | DeviceRevoked | DeviceUnknown | MediaTypeNotAllowed => {
-            StatusCode::FORBIDDEN
-        }
+        CsrfInvalid
+        | StepUpRequired
+        | AccountLockedNotMe
+        | DeviceRevoked
+        | DeviceUnknown
+        | MediaTypeNotAllowed
+        | ActivationRequired
+        | ActivationCodeInvalid
+        | PairingPending => StatusCode::FORBIDDEN,
         NotFound | RequestNotFound | UserUnknown => StatusCode::NOT_FOUND,
-        RequestNotPending | SadReplayed | PairingCodeInvalid | RequestCancelled => StatusCode::CONFLICT,
+        RequestNotPending | SadReplayed | PairingCodeInvalid | RequestCancelled | LimitReached => StatusCode::CONFLICT,
         ChallengeExpired => StatusCode::GONE,
         PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         UnsupportedContentType | UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         HashMismatch | SummaryMismatch | SadInvalid | SadWrongRequest | UnsafeDocument | DeviceRejected
-        | IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
+        | IdempotencyKeyReused | PairingAnswerInvalid => StatusCode::UNPROCESSABLE_ENTITY,
         RateLimited => StatusCode::TOO_MANY_REQUESTS,
-        SigningInterrupted | InternalError => StatusCode::INTERNAL_SERVER_ERROR,
+        // SIGNING_INTERRUPTED, INTERNAL_ERROR, and UNKNOWN (a client-side reading only).
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 

@@ -4,7 +4,7 @@
 use super::{Session, SessionWrite};
 use crate::app::App;
 use crate::error::{Error, Result};
-use crate::{accounts, devices, requests, step_up};
+use crate::{accounts, devices, enrolment, requests, step_up};
 use actix_web::cookie::Cookie;
 use actix_web::{HttpRequest, HttpResponse, web};
 use futures_util::StreamExt;
@@ -113,7 +113,7 @@ pub async fn list_devices(app: AppData, session: Session) -> Result<HttpResponse
     responses((status = 200, description = "A one-time pairing code (10 minutes); uses up the session's step-up", body = PairingCodeResponse),
         (status = 401, body = ErrorBody), (status = 403, description = "CSRF_INVALID or STEP_UP_REQUIRED", body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn create_pairing_code(app: AppData, session: SessionWrite) -> Result<HttpResponse> {
-    Ok(no_store().json(devices::create_pairing_code(&app, &session.0.session, &session.0.user).await?))
+    Ok(no_store().json(enrolment::create_pairing_code(&app, &session.0.session, &session.0.user).await?))
 }
 
 #[utoipa::path(post, path = "/api/session/step-up", tag = "browser", security(("session" = [])), request_body = StepUpRequest,
@@ -138,7 +138,7 @@ pub async fn step_up(
         (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, description = "Bad proof", body = ErrorBody),
         (status = 429, body = ErrorBody)))]
 pub async fn pair_device(app: AppData, req: HttpRequest, body: web::Json<PairDeviceRequest>) -> Result<HttpResponse> {
-    Ok(no_store().json(devices::pair(&app, &body, client_ip(&req)).await?))
+    Ok(no_store().json(enrolment::pair(&app, &body, client_ip(&req)).await?))
 }
 
 #[utoipa::path(post, path = "/api/devices/{id}/revoke", tag = "browser", security(("session" = [])),

@@ -81,6 +81,7 @@ pub fn configure(
             cfg.service(
                 web::scope("/api/v1/admin")
                     .route("/users", web::post().to(admin_api::create_user))
+                    .route("/users/{username}/recovery", web::post().to(admin_api::recover_user))
                     .route("/relying-parties", web::post().to(admin_api::create_relying_party)),
             );
         }

@@ -43,6 +43,7 @@ use utoipa::{Modify, OpenApi};
         rp_api::create_batch,
         rp_api::member_signature,
         admin_api::create_user,
+        admin_api::recover_user,
         admin_api::create_relying_party,
     ),
     components(schemas(wysiwys_proto::rp::WebhookEvent, wysiwys_proto::api::StatusEvent)),

@@ -6,7 +6,7 @@ use super::errors::PageError;
 use crate::accounts::{self, NewSession, STAGE_ENROL};
 use crate::app::App;
 use crate::error::Error;
-use crate::{devices, requests, step_up};
+use crate::{devices, enrolment, requests, step_up};
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -299,6 +299,7 @@ pub async fn devices_page(app: AppData, session: Option<Session>) -> Page {
             paired: wysiwys_web::format_ms(d.created_at),
             last_seen: d.last_seen_at.map_or_else(|| "never".to_owned(), wysiwys_web::format_ms),
             revoked: d.revoked,
+            awaiting_approval: d.awaiting_approval,
         })
         .collect();
     let elevated = step_up::is_elevated(&session.session, app.clock.now_ms());
@@ -330,8 +331,10 @@ pub async fn step_up(app: AppData, req: HttpRequest, session: Option<Session>, f
 pub async fn pair(app: AppData, session: Option<Session>, form: web::Form<CsrfForm>) -> Page {
     let session = require(session)?;
     check_csrf(&session, &form.csrf)?;
-    let code = devices::create_pairing_code(&app, &session.session, &session.user).await?;
-    let known = devices::list(&app, &session.user).await?.len();
+    let code = enrolment::create_pairing_code(&app, &session.session, &session.user).await?;
+    let listed = devices::list(&app, &session.user).await?;
+    let known = listed.len();
+    let has_active_device = listed.iter().any(|d| !d.revoked && !d.awaiting_approval);
     let svg = qr_svg(&code.uri)?;
     let fingerprint = app.channel_key.thumbprint();
     let page = wysiwys_web::PairingPage {
@@ -342,6 +345,7 @@ pub async fn pair(app: AppData, session: Option<Session>, form: web::Form<CsrfFo
         fingerprint: &fingerprint,
         expires: wysiwys_web::format_ms(code.expires_at),
         known_devices: known,
+        has_active_device,
     };
     render(StatusCode::OK, &page)
 }

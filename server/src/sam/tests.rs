@@ -73,6 +73,11 @@ fn world() -> World {
         last_seen_at: None,
         revoked_at: None,
         last_ctr: 4,
+        approved_at: Some(0),
+        enrolment: r#"{"kind":"activation_code","code_issued_at":0}"#.into(),
+        pairing_challenge: None,
+        pairing_expires_at: None,
+        pairing_address: None,
     };
     let req = RequestRow::from(NewRequest {
         id: "req-1".into(),
@@ -245,6 +250,10 @@ fn sad_signature_and_device_refusals() {
     let mut w = world();
     w.device.user_id = "user-2".into();
     assert_eq!(code(w.admit(&w.claims())), ErrorCode::DeviceUnknown);
+    // A pairing that no device approved yet is not a second channel.
+    let mut w = world();
+    w.device.approved_at = None;
+    assert_eq!(code(w.admit(&w.claims())), ErrorCode::PairingPending);
     let mut w = world();
     w.device.public_jwk = "{}".into();
     assert_eq!(code(w.admit(&w.claims())), ErrorCode::InternalError);

@@ -7,8 +7,11 @@
 //! conditional UPDATE on its current state, so two racing callers cannot
 //! both move it; the loser sees `false` and reports REQUEST_NOT_PENDING.
 
+mod devices;
 mod relying_parties;
 mod rows;
+
+pub use devices::{PairOutcome, PairingDecision, PairingPlan};
 
 pub use relying_parties::Idempotency;
 pub use rows::*;
@@ -117,7 +120,7 @@ impl Store {
     /// A write transaction. SQLite's default deferred BEGIN can deadlock
     /// with a writer of another process (the admin command); IMMEDIATE takes
     /// the write lock up front.
-    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+    pub(crate) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
         Ok(match self.backend {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres => self.pool.begin().await?,
@@ -212,8 +215,8 @@ impl Store {
         Ok(())
     }
 
-    /// "Not me": locks signing and closes every pending request of the user
-    /// in one transaction, so no request survives the lock half-way. Returns
+    /// "Not me": locks signing and closes every pending request and pairing
+    /// of the user in one transaction, so no request survives the lock half-way. Returns
     /// how many requests it closed.
     pub async fn lock_signing(&self, user_id: &str, code: ErrorCode, detail: &str, now: i64) -> Result<u64> {
         let mut tx = self.begin_write().await?;
@@ -229,6 +232,14 @@ impl Store {
         .bind(user_id)
         .bind(code.as_str())
         .bind(detail)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        // No pairing may be approved into a locked account.
+        sqlx::query(
+            "UPDATE devices SET revoked_at = $2 WHERE user_id = $1 AND approved_at IS NULL AND revoked_at IS NULL",
+        )
+        .bind(user_id)
         .bind(now)
         .execute(&mut *tx)
         .await?;
@@ -308,78 +319,6 @@ impl Store {
     pub async fn delete_session(&self, token_hash: &[u8]) -> Result<()> {
         sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(&self.pool).await?;
         Ok(())
-    }
-
-    // ---- devices -------------------------------------------------------------
-
-    pub async fn insert_pairing_code(&self, code_hash: &[u8], user_id: &str, now: i64, expires_at: i64) -> Result<()> {
-        sqlx::query("INSERT INTO pairing_codes (code_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
-            .bind(code_hash)
-            .bind(user_id)
-            .bind(now)
-            .bind(expires_at)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    /// Uses a pairing code and registers the device in one transaction:
-    /// a code yields at most one device, and a device exists only with a code.
-    pub async fn pair_device(&self, code_hash: &[u8], device: &DeviceRow, now: i64) -> Result<Option<String>> {
-        let mut tx = self.begin_write().await?;
-        let user: Option<(String,)> = sqlx::query_as(
-            "UPDATE pairing_codes SET used_at = $2
-             WHERE code_hash = $1 AND used_at IS NULL AND expires_at > $2 RETURNING user_id",
-        )
-        .bind(code_hash)
-        .bind(now)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some((user_id,)) = user else {
-            return Ok(None);
-        };
-        sqlx::query(
-            "INSERT INTO devices (id, user_id, name, public_jwk, created_at, last_ctr) VALUES ($1, $2, $3, $4, $5, 0)",
-        )
-        .bind(&device.id)
-        .bind(&user_id)
-        .bind(&device.name)
-        .bind(&device.public_jwk)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(Some(user_id))
-    }
-
-    pub async fn device(&self, id: &str) -> Result<Option<DeviceRow>> {
-        Ok(sqlx::query_as("SELECT * FROM devices WHERE id = $1").bind(id).fetch_optional(&self.pool).await?)
-    }
-
-    pub async fn devices_of_user(&self, user_id: &str) -> Result<Vec<DeviceRow>> {
-        Ok(sqlx::query_as("SELECT * FROM devices WHERE user_id = $1 ORDER BY created_at")
-            .bind(user_id)
-            .fetch_all(&self.pool)
-            .await?)
-    }
-
-    pub async fn touch_device(&self, id: &str, now: i64) -> Result<()> {
-        sqlx::query("UPDATE devices SET last_seen_at = $2 WHERE id = $1")
-            .bind(id)
-            .bind(now)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    pub async fn revoke_device(&self, user_id: &str, device_id: &str, now: i64) -> Result<bool> {
-        let r = sqlx::query("UPDATE devices SET revoked_at = $3 WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL")
-            .bind(device_id)
-            .bind(user_id)
-            .bind(now)
-            .execute(&self.pool)
-            .await?;
-        Ok(r.rows_affected() == 1)
     }
 
     // ---- sign requests -------------------------------------------------------

@@ -58,6 +58,50 @@ pub struct DeviceRow {
     pub last_seen_at: Option<i64>,
     pub revoked_at: Option<i64>,
     pub last_ctr: i64,
+    /// Set once the device may be used (at once, or when another device approved it).
+    pub approved_at: Option<i64>,
+    /// The enrolment evidence, JSON (`crate::enrolment::Evidence`).
+    pub enrolment: String,
+    /// While awaiting approval: the challenge the approving device signs.
+    pub pairing_challenge: Option<Vec<u8>>,
+    pub pairing_expires_at: Option<i64>,
+    /// The client address the pairing came from, shown to the approving device.
+    pub pairing_address: Option<String>,
+}
+
+impl DeviceRow {
+    /// Approved and not revoked: may authenticate, answer and approve.
+    pub fn is_active(&self) -> bool {
+        self.approved_at.is_some() && self.revoked_at.is_none()
+    }
+
+    /// Waiting for an approval that can still come.
+    pub fn is_awaiting_approval(&self, now: i64) -> bool {
+        self.approved_at.is_none() && self.revoked_at.is_none() && self.pairing_expires_at.is_some_and(|t| now < t)
+    }
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ActivationCodeRow {
+    pub user_id: String,
+    /// argon2id PHC string.
+    pub code_hash: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
+    pub failures: i64,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct NoticeRow {
+    pub id: String,
+    pub user_id: String,
+    pub device_id: String,
+    pub kind: String,
+    pub subject_device_id: String,
+    pub subject_name: String,
+    pub at: i64,
+    pub receipted_at: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]

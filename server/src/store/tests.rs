@@ -68,21 +68,122 @@ fn sad<'a>(request_id: &'a str, replay_key: &'a [u8], counter: i64) -> AdmittedS
     AdmittedSadRow { request_id, device_id: "d1", token: "token", token_sha256: &[6; 32], replay_key, counter, now: 20 }
 }
 
-async fn exercise(store: Store) {
-    store.insert_user(&user()).await.unwrap();
-    store.insert_pairing_code(&[9; 32], "u1", 1, 100).await.unwrap();
-    let device = DeviceRow {
-        id: "d1".into(),
-        user_id: String::new(),
+fn device(id: &str, approved_at: Option<i64>) -> DeviceRow {
+    DeviceRow {
+        id: id.into(),
+        user_id: "u1".into(),
         name: "Laptop".into(),
         public_jwk: "{}".into(),
         created_at: 2,
         last_seen_at: None,
         revoked_at: None,
         last_ctr: 0,
+        approved_at,
+        enrolment: "{}".into(),
+        pairing_challenge: approved_at.is_none().then(|| vec![1; 32]),
+        pairing_expires_at: approved_at.is_none().then_some(100),
+        pairing_address: Some("192.0.2.1".into()),
+    }
+}
+
+/// Each way in is re-checked inside the pairing's transaction.
+async fn enrolment(store: &Store) {
+    let code = |n: u8| [n; 32];
+    store.insert_pairing_code(&code(1), "u1", 1, 100).await.unwrap();
+    let first = device("d1", Some(3));
+    // No activation code issued yet: the plan no longer holds.
+    assert_eq!(
+        store.pair_device(&code(1), &first, PairingPlan::ActivationCode, 5, 3).await.unwrap(),
+        PairOutcome::Changed
+    );
+    store.insert_pairing_code(&code(9), "u1", 1, 100).await.unwrap();
+    assert!(store.issue_activation_code("u1", "$argon2id$test", 3, 1_000).await.unwrap().is_empty());
+    assert_eq!(store.pairing_code_user(&code(9), 3).await.unwrap(), None, "issuing uses up open pairing codes");
+    for n in 2..=6 {
+        store.insert_pairing_code(&code(n), "u1", 3, 100).await.unwrap();
+    }
+    assert_eq!(
+        store.pair_device(&code(2), &first, PairingPlan::ActivationCode, 5, 4).await.unwrap(),
+        PairOutcome::Paired
+    );
+    assert_eq!(
+        store.pair_device(&code(2), &device("x", Some(5)), PairingPlan::ActivationCode, 5, 5).await.unwrap(),
+        PairOutcome::CodeInvalid,
+        "a code pairs once"
+    );
+    assert!(
+        store.open_activation_code("u1", 5).await.unwrap().is_none(),
+        "the activation code is used up with the pairing"
+    );
+    // An account that had a device is past the sign-up window.
+    assert_eq!(
+        store.pair_device(&code(3), &device("w", Some(5)), PairingPlan::EnrolmentWindow, 5, 5).await.unwrap(),
+        PairOutcome::Changed
+    );
+
+    let second = device("d2", None);
+    assert_eq!(
+        store.pair_device(&code(4), &second, PairingPlan::AwaitingApproval, 5, 6).await.unwrap(),
+        PairOutcome::Paired
+    );
+    assert!(store.device("d2").await.unwrap().unwrap().is_awaiting_approval(6));
+    // A device cannot approve itself, nor can a pending one approve anything.
+    assert!(!store.decide_pairing("d2", &second, PairingDecision::Approve, "{}", 7).await.unwrap());
+    let d1 = store.device("d1").await.unwrap().unwrap();
+    assert!(!store.decide_pairing("d2", &d1, PairingDecision::Approve, "{}", 100).await.unwrap(), "expired at 100");
+    assert!(store.decide_pairing("d2", &d1, PairingDecision::Approve, r#"{"kind":"x"}"#, 7).await.unwrap());
+    assert!(!store.decide_pairing("d2", &d1, PairingDecision::Refuse, "{}", 8).await.unwrap(), "settled once");
+    let approved = store.device("d2").await.unwrap().unwrap();
+    assert!(approved.is_active() && approved.enrolment == r#"{"kind":"x"}"#);
+
+    // Two active devices and a cap of two: the third is refused, its code used.
+    assert_eq!(
+        store.pair_device(&code(5), &device("d3", None), PairingPlan::AwaitingApproval, 2, 9).await.unwrap(),
+        PairOutcome::TooManyDevices
+    );
+    assert_eq!(store.pairing_code_counts("u1", 9, 0).await.unwrap(), (1, 7), "only code 6 is still open");
+    // "Not me" refuses pairings that wait; recovery revokes every device.
+    assert_eq!(
+        store.pair_device(&code(6), &device("d4", None), PairingPlan::AwaitingApproval, 5, 10).await.unwrap(),
+        PairOutcome::Paired
+    );
+    store.lock_signing("u1", ErrorCode::AccountLockedNotMe, "test", 11).await.unwrap();
+    assert!(store.device("d4").await.unwrap().unwrap().revoked_at.is_some());
+    store.record_login_success("u1").await.unwrap();
+    let mut revoked = store.issue_activation_code("u1", "$argon2id$new", 12, 1_000).await.unwrap();
+    revoked.sort();
+    assert_eq!(revoked, ["d1", "d2"]);
+    assert_eq!(
+        store.open_activation_code("u1", 12).await.unwrap().map(|a| a.code_hash).as_deref(),
+        Some("$argon2id$new")
+    );
+    store.activation_code_failed("u1", 2, 13).await.unwrap();
+    assert!(store.open_activation_code("u1", 13).await.unwrap().is_some());
+    store.activation_code_failed("u1", 2, 14).await.unwrap();
+    assert!(store.open_activation_code("u1", 14).await.unwrap().is_none(), "the second failure uses it up");
+
+    // Notices: receipted once, by their own device only.
+    let notice = NoticeRow {
+        id: "n1".into(),
+        user_id: "u1".into(),
+        device_id: "d1".into(),
+        kind: "device_paired".into(),
+        subject_device_id: "d2".into(),
+        subject_name: "Laptop".into(),
+        at: 15,
+        receipted_at: None,
     };
-    assert_eq!(store.pair_device(&[9; 32], &device, 3).await.unwrap().as_deref(), Some("u1"));
-    assert_eq!(store.pair_device(&[9; 32], &DeviceRow { id: "d2".into(), ..device.clone() }, 4).await.unwrap(), None);
+    store.insert_notices(std::slice::from_ref(&notice)).await.unwrap();
+    assert_eq!(store.open_notices("d1").await.unwrap().len(), 1);
+    assert!(!store.receipt_notice("d2", "n1", 16).await.unwrap());
+    assert!(store.receipt_notice("d1", "n1", 16).await.unwrap());
+    assert!(!store.receipt_notice("d1", "n1", 17).await.unwrap());
+    assert!(store.open_notices("d1").await.unwrap().is_empty());
+}
+
+async fn exercise(store: Store) {
+    store.insert_user(&user()).await.unwrap();
+    enrolment(&store).await;
 
     // Three failures lock until 100 + 50; after the lock, one failure is one, not a new lock.
     for now in [100, 101, 102] {

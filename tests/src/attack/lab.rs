@@ -17,6 +17,7 @@ use std::time::Duration;
 use wysiwys_confirm::pairing::PairingTarget;
 use wysiwys_confirm::store::{Account, Home};
 use wysiwys_proto::api::{LoginResponse, PairDeviceRequest, PairDeviceResponse, PairingCodeResponse};
+use wysiwys_proto::api::{PairingOutcome, PairingStatus};
 use wysiwys_proto::api::{RequestState, SignRequestView};
 use wysiwys_proto::device_auth::{PairingClaims, pairing_proof};
 use wysiwys_proto::pairing::PairingUri;
@@ -206,18 +207,24 @@ impl Lab {
     }
 
     /// Re-enters password and a code the account has not used: the next time
-    /// step's (the server accepts one step of clock skew, each step once). If
-    /// that was used too, waits for the step after; waits out the address limit.
+    /// step's, else the previous one's (the server accepts one step of clock
+    /// skew, each step once). If both were used, waits for the step after;
+    /// waits out the address limit.
     pub async fn step_up(&self, user: &User) -> Result<()> {
         let patience = tokio::time::Instant::now() + RATE_LIMIT_PATIENCE;
+        let mut offsets = [30, -30].into_iter().cycle();
+        let mut replays = 0;
         loop {
-            let code = totp_code(&user.credentials.totp_secret, crate::system_now_s() + 30);
+            let offset = offsets.next().unwrap_or(30);
+            let code = totp_code(&user.credentials.totp_secret, crate::system_now_s() + offset);
             let answer = user.browser.step_up_with(&user.credentials.password, &code).await;
             match answer {
                 Ok(_) => return Ok(()),
                 Err(e) if tokio::time::Instant::now() >= patience => return Err(api(e)),
                 Err(e) if is_address_limit(&e) => tokio::time::sleep(Duration::from_secs(3)).await,
+                Err(e) if e.code() == ErrorCode::TotpReplayed && replays == 0 => replays += 1,
                 Err(e) if e.code() == ErrorCode::TotpReplayed => {
+                    replays = 0;
                     // Each wrong try counts towards the account lock: wait for
                     // the next step instead of polling.
                     let into_step = u64::try_from(crate::system_now_s().rem_euclid(30)).unwrap_or(0);
@@ -229,7 +236,7 @@ impl Lab {
     }
 
     /// A pairing code for the user, after a step-up if the session has none left.
-    async fn pairing_code(&self, user: &User) -> Result<PairingCodeResponse> {
+    pub async fn pairing_code(&self, user: &User) -> Result<PairingCodeResponse> {
         match user.browser.pairing_code().await {
             Err(e) if e.code() == ErrorCode::StepUpRequired => {
                 self.step_up(user).await?;
@@ -239,14 +246,49 @@ impl Lab {
         }
     }
 
-    /// Pairs a new device with the user's account, as `wysiwys-confirm pair` does.
+    /// Pairs the account's first device with its activation code, as
+    /// `wysiwys-confirm pair --activation-code` does.
     pub async fn pair(&self, user: &User) -> Result<Device> {
+        let activation = user.credentials.activation_code.clone().map(SecretString::from);
+        let (device, status) = self.pair_device(user, activation.as_ref()).await?;
+        if status != PairingStatus::Active {
+            bail!("the first device is {status:?}, not active");
+        }
+        Ok(device)
+    }
+
+    /// Pairs another device and leaves it awaiting approval.
+    pub async fn pair_pending(&self, user: &User) -> Result<Device> {
+        let (device, status) = self.pair_device(user, None).await?;
+        if status != PairingStatus::AwaitingApproval {
+            bail!("a second device is {status:?}, not awaiting approval");
+        }
+        Ok(device)
+    }
+
+    /// Pairs another device, approved on `approver` (connected for this).
+    pub async fn pair_approved(&self, user: &User, approver: &Device) -> Result<Device> {
+        let mut socket = approver.connect().await?;
+        let (device, status) = self.pair_device(user, None).await?;
+        if status != PairingStatus::AwaitingApproval {
+            bail!("a second device is {status:?}, not awaiting approval");
+        }
+        let shown = socket.next_pairing_request().await;
+        let answer = socket.pairing_answer(&shown, wysiwys_proto::sad::Decision::Approve);
+        match socket.submit_pairing(&shown.claims.pairing, &answer).await {
+            PairingOutcome::Approved => Ok(device),
+            other => bail!("the approval was answered {other:?}"),
+        }
+    }
+
+    /// Pairs a new device with the user's account, as `wysiwys-confirm pair` does.
+    async fn pair_device(&self, user: &User, activation: Option<&SecretString>) -> Result<(Device, PairingStatus)> {
         let home_dir = tempfile::Builder::new().prefix("wysiwys-lab-device-").tempdir()?;
         let home = Home::locate(Some(home_dir.path().to_owned()))?;
         let passphrase = SecretString::from(PASSPHRASE.to_owned());
         let mut last = None;
         let deadline = tokio::time::Instant::now() + RATE_LIMIT_PATIENCE;
-        let account = loop {
+        let paired = loop {
             let code = self.pairing_code(user).await?;
             let uri: PairingUri = code.uri.parse().map_err(|e| anyhow!("pairing URI: {e}"))?;
             match wysiwys_confirm::pairing::pair(
@@ -254,11 +296,12 @@ impl Lab {
                 &PairingTarget::from(uri),
                 "lab device",
                 &passphrase,
+                activation,
                 self.ca_pem.as_deref(),
             )
             .await
             {
-                Ok(account) => break account,
+                Ok(paired) => break paired,
                 Err(e) if e.to_string().contains("RATE_LIMITED") && tokio::time::Instant::now() < deadline => {
                     last = Some(e);
                     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -266,21 +309,38 @@ impl Lab {
                 Err(e) => return Err(e.context(format!("pairing (earlier: {last:?})"))),
             }
         };
-        let key = home.load_key(&account, &passphrase)?;
-        Ok(Device { _home: home_dir, account, key, counter: AtomicU64::new(0), tls: self.tls() })
+        let key = home.load_key(&paired.account, &passphrase)?;
+        let device =
+            Device { _home: home_dir, account: paired.account, key, counter: AtomicU64::new(0), tls: self.tls() };
+        Ok((device, paired.status))
     }
 
     /// Pairs a key of the attacker's with whatever account `code` belongs to.
     pub async fn pair_with_code(&self, code: String) -> ApiResult<PairDeviceResponse> {
-        let key = SigningKey::from_bytes(&rand_bytes::<32>().into()).expect("a P-256 key");
+        self.pair_key(&self.attacker_key(), code, None).await
+    }
+
+    /// A fresh P-256 key.
+    pub fn attacker_key(&self) -> SigningKey {
+        SigningKey::from_bytes(&rand_bytes::<32>().into()).expect("a P-256 key")
+    }
+
+    /// Pairs `key` with the account of `code`, with an activation code if given.
+    pub async fn pair_key(
+        &self,
+        key: &SigningKey,
+        code: String,
+        activation: Option<String>,
+    ) -> ApiResult<PairDeviceResponse> {
         let claims = PairingClaims {
             aud: self.origin.clone(),
             code,
             jwk: Jwk::from_verifying_key(key.verifying_key()),
             name: "attacker".into(),
             iat: crate::system_now_s(),
+            activation,
         };
-        let proof = pairing_proof(&key, &claims).expect("pairing proof");
+        let proof = pairing_proof(key, &claims).expect("pairing proof");
         let response = self
             .http
             .post(format!("{}/api/devices/pair", self.origin))

@@ -76,6 +76,7 @@ async fn set_up_pair(server: &TestServer, index: usize) -> Pair {
         jwk: Jwk::from_verifying_key(key.verifying_key()),
         name: format!("bench device {index}"),
         iat: wysiwys_tests::system_now_s(),
+        activation: creds.activation_code.clone(),
     };
     let proof = pairing_proof(&key, &claims).unwrap();
     let paired: PairDeviceResponse = reqwest::Client::new()

@@ -80,15 +80,15 @@ async fn pairing_codes_are_single_use_and_expire() {
     f.browser.step_up(&f.server, &f.creds).await.expect("step-up for the first code");
     let used = f.browser.pairing_code().await.unwrap();
     let first = ConfirmApp::new();
-    first.pair(&used.uri).expect("first use");
-    let err = ConfirmApp::new().pair(&used.uri).unwrap_err();
+    first.pair(&used.uri, None).expect("first use (it then awaits approval)");
+    let err = ConfirmApp::new().pair(&used.uri, None).unwrap_err();
     assert!(err.contains("PAIRING_CODE_INVALID"), "{err}");
 
     f.server.advance_clock(30).await; // the next authenticator code
     f.browser.step_up(&f.server, &f.creds).await.expect("step-up for the second code");
     let late = f.browser.pairing_code().await.unwrap();
     f.server.advance_clock(10 * 60 + 1).await;
-    let err = ConfirmApp::new().pair(&late.uri).unwrap_err();
+    let err = ConfirmApp::new().pair(&late.uri, None).unwrap_err();
     assert!(err.contains("PAIRING_CODE_INVALID"), "{err}");
     let devices = f.browser.devices().await.unwrap();
     assert_eq!(devices.len(), 2, "the fixture's device and the first use");

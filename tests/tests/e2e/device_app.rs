@@ -297,6 +297,18 @@ async fn receipts_accounts_pairing_by_hand_and_unpairing() {
     let (exit, _) = f.device.run(&["approve", "--once", "--timeout", "1"]);
     assert_eq!(exit, 1, "with two accounts the app asks which one");
 
+    // The second device waits until the first approves it, as a person does
+    // with `approve --pairing` (or in `listen`).
+    assert_eq!(events[0]["status"], "awaiting_approval", "{events:?}");
+    let mut approval = f.device.spawn(&["approve", "--pairing", "--once", "--device", &f.device_id]);
+    let shown = approval.wait_for("pairing_request").await;
+    assert_eq!((shown["pairing_id"].as_str(), shown["name"].as_str()), (Some(typed.as_str()), Some("typed")));
+    assert_eq!(shown["address"], "127.0.0.1", "where the pairing came from");
+    let (exit, events) = approval.finish().await;
+    assert_eq!(exit, 0, "{events:?}");
+    let ack = events.iter().find(|e| e["event"] == "pairing_ack").expect("a pairing ack");
+    assert_eq!(ack["outcome"]["status"], "approved");
+
     for device in [&f.device_id, &typed] {
         let r = f.browser.upload_letter(LETTER).await.unwrap();
         let mut answer = f.device.spawn(&["approve", "--once", "--device", device]);

@@ -24,7 +24,7 @@ impl Fixture {
         browser.login(&server, &creds).await.expect("log in");
         let pairing = browser.pairing_code().await.expect("pairing code");
         let device = ConfirmApp::new();
-        let device_id = device.pair(&pairing.uri).expect("pair");
+        let device_id = device.pair(&pairing.uri, creds.activation_code.as_deref()).expect("pair");
         Fixture { server, creds, browser, device, device_id }
     }
 }

@@ -23,7 +23,7 @@ async fn a_session_without_step_up_cannot_pair_or_revoke() {
     f.browser.step_up(&f.server, &f.creds).await.expect("step-up");
     let code = f.browser.pairing_code().await.expect("a code after step-up");
     assert_eq!(f.browser.revoke(&f.device_id).await.unwrap_err().code(), ErrorCode::StepUpRequired);
-    ConfirmApp::new().pair(&code.uri).expect("the code pairs");
+    ConfirmApp::new().pair(&code.uri, None).expect("the code pairs (awaiting approval)");
     assert_eq!(f.browser.devices().await.unwrap().len(), 2);
 }
 

@@ -38,7 +38,7 @@ async fn log_in(chrome: &Chrome, server: &TestServer, creds: &Credentials, shots
 }
 
 /// Devices page → pairing page → the real app pairs → the page notices.
-async fn pair_device(chrome: &Chrome, server: &TestServer, shots: bool) -> ConfirmApp {
+async fn pair_device(chrome: &Chrome, server: &TestServer, activation: Option<&str>, shots: bool) -> ConfirmApp {
     chrome.goto(&format!("{}/devices", server.origin)).await;
     chrome.click("main form button[type=submit]").await;
     let command = chrome.text("#pair-command").await;
@@ -47,7 +47,7 @@ async fn pair_device(chrome: &Chrome, server: &TestServer, shots: bool) -> Confi
         chrome.screenshot(&screenshot_path("pairing")).await;
     }
     let device = ConfirmApp::new();
-    device.pair(uri).expect("the app pairs with the URI shown on the page");
+    device.pair(uri, activation).expect("the app pairs with the URI shown on the page");
     chrome.wait_for_attr("#pairing", "data-paired", &["true"]).await;
     assert!(chrome.text("#pairing-status").await.starts_with("Paired: test device"));
     device
@@ -58,7 +58,7 @@ async fn pair_device(chrome: &Chrome, server: &TestServer, shots: bool) -> Confi
 async fn ready(server: &TestServer, chrome: &Chrome, name: &str) -> (Credentials, ConfirmApp, String) {
     let creds = server.create_user(name);
     let code = log_in(chrome, server, &creds, false).await;
-    let device = pair_device(chrome, server, false).await;
+    let device = pair_device(chrome, server, creds.activation_code.as_deref(), false).await;
     (creds, device, code)
 }
 
@@ -83,7 +83,7 @@ async fn loaded(chrome: &Chrome) {
 
 #[tokio::test]
 async fn a_citizen_signs_up_pairs_and_signs_a_letter_in_the_browser() {
-    let server = TestServer::start(Db::Sqlite).await;
+    let server = TestServer::start_with(Db::Sqlite, &["--first-device", "enrolment-window"]).await;
     let chrome = Chrome::start().await;
     let origin = server.origin.clone();
 
@@ -112,10 +112,13 @@ async fn a_citizen_signs_up_pairs_and_signs_a_letter_in_the_browser() {
         password: "correct horse battery".into(),
         otpauth_uri: String::new(),
         totp_secret: secret,
+        activation_code: None,
+        activation_expires_at: None,
     };
     log_in(&chrome, &server, &creds, true).await;
 
-    let device = pair_device(&chrome, &server, true).await;
+    // Open sign-up: the first device pairs in the window after TOTP enrolment.
+    let device = pair_device(&chrome, &server, None, true).await;
     chrome.goto(&format!("{origin}/devices")).await;
     assert!(chrome.text("#devices").await.contains("test device"));
     chrome.screenshot(&screenshot_path("devices")).await;

@@ -252,8 +252,9 @@ pub fn pairing_code_reuse(lab: &Lab) -> Played<'_> {
     Box::pin(async move {
         let user = lab.user().await?;
         let code = user.browser.pairing_code().await.map_err(api)?;
-        lab.pair_with_code(code.code.clone()).await.map_err(api)?;
-        let reused = lab.pair_with_code(code.code).await;
+        let activation = user.credentials.activation_code.clone();
+        lab.pair_key(&lab.attacker_key(), code.code.clone(), activation.clone()).await.map_err(api)?;
+        let reused = lab.pair_key(&lab.attacker_key(), code.code, activation).await;
         let mut o = Observation::new(code_of(&reused));
         o.require("the account has one device", user.browser.devices().await.map_err(api)?.len() == 1);
         Ok(o)

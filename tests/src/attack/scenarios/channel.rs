@@ -29,7 +29,7 @@ pub fn channels_disagree(lab: &Lab) -> Played<'_> {
 fn forged_code(push: &Push) -> Option<wysiwys_proto::ErrorCode> {
     match push {
         Push::Forged { code, .. } => Some(*code),
-        Push::Genuine(_) => None,
+        Push::Genuine(_) | Push::Pairing(_) => None,
     }
 }
 

@@ -201,6 +201,34 @@ pub static ALL: &[Scenario] = &[
         "script in the logged-in page asks for a pairing code for its own key, without password and code"
     ),
     scenario!(
+        "mitb-pairs-first-device",
+        ManInTheBrowser,
+        [ActivationRequired],
+        enrolment::mitb_pairs_first_device,
+        "script in the page of an account without a device pairs its own key, bare and with a guessed activation code"
+    ),
+    scenario!(
+        "mitb-pairs-beside-real-device",
+        ManInTheBrowser,
+        [PairingPending],
+        enrolment::mitb_pairs_beside_real_device,
+        "script with a stepped-up session pairs its own key; the real device is asked and answers \"not me\""
+    ),
+    scenario!(
+        "forged-pairing-approval",
+        Device,
+        [PairingAnswerInvalid],
+        enrolment::forged_pairing_approval,
+        "a device of another account approves the attacker's pending key; a genuine approval is bent to another key"
+    ),
+    scenario!(
+        "replayed-pairing-approval",
+        Network,
+        [PairingAnswerInvalid],
+        enrolment::replayed_pairing_approval,
+        "the recorded approval of the victim's tablet is replayed for the attacker's pending key"
+    ),
+    scenario!(
         "stolen-session-revokes-device",
         Network,
         [StepUpRequired],

@@ -80,7 +80,7 @@ pub fn malformed(lab: &Lab) -> Played<'_> {
 pub fn other_device(lab: &Lab) -> Played<'_> {
     Box::pin(async move {
         let mut s = Shown::new(lab, true).await?;
-        let second = lab.pair(&s.victim.user).await?;
+        let second = lab.pair_approved(&s.victim.user, &s.victim.device).await?;
         // Claims of the first device's push, signed with the second device's key.
         let claims = s.push.sad_claims(Decision::Approve, 1_000_000, crate::system_now_s());
         let forged = sad::build(&second.key, &claims).expect("SAD");
@@ -140,7 +140,7 @@ pub fn after_expiry(lab: &Lab) -> Played<'_> {
 pub fn race(lab: &Lab) -> Played<'_> {
     Box::pin(async move {
         let v = lab.victim().await?;
-        let second = lab.pair(&v.user).await?;
+        let second = lab.pair_approved(&v.user, &v.device).await?;
         let r = v.user.letter(LETTER).await?;
         v.user.browser.confirm_as_displayed(&r.id).await.map_err(api)?;
         let mut one = v.device.connect().await?;
