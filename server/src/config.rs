@@ -109,7 +109,7 @@ pub struct ServeConfig {
     pub request_rate_per_minute: u32,
     /// What an account's first device needs besides the browser's pairing
     /// code: the operator's activation code (delivered out of band), or, for
-    /// open sign-up, also the 15 minutes after TOTP enrolment.
+    /// open sign-up, also the 10 minutes after TOTP enrolment.
     #[arg(long, env = "WYSIWYS_FIRST_DEVICE", value_enum, default_value = "activation-code")]
     pub first_device: crate::enrolment::FirstDevice,
     /// File whose first line is the operator's bootstrap token (32+ characters).

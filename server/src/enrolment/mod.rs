@@ -41,7 +41,7 @@ pub const MAX_OPEN_PAIRING_CODES: i64 = 3;
 pub const MAX_PAIRING_CODES_PER_DAY: i64 = 10;
 const DAY_MS: i64 = 24 * 3600 * 1000;
 /// Open sign-up: the first device may pair this long after TOTP enrolment.
-pub const ENROLMENT_WINDOW_MS: i64 = 15 * 60 * 1000;
+pub const ENROLMENT_WINDOW_MS: i64 = 10 * 60 * 1000;
 const MAX_DEVICE_NAME_CHARS: usize = 64;
 /// Pairing proofs tolerate badly set phone clocks: the single-use,
 /// ten-minute code is what prevents their replay.
@@ -54,7 +54,7 @@ pub enum FirstDevice {
     /// The activation code printed by `create-user` / the operator API and
     /// delivered out of band (a letter, the bank's app). The default.
     ActivationCode,
-    /// Open sign-up: also within 15 minutes of TOTP enrolment, for an account
+    /// Open sign-up: also within 10 minutes of TOTP enrolment, for an account
     /// that never had a device. An activation code works as well.
     EnrolmentWindow,
 }

@@ -8,6 +8,7 @@ mod attack;
 mod bad_input;
 mod batch;
 mod device_app;
+mod enrolment;
 mod fixture;
 mod flow;
 mod openapi;
