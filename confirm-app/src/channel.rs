@@ -201,11 +201,19 @@ async fn receive(socket: &mut Socket) -> Result<ServerMessage, ChannelError> {
     }
 }
 
+/// The channel key pinned at pairing; a push cannot be trusted without it.
+fn pinned_channel_key(account: &Account) -> Result<p256::ecdsa::VerifyingKey, Push> {
+    account
+        .channel_key
+        .to_verifying_key()
+        .map_err(|e| Push::Forged { code: ErrorCode::SadInvalid, reason: format!("pinned key unusable: {e}") })
+}
+
 /// Checks a push against what the device pinned at pairing.
 pub fn check_push(account: &Account, token: &str) -> Push {
-    let key = match account.channel_key.to_verifying_key() {
+    let key = match pinned_channel_key(account) {
         Ok(k) => k,
-        Err(e) => return Push::Forged { code: ErrorCode::SadInvalid, reason: format!("pinned key unusable: {e}") },
+        Err(forged) => return forged,
     };
     let expect = Expectation {
         server_origin: &account.server_origin,
@@ -221,9 +229,9 @@ pub fn check_push(account: &Account, token: &str) -> Push {
 
 /// Checks a pairing request against the pinned channel key.
 pub fn check_pairing_push(account: &Account, token: &str) -> Push {
-    let key = match account.channel_key.to_verifying_key() {
+    let key = match pinned_channel_key(account) {
         Ok(k) => k,
-        Err(e) => return Push::Forged { code: ErrorCode::SadInvalid, reason: format!("pinned key unusable: {e}") },
+        Err(forged) => return forged,
     };
     let expect = pairing_approval::Expectation {
         server_origin: &account.server_origin,
@@ -235,12 +243,6 @@ pub fn check_pairing_push(account: &Account, token: &str) -> Push {
         Ok(verified) => Push::Pairing(Box::new(verified)),
         Err(e) => Push::Forged { code: e.code(), reason: e.to_string() },
     }
-}
-
-/// A decision on a sign request, about to be sent.
-struct Sign {
-    shown: Box<VerifiedChallenge>,
-    decision: Decision,
 }
 
 /// A decision on its way: what the receipt will say once the server answers.
@@ -354,14 +356,13 @@ async fn connected(
                         continue;
                     }
                 };
-                let answer = Sign { shown, decision };
                 let counter = setup.home.next_counter(&mut setup.account).map_err(|e| ChannelError::Local(format!("{e:#}")))?;
-                let claims = answer.shown.sad_claims(answer.decision, counter, crate::now_s());
+                let claims = shown.sad_claims(decision, counter, crate::now_s());
                 let token = sad::build(&setup.key, &claims).map_err(|e| ChannelError::Local(e.to_string()))?;
-                let request_id = answer.shown.claims.req.clone();
+                let request_id = shown.claims.req.clone();
                 pending.insert(request_id.clone(), Pending {
-                    shown: answer.shown,
-                    decision: answer.decision,
+                    shown,
+                    decision,
                     sad_sha256: b64::encode(wysiwys_proto::jcs::sha256(token.as_bytes())),
                 });
                 send(socket, &DeviceMessage::Sad { request_id, token }).await?;

@@ -144,25 +144,21 @@ fn check_proof(app: &App, request: &PairDeviceRequest, now: i64) -> Result<(Pair
 }
 
 /// How this device may join `user`'s account, before the transaction re-checks it.
-async fn plan(
-    app: &App,
-    user: &UserRow,
-    activation: Option<&str>,
-    now: i64,
-) -> Result<(PairingPlan, Evidence, Option<i64>)> {
+async fn plan(app: &App, user: &UserRow, activation: Option<&str>, now: i64) -> Result<(PairingPlan, Evidence)> {
     let devices = app.store.devices_of_user(&user.id).await?;
     if devices.iter().any(DeviceRow::is_active) {
-        return Ok((PairingPlan::AwaitingApproval, Evidence::AwaitingApproval, Some(now + PAIRING_TTL_MS)));
+        return Ok((PairingPlan::AwaitingApproval, Evidence::AwaitingApproval));
     }
     if let Some(typed) = activation {
         let code_issued_at = activation::verify(app, user, &SecretString::from(typed.to_owned())).await?;
-        return Ok((PairingPlan::ActivationCode, Evidence::ActivationCode { code_issued_at }, None));
+        return Ok((PairingPlan::ActivationCode, Evidence::ActivationCode { code_issued_at }));
     }
-    let window_open = app.settings.first_device == FirstDevice::EnrolmentWindow
-        && devices.is_empty()
-        && user.totp_enabled_at.is_some_and(|t| now.saturating_sub(t) <= ENROLMENT_WINDOW_MS);
-    if let (true, Some(totp_enabled_at)) = (window_open, user.totp_enabled_at) {
-        return Ok((PairingPlan::EnrolmentWindow, Evidence::EnrolmentWindow { totp_enabled_at }, None));
+    let window = (app.settings.first_device == FirstDevice::EnrolmentWindow && devices.is_empty())
+        .then_some(user.totp_enabled_at)
+        .flatten()
+        .filter(|enrolled| now.saturating_sub(*enrolled) <= ENROLMENT_WINDOW_MS);
+    if let Some(totp_enabled_at) = window {
+        return Ok((PairingPlan::EnrolmentWindow, Evidence::EnrolmentWindow { totp_enabled_at }));
     }
     Err(Error::refused(
         ErrorCode::ActivationRequired,
@@ -182,7 +178,7 @@ pub async fn pair(app: &App, request: &PairDeviceRequest, client: IpAddr) -> Res
     };
     let user = app.store.user_by_id(&user_id).await?.ok_or_else(|| Error::Internal("code of no user".into()))?;
     refuse_if_locked(&user)?;
-    let (plan, evidence, approval_expires_at) = match plan(app, &user, claims.activation.as_deref(), now).await {
+    let (plan, evidence) = match plan(app, &user, claims.activation.as_deref(), now).await {
         Ok(p) => p,
         Err(e) => {
             if e.code() == ErrorCode::ActivationCodeInvalid {
@@ -202,6 +198,7 @@ pub async fn pair(app: &App, request: &PairDeviceRequest, client: IpAddr) -> Res
         }
     };
     let awaiting = plan == PairingPlan::AwaitingApproval;
+    let approval_expires_at = awaiting.then_some(now + PAIRING_TTL_MS);
     let device = DeviceRow {
         id: random_id(app.entropy.as_ref())?,
         user_id: user.id.clone(),

@@ -250,35 +250,38 @@ impl Lab {
     /// `wysiwys-confirm pair --activation-code` does.
     pub async fn pair(&self, user: &User) -> Result<Device> {
         let activation = user.credentials.activation_code.clone().map(SecretString::from);
-        let (device, status) = self.pair_device(user, activation.as_ref()).await?;
-        if status != PairingStatus::Active {
-            bail!("the first device is {status:?}, not active");
-        }
-        Ok(device)
+        self.pair_expecting(user, activation.as_ref(), PairingStatus::Active).await
     }
 
     /// Pairs another device and leaves it awaiting approval.
     pub async fn pair_pending(&self, user: &User) -> Result<Device> {
-        let (device, status) = self.pair_device(user, None).await?;
-        if status != PairingStatus::AwaitingApproval {
-            bail!("a second device is {status:?}, not awaiting approval");
-        }
-        Ok(device)
+        self.pair_expecting(user, None, PairingStatus::AwaitingApproval).await
     }
 
     /// Pairs another device, approved on `approver` (connected for this).
     pub async fn pair_approved(&self, user: &User, approver: &Device) -> Result<Device> {
         let mut socket = approver.connect().await?;
-        let (device, status) = self.pair_device(user, None).await?;
-        if status != PairingStatus::AwaitingApproval {
-            bail!("a second device is {status:?}, not awaiting approval");
-        }
+        let device = self.pair_pending(user).await?;
         let shown = socket.next_pairing_request().await;
         let answer = socket.pairing_answer(&shown, wysiwys_proto::sad::Decision::Approve);
         match socket.submit_pairing(&shown.claims.pairing, &answer).await {
             PairingOutcome::Approved => Ok(device),
             other => bail!("the approval was answered {other:?}"),
         }
+    }
+
+    /// Pairs a device; a status other than `expected` is a set-up failure.
+    async fn pair_expecting(
+        &self,
+        user: &User,
+        activation: Option<&SecretString>,
+        expected: PairingStatus,
+    ) -> Result<Device> {
+        let (device, status) = self.pair_device(user, activation).await?;
+        if status != expected {
+            bail!("the new device is {status:?}, not {expected:?}");
+        }
+        Ok(device)
     }
 
     /// Pairs a new device with the user's account, as `wysiwys-confirm pair` does.
