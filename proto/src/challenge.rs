@@ -101,7 +101,7 @@ pub fn verify(token: &str, expect: Expectation<'_>) -> Result<VerifiedChallenge,
         return Err(ChallengeError::BadClaim("rv"));
     }
     claims.summary.check_display_safety().map_err(|e| ChallengeError::UnsafeSummary(e.detail))?;
-    crate::summary::check_field("rp", &claims.rp).map_err(|e| ChallengeError::UnsafeSummary(e.detail))?;
+    crate::summary::check_name("rp", &claims.rp).map_err(|e| ChallengeError::UnsafeSummary(e.detail))?;
     let sum = b64::decode_array::<32>(&claims.sum).ok_or(ChallengeError::BadClaim("sum"))?;
     if claims.summary.hash() != sum {
         return Err(ChallengeError::SummaryHashMismatch);

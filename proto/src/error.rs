@@ -84,6 +84,9 @@ error_codes! {
     PairingAnswerInvalid => "PAIRING_ANSWER_INVALID",
     /// A per-account cap (devices, open pairing codes) is reached.
     LimitReached => "LIMIT_REACHED",
+    /// A relying party's name is, or looks like (same UTS #39 skeleton), the
+    /// name of an existing one.
+    RpNameConfusable => "RP_NAME_CONFUSABLE",
     /// A change of the user's devices needs a fresh password and authenticator
     /// code (step-up), not just a session.
     StepUpRequired => "STEP_UP_REQUIRED",
@@ -164,6 +167,7 @@ impl ErrorCode {
             PairingPending => "Approve this device on one of your other devices first.",
             PairingAnswerInvalid => "The answer to the pairing request could not be verified. Nothing changed.",
             LimitReached => "You have reached the limit for devices or pairing codes. Remove one first.",
+            RpNameConfusable => "That name is, or looks like, the name of another relying party.",
             StepUpRequired => "Enter your password and a new authenticator code again to change your devices.",
             BadRequest => "The request was not understood.",
             PayloadTooLarge => "The document is too large.",

@@ -11,6 +11,7 @@ pub mod b64;
 pub mod batch;
 pub mod challenge;
 pub mod device_auth;
+pub mod display;
 pub mod error;
 pub mod jcs;
 pub mod jws;

@@ -3,11 +3,14 @@
 //! PSD2 dynamic linking: the amount and the payee are part of the summary, so
 //! the signature binds exactly what the person saw on both channels.
 
-use crate::summary::{RenderError, SummaryLine, check_field, truncate_title};
+use crate::display::script_notice;
+use crate::summary::{RenderError, SummaryLine, check_field, check_name, truncate_title};
 use serde::{Deserialize, Serialize};
 
 pub const MAX_PAYMENT_BYTES: usize = 4 * 1024;
 pub const MAX_NAME_CHARS: usize = 140;
+/// The summary line that names a payee's script when it is not Latin.
+pub const PAYEE_SCRIPT_LABEL: &str = "Payee script";
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -33,21 +36,24 @@ pub(crate) fn render(document: &[u8]) -> Result<(String, Vec<SummaryLine>), Rend
     payment.validate()?;
     let title = truncate_title(&format!("Payment of {} {} to {}", payment.amount, payment.currency, payment.payee));
     let line = |label: &str, value: String| SummaryLine { label: label.to_owned(), value };
-    Ok((
-        title,
-        vec![
-            line("Amount", format!("{} {}", payment.amount, payment.currency)),
-            line("Payee", payment.payee.clone()),
-            line("IBAN", group_iban(&payment.iban)),
-            line("Reference", payment.reference.clone()),
-        ],
-    ))
+    let mut lines =
+        vec![line("Amount", format!("{} {}", payment.amount, payment.currency)), line("Payee", payment.payee.clone())];
+    // A payee in another script is legitimate (a Greek or Ukrainian firm),
+    // but the person must be told, on both channels, that it is not the
+    // Latin name it may resemble.
+    if let Some(scripts) = script_notice(&payment.payee) {
+        lines.push(line(PAYEE_SCRIPT_LABEL, scripts));
+    }
+    lines.push(line("IBAN", group_iban(&payment.iban)));
+    lines.push(line("Reference", payment.reference.clone()));
+    Ok((title, lines))
 }
 
 impl Payment {
     pub fn validate(&self) -> Result<(), RenderError> {
+        check_name("payee", &self.payee)?;
+        check_field("reference", &self.reference)?;
         for (name, value, required) in [("payee", &self.payee, true), ("reference", &self.reference, false)] {
-            check_field(name, value)?;
             if value.chars().count() > MAX_NAME_CHARS {
                 return Err(RenderError::invalid(format!("{name} is longer than {MAX_NAME_CHARS} characters")));
             }
@@ -161,5 +167,29 @@ mod tests {
         assert_eq!(payment(bidi).unwrap_err().code, ErrorCode::UnsafeDocument);
         let bad_iban = r#"{"payee":"A","iban":"DE00370400440532013000","amount":"1","currency":"EUR","reference":""}"#;
         assert_eq!(payment(bad_iban).unwrap_err().code, ErrorCode::DocumentInvalid);
+    }
+
+    fn with_payee(payee: &str) -> Result<(String, Vec<SummaryLine>), RenderError> {
+        let doc = serde_json::json!({
+            "payee": payee, "iban": "DE89370400440532013000", "amount": "10.00", "currency": "EUR", "reference": ""
+        });
+        payment(&doc.to_string())
+    }
+
+    #[test]
+    fn a_mixed_script_payee_is_refused_and_a_foreign_one_is_named() {
+        // "Pаypal" with a Cyrillic "а" imitates a Latin name.
+        let err = with_payee("P\u{0430}ypal GmbH").unwrap_err();
+        assert_eq!(err.code, ErrorCode::UnsafeDocument);
+        assert!(err.detail.contains("payee mixes scripts (Latin, Cyrillic)"), "{}", err.detail);
+
+        let (_, lines) = with_payee("ACME GmbH").unwrap();
+        assert!(lines.iter().all(|l| l.label != PAYEE_SCRIPT_LABEL), "a Latin payee needs no notice");
+        let (_, lines) = with_payee("ПриватБанк").unwrap();
+        let labels: Vec<_> = lines.iter().map(|l| l.label.as_str()).collect();
+        assert_eq!(labels, ["Amount", "Payee", PAYEE_SCRIPT_LABEL, "IBAN", "Reference"]);
+        assert_eq!(lines[2].value, "Cyrillic");
+        let (_, lines) = with_payee("Ωμέγα Α.Ε.").unwrap();
+        assert_eq!(lines[2].value, "Greek");
     }
 }

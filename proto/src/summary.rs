@@ -3,6 +3,8 @@
 //! The summary is computed from the document bytes alone, so the server, the
 //! browser and the device can each recompute it and compare hashes.
 
+use crate::display::first_unsafe;
+pub use crate::display::{check_field, check_name};
 use crate::{ErrorCode, RENDER_VERSION, b64, jcs, payment};
 use serde::{Deserialize, Serialize};
 use unicode_normalization::is_nfc;
@@ -70,7 +72,7 @@ pub struct RenderError {
 }
 
 impl RenderError {
-    fn unsafe_text(detail: impl Into<String>) -> Self {
+    pub(crate) fn unsafe_text(detail: impl Into<String>) -> Self {
         RenderError { code: ErrorCode::UnsafeDocument, detail: detail.into() }
     }
 
@@ -144,8 +146,14 @@ pub fn render_pdf(document: &[u8], pages: usize, display: &DisplayFields) -> Res
     if document.len() > MAX_PDF_BYTES {
         return Err(RenderError::invalid(format!("PDF is larger than {MAX_PDF_BYTES} bytes")));
     }
+    // The title and labels name what is signed, so they may not mix
+    // scripts; a value is free text and only has to be display-safe.
     let bounded = |name: &str, value: &str, max: usize, required: bool| {
-        check_field(name, value)?;
+        if required {
+            check_name(name, value)?
+        } else {
+            check_field(name, value)?
+        }
         if value.chars().count() > max || (required && value.trim().is_empty()) {
             return Err(RenderError::invalid(format!("{name} must be 1 to {max} characters")));
         }
@@ -182,12 +190,13 @@ fn render_letter(document: &[u8]) -> Result<(String, Vec<SummaryLine>), RenderEr
     let mut lines = Vec::with_capacity(raw_lines.len());
     for (index, raw) in raw_lines.iter().enumerate() {
         let line = raw.strip_suffix('\r').unwrap_or(raw);
-        if let Some((column, c)) = first_unsafe_char(line) {
+        if let Some((column, c, rule)) = first_unsafe(line) {
             return Err(RenderError::unsafe_text(format!(
-                "line {}, column {}: {} is not allowed",
+                "line {}, column {}: U+{:04X} is not allowed ({})",
                 index + 1,
                 column + 1,
-                describe(c)
+                c as u32,
+                rule.rule()
             )));
         }
         if line.chars().count() > MAX_LINE_CHARS {
@@ -210,55 +219,6 @@ pub(crate) fn truncate_title(title: &str) -> String {
     let mut cut: String = title.chars().take(MAX_TITLE_CHARS - 1).collect();
     cut.push('…');
     cut
-}
-
-/// Checks one displayed string (a payment field, a label, a title).
-pub fn check_field(name: &str, value: &str) -> Result<(), RenderError> {
-    if !is_nfc(value) {
-        return Err(RenderError::unsafe_text(format!("{name} is not in normalization form C")));
-    }
-    if let Some((column, c)) = first_unsafe_char(value) {
-        return Err(RenderError::unsafe_text(format!(
-            "{name}, position {}: {} is not allowed",
-            column + 1,
-            describe(c)
-        )));
-    }
-    Ok(())
-}
-
-/// A name a person recognises something by (a device, a payee, a relying
-/// party): display-safe like every field, and not written to impersonate.
-pub fn check_name(name: &str, value: &str) -> Result<(), RenderError> {
-    check_field(name, value)
-}
-
-fn first_unsafe_char(line: &str) -> Option<(usize, char)> {
-    line.chars().enumerate().find(|(_, c)| is_unsafe_char(*c))
-}
-
-/// Characters that change what a reader sees without being visible
-/// themselves: controls (Cc), format characters (Cf, which includes every
-/// bidi control and zero-width character) and the line/paragraph separators.
-pub fn is_unsafe_char(c: char) -> bool {
-    let u = c as u32;
-    matches!(u,
-        0x00..=0x1F | 0x7F..=0x9F          // C0, DEL, C1 (newlines are split off before this check)
-        | 0xAD                             // soft hyphen
-        | 0x0600..=0x0605 | 0x061C | 0x06DD | 0x070F | 0x0890..=0x0891 | 0x08E2
-        | 0x180E
-        | 0x200B..=0x200F                  // zero-width space/joiners, LRM, RLM
-        | 0x2028..=0x202E                  // line/paragraph separators, LRE RLE PDF LRO RLO
-        | 0x2060..=0x206F                  // word joiner, invisible operators, LRI RLI FSI PDI, deprecated
-        | 0xFEFF                           // zero-width no-break space
-        | 0xFFF9..=0xFFFB                  // interlinear annotation
-        | 0x110BD | 0x110CD | 0x13430..=0x1343F | 0x1BCA0..=0x1BCA3 | 0x1D173..=0x1D17A
-        | 0xE0001 | 0xE0020..=0xE007F      // tag characters
-    )
-}
-
-fn describe(c: char) -> String {
-    format!("U+{:04X}", c as u32)
 }
 
 #[cfg(test)]

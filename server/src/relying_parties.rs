@@ -19,7 +19,7 @@ use wysiwys_proto::rp::{
     MAX_IDEMPOTENCY_KEY_CHARS, MAX_REFERENCE_CHARS, MIN_EXPIRES_IN_S, RpRequestView, Signer,
 };
 use wysiwys_proto::summary::{self, DisplayFields, MEDIA_TYPE_PAYMENT, MEDIA_TYPE_PDF, MEDIA_TYPE_TEXT, Summary};
-use wysiwys_proto::{ErrorCode, b64, jcs};
+use wysiwys_proto::{ErrorCode, b64, display, jcs};
 
 /// Media types a relying party may be allowed to send.
 pub const SUPPORTED_MEDIA_TYPES: &[&str] = &[MEDIA_TYPE_TEXT, MEDIA_TYPE_PAYMENT, MEDIA_TYPE_PDF];
@@ -83,7 +83,7 @@ pub async fn create_relying_party(
     new: NewRelyingParty<'_>,
 ) -> Result<CreatedRelyingParty> {
     let name = new.name;
-    summary::check_field("name", name)?;
+    summary::check_name("name", name)?;
     if name.trim().is_empty() || name.trim() != name || name.chars().count() > MAX_NAME_CHARS {
         return Err(Error::refused(
             ErrorCode::BadRequest,
@@ -115,6 +115,7 @@ pub async fn create_relying_party(
     let row = RelyingPartyRow {
         id: random_id(entropy)?,
         name: name.to_owned(),
+        name_skeleton: Some(display::confusable_skeleton(name)),
         api_key_hash: api_key_hash(&api_key),
         media_types: new.media_types.join(" "),
         webhook_url: new.webhook_url.map(str::to_owned),
@@ -122,7 +123,10 @@ pub async fn create_relying_party(
         created_at: clock.now_ms(),
     };
     if !store.insert_relying_party(&row).await? {
-        return Err(Error::refused(ErrorCode::BadRequest, format!("a relying party named {name:?} exists already")));
+        return Err(Error::refused(
+            ErrorCode::RpNameConfusable,
+            format!("{name:?} is, or looks like, the name of an existing relying party"),
+        ));
     }
     tracing::info!(rp = %row.id, name, "relying party created");
     Ok(CreatedRelyingParty { id: row.id, name: row.name, api_key: SecretString::from(api_key), webhook_secret })

@@ -24,6 +24,20 @@ pub use server::{Db, TestServer};
 
 use std::path::PathBuf;
 
+/// Where a test saves the screenshot (or terminal capture) `file`: into
+/// `docs/screenshots/` only when `WYSIWYS_UPDATE_SCREENSHOTS=1` asks for it,
+/// else into a directory under the system's temp dir, so that a test run
+/// never changes the checkout.
+pub fn screenshot_path(file: &str) -> PathBuf {
+    let dir = if std::env::var_os("WYSIWYS_UPDATE_SCREENSHOTS").is_some_and(|v| v == "1") {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots")
+    } else {
+        std::env::temp_dir().join(format!("wysiwys-screenshots-{}", std::process::id()))
+    };
+    std::fs::create_dir_all(&dir).expect("screenshot dir");
+    dir.join(file)
+}
+
 /// A binary of this workspace. Built by `cargo build --workspace --bins`
 /// (the test script does it); `WYSIWYS_BIN_DIR` overrides the location.
 pub fn workspace_bin(name: &str) -> PathBuf {

@@ -22,7 +22,9 @@ pub fn status_for(code: ErrorCode) -> StatusCode {
         | ActivationCodeInvalid
         | PairingPending => StatusCode::FORBIDDEN,
         NotFound | RequestNotFound | UserUnknown => StatusCode::NOT_FOUND,
-        RequestNotPending | SadReplayed | PairingCodeInvalid | RequestCancelled | LimitReached => StatusCode::CONFLICT,
+        RequestNotPending | SadReplayed | PairingCodeInvalid | RequestCancelled | LimitReached | RpNameConfusable => {
+            StatusCode::CONFLICT
+        }
         ChallengeExpired => StatusCode::GONE,
         PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         UnsupportedContentType | UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,

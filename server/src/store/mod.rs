@@ -110,7 +110,9 @@ impl Store {
                 pool
             }
         };
-        Ok(Store { pool, backend })
+        let store = Store { pool, backend };
+        store.fill_name_skeletons(wysiwys_proto::display::confusable_skeleton).await?;
+        Ok(store)
     }
 
     pub fn backend(&self) -> Backend {

@@ -12,14 +12,16 @@ pub struct Idempotency<'a> {
 }
 
 impl Store {
-    /// False if the name is taken.
+    /// False if the name, or its skeleton, is taken.
     pub async fn insert_relying_party(&self, rp: &RelyingPartyRow) -> Result<bool> {
         let r = sqlx::query(
-            "INSERT INTO relying_parties (id, name, api_key_hash, media_types, webhook_url, webhook_secret, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+            "INSERT INTO relying_parties
+                 (id, name, name_skeleton, api_key_hash, media_types, webhook_url, webhook_secret, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
         )
         .bind(&rp.id)
         .bind(&rp.name)
+        .bind(&rp.name_skeleton)
         .bind(&rp.api_key_hash)
         .bind(&rp.media_types)
         .bind(&rp.webhook_url)
@@ -28,6 +30,31 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(r.rows_affected() == 1)
+    }
+
+    /// Gives every relying party made before skeletons were kept its
+    /// skeleton. Two old names that look alike cannot both have one: the
+    /// older keeps it, the newer is reported, and new look-alikes of either
+    /// are still refused because the older's skeleton is the same.
+    pub async fn fill_name_skeletons(&self, skeleton: impl Fn(&str) -> String) -> Result<()> {
+        let unfilled: Vec<(String, String)> =
+            sqlx::query_as("SELECT id, name FROM relying_parties WHERE name_skeleton IS NULL ORDER BY created_at, id")
+                .fetch_all(&self.pool)
+                .await?;
+        for (id, name) in unfilled {
+            let filled = sqlx::query(
+                "UPDATE relying_parties SET name_skeleton = $1 WHERE id = $2
+                 AND NOT EXISTS (SELECT 1 FROM relying_parties WHERE name_skeleton = $1)",
+            )
+            .bind(skeleton(&name))
+            .bind(&id)
+            .execute(&self.pool)
+            .await?;
+            if filled.rows_affected() == 0 {
+                tracing::warn!(rp = %id, name, "relying party's name looks like an older one's; rename or remove it");
+            }
+        }
+        Ok(())
     }
 
     pub async fn relying_party_by_key_hash(&self, hash: &[u8]) -> Result<Option<RelyingPartyRow>> {

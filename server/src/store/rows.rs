@@ -217,6 +217,8 @@ pub struct AuditEvent<'a> {
 pub struct RelyingPartyRow {
     pub id: String,
     pub name: String,
+    /// `display::confusable_skeleton(name)`, unique among relying parties.
+    pub name_skeleton: Option<String>,
     pub api_key_hash: Vec<u8>,
     /// Space-separated.
     pub media_types: String,

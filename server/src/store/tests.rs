@@ -181,9 +181,37 @@ async fn enrolment(store: &Store) {
     assert!(store.open_notices("d1").await.unwrap().is_empty());
 }
 
+/// Relying parties made before skeletons were kept get theirs when the
+/// server starts; of two old look-alikes the older keeps it, and no new
+/// look-alike of either is let in.
+async fn relying_party_skeletons(store: &Store) {
+    let party = |id: &str, name: &str, skeleton: Option<&str>, created_at: i64| RelyingPartyRow {
+        id: id.into(),
+        name: name.into(),
+        name_skeleton: skeleton.map(str::to_owned),
+        api_key_hash: id.as_bytes().to_vec(),
+        media_types: "text/plain".into(),
+        webhook_url: None,
+        webhook_secret: None,
+        created_at,
+    };
+    assert!(store.insert_relying_party(&party("p1", "Acme", None, 1)).await.unwrap());
+    assert!(store.insert_relying_party(&party("p2", "ACME", None, 2)).await.unwrap());
+    store.fill_name_skeletons(|name| name.to_lowercase()).await.unwrap();
+    let skeletons: Vec<(String, Option<String>)> =
+        sqlx::query_as("SELECT id, name_skeleton FROM relying_parties WHERE id IN ('p1', 'p2') ORDER BY id")
+            .fetch_all(&store.pool)
+            .await
+            .unwrap();
+    assert_eq!(skeletons, [("p1".into(), Some("acme".into())), ("p2".into(), None)]);
+    assert!(!store.insert_relying_party(&party("p3", "AcMe", Some("acme"), 3)).await.unwrap());
+    assert!(store.insert_relying_party(&party("p4", "Other", Some("other"), 4)).await.unwrap());
+}
+
 async fn exercise(store: Store) {
     store.insert_user(&user()).await.unwrap();
     enrolment(&store).await;
+    relying_party_skeletons(&store).await;
 
     // Three failures lock until 100 + 50; after the lock, one failure is one, not a new lock.
     for now in [100, 101, 102] {

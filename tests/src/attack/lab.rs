@@ -79,11 +79,16 @@ pub fn code_of<T>(result: &ApiResult<T>) -> Option<ErrorCode> {
 
 /// A relying party's create body: the letter `text` for `username` to sign.
 pub fn rp_letter(username: &str, text: &str) -> serde_json::Value {
+    rp_document(username, MEDIA_TYPE_TEXT, text.as_bytes())
+}
+
+/// A relying party's create body: `document` of `media_type` for `username` to sign.
+pub fn rp_document(username: &str, media_type: &str, document: &[u8]) -> serde_json::Value {
     use base64::Engine;
     serde_json::json!({
         "signer": { "username": username },
-        "media_type": MEDIA_TYPE_TEXT,
-        "document_b64": base64::engine::general_purpose::STANDARD.encode(text),
+        "media_type": media_type,
+        "document_b64": base64::engine::general_purpose::STANDARD.encode(document),
     })
 }
 
@@ -363,17 +368,27 @@ impl Lab {
 
     /// A relying party allowed letters and payments.
     pub async fn relying_party(&self) -> Result<Bank> {
-        let credentials: RpCredentials = self
-            .operator(
-                "/relying-parties",
-                &admin::NewRelyingParty {
-                    name: self.name("bank"),
-                    media_types: vec![MEDIA_TYPE_TEXT.into(), MEDIA_TYPE_PAYMENT.into()],
-                    webhook_url: None,
-                },
-            )
-            .await?;
+        let credentials = self.register_relying_party(&self.name("bank")).await.map_err(api)?;
         Ok(Bank::with_client(&self.origin, credentials, self.client()))
+    }
+
+    /// Asks the operator API for a relying party named `name`, allowed
+    /// letters and payments; a refusal comes back as the server sent it.
+    pub async fn register_relying_party(&self, name: &str) -> ApiResult<RpCredentials> {
+        let party = admin::NewRelyingParty {
+            name: name.to_owned(),
+            media_types: vec![MEDIA_TYPE_TEXT.into(), MEDIA_TYPE_PAYMENT.into()],
+            webhook_url: None,
+        };
+        let response = self
+            .http
+            .post(format!("{}/api/v1/admin/relying-parties", self.origin))
+            .bearer_auth(self.admin_token.expose_secret())
+            .json(&party)
+            .send()
+            .await
+            .expect("the operator API answers");
+        crate::browser::decode(response).await
     }
 }
 

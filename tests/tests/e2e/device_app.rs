@@ -121,8 +121,7 @@ async fn the_full_screen_app_under_a_real_terminal() {
     assert!(screen.contains("I confirm that this return is complete and correct."), "{screen}");
     assert!(!screen.contains("Last: approve"), "approve was taken before scrolling:\n{screen}");
     assert_eq!(f.browser.request(&r.id).await.unwrap().device_confirmed_at, None, "no SAD before scrolling");
-    let docs = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots/tui.txt");
-    std::fs::write(docs, &screen).unwrap();
+    std::fs::write(wysiwys_tests::screenshot_path("tui.txt"), &screen).unwrap();
     tmux.keys(&["a"]);
     tmux.wait_for("Last: approve: accepted").await;
     assert_eq!(f.browser.confirm_as_displayed(&r.id).await.unwrap().state, RequestState::Signed);

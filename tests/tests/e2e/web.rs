@@ -1,6 +1,6 @@
 //! The web channel in a real headless Chromium (chromedriver), with the
 //! real `wysiwys-confirm` as the device. Saves a screenshot of each main
-//! page to docs/screenshots/.
+//! page (to docs/screenshots/ with `WYSIWYS_UPDATE_SCREENSHOTS=1`).
 
 use crate::fixture::{decision_pdf, openssl_verify};
 use crate::pdf::pdfsig;
@@ -17,7 +17,7 @@ use wysiwys_tests::{ConfirmApp, Db, TestServer};
 const LETTER: &str = "Municipality of Lund — Building permit 2026-1142\n\nDear Ms Åsa Öberg,\n\nyour garden shed at Storgatan 12 is approved.\nSign this letter to accept the conditions.\n";
 
 fn screenshot_path(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots").join(format!("{name}.png"))
+    wysiwys_tests::screenshot_path(&format!("{name}.png"))
 }
 
 /// Password page, then code page, in the browser. Returns the code used.

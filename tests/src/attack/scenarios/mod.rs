@@ -278,6 +278,13 @@ pub static ALL: &[Scenario] = &[
         "a relying party allowed letters and payments sends a contract as a PDF"
     ),
     scenario!(
+        "rp-look-alike-name",
+        RelyingParty,
+        [RpNameConfusable],
+        parties::rp_look_alike_name,
+        "a party registers a genuine party's name with 1 or I for l, capitalised, or with a Cyrillic letter"
+    ),
+    scenario!(
         "unsafe-document-bidi",
         BadInput,
         [UnsafeDocument],
@@ -290,6 +297,20 @@ pub static ALL: &[Scenario] = &[
         [UnsafeDocument],
         inputs::zero_width,
         "a letter and a relying-party document with zero-width characters inside an amount"
+    ),
+    scenario!(
+        "invisible-characters",
+        BadInput,
+        [UnsafeDocument],
+        inputs::invisible_characters,
+        "letters with a Hangul filler, a variation selector, a tag, a blank braille pattern, an unassigned, a private-use and a format character, and a stack of five accents"
+    ),
+    scenario!(
+        "mixed-script-payee",
+        ManInTheBrowser,
+        [UnsafeDocument],
+        inputs::mixed_script_payee,
+        "a payment to \"P\u{0430}ypal Europe\" with a Cyrillic \"\u{0430}\", from the page and from a relying party"
     ),
     scenario!("oversized-document", BadInput, [PayloadTooLarge], inputs::oversized_document, "a 1 MiB letter"),
     scenario!("oversized-json", BadInput, [PayloadTooLarge], inputs::oversized_json, "a 256 KiB JSON confirmation"),

@@ -101,3 +101,43 @@ pub fn rp_media_type_not_allowed(lab: &Lab) -> Played<'_> {
         Ok(o)
     })
 }
+
+/// A rogue party asks the operator for a name its victims' customers will
+/// read as a genuine party's: a digit or a capital I for an l, the name
+/// capitalised, a Cyrillic letter among Latin ones.
+pub fn rp_look_alike_name(lab: &Lab) -> Played<'_> {
+    Box::pin(async move {
+        let genuine = lab.name("bank");
+        lab.register_relying_party(&genuine).await.map_err(api)?;
+        let one_for_l = genuine.replacen('l', "1", 1);
+        let mut o = Observation::new(code_of(&lab.register_relying_party(&one_for_l).await));
+        let capital_i_for_l = genuine.replacen('l', "I", 1);
+        o.expect(
+            "a capital I for the l",
+            code_of(&lab.register_relying_party(&capital_i_for_l).await),
+            ErrorCode::RpNameConfusable,
+        );
+        let capitalised = genuine.replacen('l', "L", 1);
+        o.expect(
+            "the name capitalised",
+            code_of(&lab.register_relying_party(&capitalised).await),
+            ErrorCode::RpNameConfusable,
+        );
+        o.expect(
+            "the name itself again",
+            code_of(&lab.register_relying_party(&genuine).await),
+            ErrorCode::RpNameConfusable,
+        );
+        let cyrillic_a = genuine.replacen('a', "\u{0430}", 1);
+        o.expect(
+            "a Cyrillic а among Latin letters",
+            code_of(&lab.register_relying_party(&cyrillic_a).await),
+            ErrorCode::UnsafeDocument,
+        );
+        // The check must not refuse everything: a name that only shares
+        // letters with the genuine one is fine.
+        let unrelated = lab.name("insurer");
+        o.require("an unrelated name is still registered", lab.register_relying_party(&unrelated).await.is_ok());
+        Ok(o)
+    })
+}
