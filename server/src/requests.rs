@@ -4,7 +4,7 @@
 use crate::app::App;
 use crate::entropy::{random_bytes, random_id};
 use crate::error::{Error, Result};
-use crate::pades;
+use crate::pdf;
 use crate::sam::{self, Context, SadEvidence};
 use crate::store::{
     AdmitOutcome, AdmittedSadRow, AuditEvent, BatchDocumentRow, DeviceRow, FailFrom, Idempotency, NewRequest,
@@ -204,7 +204,7 @@ pub(crate) fn render(app: &App, media_type: &str, document: &[u8], display: Opti
         return Err(Error::refused(ErrorCode::PayloadTooLarge, format!("document larger than {limit} bytes")));
     }
     match (media_type, display) {
-        (MEDIA_TYPE_PDF, Some(display)) => Ok(summary::render_pdf(document, pades::page_count(document)?, display)?),
+        (MEDIA_TYPE_PDF, Some(display)) => Ok(summary::render_pdf(document, pdf::inspect(document)?, display)?),
         (MEDIA_TYPE_PDF, None) => {
             Err(Error::refused(ErrorCode::DocumentInvalid, "a PDF needs display fields (title and lines)"))
         }

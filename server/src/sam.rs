@@ -18,7 +18,7 @@
 use crate::cades::{BatchEvidence, Evidence, SignedAttributes};
 use crate::error::Error;
 use crate::hsm::Hsm;
-use crate::pades;
+use crate::pdf::pades;
 use crate::store::{BatchDocumentRow, DeviceRow, RequestRow, UserRow};
 use subtle::ConstantTimeEq;
 use wysiwys_proto::api::WebConfirmation;

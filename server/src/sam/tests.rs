@@ -387,7 +387,7 @@ fn confirmed(w: World) -> (World, AdmittedSad) {
 
 #[test]
 fn a_pdf_permit_covers_the_byte_ranges_of_a_file_that_opens_with_the_confirmed_pdf() {
-    let pdf = crate::pades::tests::sample_pdf(2);
+    let pdf = crate::pdf::pades::tests::sample_pdf(2);
     let (w, _) = confirmed(world_with(MEDIA_TYPE_PDF, pdf.clone()));
     let auth = w.authorize(SadEvidence::Stored, NOW).unwrap();
     let prepared = auth.document.pdf.as_ref().expect("a PDF to put the CMS into");

@@ -127,3 +127,84 @@ async fn pdfs_need_display_fields_and_must_be_pdfs() {
     assert_eq!((unsafe_fields.status, unsafe_fields.code()), (422, ErrorCode::UnsafeDocument));
     assert!(f.browser.history().await.unwrap().is_empty());
 }
+
+/// Signs `pdf` for ann through both channels; returns the signed file.
+async fn sign_through_both_channels(f: &Fixture, agency: &Bank, pdf: &[u8]) -> Vec<u8> {
+    let mut answer = f.device.answer("approve");
+    answer.wait_for("connected").await;
+    let created = agency.create(&pdf_request(pdf), None).await.unwrap();
+    answer.wait_for("request").await;
+    let (code, events) = answer.finish().await;
+    assert_eq!(code, 0, "{events:?}");
+    let view = f.browser.confirm_as_displayed(&created.id).await.unwrap();
+    assert_eq!(view.state, RequestState::Signed, "{view:?}");
+    agency.signature(&created.id).await.unwrap()
+}
+
+fn pdf_request(pdf: &[u8]) -> serde_json::Value {
+    serde_json::json!({
+        "signer": {"username": "ann"},
+        "media_type": MEDIA_TYPE_PDF,
+        "document_b64": base64::engine::general_purpose::STANDARD.encode(pdf),
+        "display": {"title": "Decision 2026-88", "lines": [{"label": "Case", "value": "2026-88"}]},
+    })
+}
+
+/// The code PROTOCOL.md §9 gives each rule.
+fn code_of_rule(rule: &str) -> ErrorCode {
+    match rule {
+        "encrypted" | "certified-no-changes" | "signature-forgery" | "signature-wrapping" => ErrorCode::DocumentInvalid,
+        _ => ErrorCode::UnsafeDocument,
+    }
+}
+
+fn interop(script_args: &[&std::ffi::OsStr]) -> Result<String, String> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("interop/pdf_attacks.py");
+    let out = Command::new("python3").arg(script).args(script_args).output().expect("python3");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    if out.status.success() { Ok(text) } else { Err(text) }
+}
+
+/// pyHanko's PDFs, one per attack class, are refused under that class's
+/// rule before anything is stored; one already signed by an agency is
+/// signed again, and pyHanko finds both signatures valid afterwards. Our
+/// own signed output can be countersigned the same way.
+#[tokio::test]
+async fn pdfs_of_another_producer_are_refused_by_attack_class_and_signed_ones_are_countersigned() {
+    let corpus = tempfile::tempdir().unwrap();
+    interop(&["make".as_ref(), corpus.path().as_os_str()]).unwrap_or_else(|e| panic!("pdf_attacks.py make:\n{e}"));
+    let cases: std::collections::BTreeMap<String, Option<String>> =
+        serde_json::from_slice(&std::fs::read(corpus.path().join("cases.json")).unwrap()).unwrap();
+    assert!(cases.len() >= 16, "{cases:?}");
+    let read = |case: &str| std::fs::read(corpus.path().join(format!("{case}.pdf"))).unwrap();
+
+    let f = Fixture::new(Db::Sqlite).await;
+    let agency = Bank::new(&f.server, f.server.create_rp("Tax Agency", MEDIA_TYPE_PDF, None));
+    let mut refused_rules = std::collections::BTreeSet::new();
+    for (case, rule) in cases.iter().filter_map(|(case, rule)| Some((case, rule.as_deref()?))) {
+        let refusal = agency.create(&pdf_request(&read(case)), None).await.expect_err(case);
+        assert_eq!(refusal.code(), code_of_rule(rule), "{case}: {refusal:?}");
+        assert!(refusal.body.error_description.contains(&format!("rule `{rule}`")), "{case}: {refusal:?}");
+        refused_rules.insert(rule.to_owned());
+    }
+    assert_eq!(refused_rules.len(), 12, "every rule of §9 is tried: {refused_rules:?}");
+    assert!(f.browser.history().await.unwrap().is_empty(), "nothing refused was stored");
+
+    let ca = f.server.get_ca_pem().await;
+    let ca_file = corpus.path().join("wysiwys-ca.pem");
+    std::fs::write(&ca_file, &ca).unwrap();
+    let third_party = corpus.path().join("third-party-ca.pem");
+    let countersigned = sign_through_both_channels(&f, &agency, &read("signed-by-a-third-party")).await;
+    let file = corpus.path().join("countersigned.pdf");
+    std::fs::write(&file, &countersigned).unwrap();
+    let report = interop(&["validate".as_ref(), file.as_os_str(), third_party.as_os_str(), ca_file.as_os_str()])
+        .unwrap_or_else(|e| panic!("pyHanko does not accept both signatures:\n{e}"));
+    assert!(report.contains("OK"), "{report}");
+
+    // Our own output is a signed PDF like any other.
+    let ours = sign_through_both_channels(&f, &agency, &read("plain")).await;
+    let twice = sign_through_both_channels(&f, &agency, &ours).await;
+    std::fs::write(&file, &twice).unwrap();
+    interop(&["validate".as_ref(), file.as_os_str(), ca_file.as_os_str(), ca_file.as_os_str()])
+        .unwrap_or_else(|e| panic!("pyHanko does not accept our countersignature of our own signature:\n{e}"));
+}

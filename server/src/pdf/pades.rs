@@ -23,7 +23,7 @@ pub const CONTENTS_BYTES: usize = 8192;
 const BYTE_RANGE_PLACEHOLDER: i64 = 9_999_999_999;
 pub const MEDIA_TYPE_PDF: &str = wysiwys_proto::summary::MEDIA_TYPE_PDF;
 
-fn invalid(detail: impl std::fmt::Display) -> Error {
+pub(super) fn invalid(detail: impl std::fmt::Display) -> Error {
     Error::refused(ErrorCode::DocumentInvalid, format!("PDF: {detail}"))
 }
 
@@ -71,14 +71,14 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
 
-fn load(pdf: &[u8]) -> Result<IncrementalDocument> {
+pub(super) fn load(pdf: &[u8]) -> Result<IncrementalDocument> {
     if !pdf.starts_with(b"%PDF-") {
         return Err(invalid("does not start with %PDF-"));
     }
     let document: IncrementalDocument = pdf.try_into().map_err(invalid)?;
     let previous = document.get_prev_documents();
-    if previous.is_encrypted() {
-        return Err(invalid("encrypted PDFs cannot be signed here"));
+    if previous.is_encrypted() || previous.was_encrypted() {
+        return Err(super::policy::Violation::encrypted().into());
     }
     // lopdf rebuilds a broken cross-reference table and then has no
     // startxref to chain the update to: such a file is refused, not repaired.
@@ -86,19 +86,6 @@ fn load(pdf: &[u8]) -> Result<IncrementalDocument> {
         return Err(invalid("damaged cross-reference table"));
     }
     Ok(document)
-}
-
-/// The number of pages of a PDF we can sign; anything else is DOCUMENT_INVALID.
-pub fn page_count(pdf: &[u8]) -> Result<usize> {
-    let document = load(pdf)?;
-    let pages = document.get_prev_documents().get_pages().len();
-    if pages == 0 {
-        return Err(invalid("no pages"));
-    }
-    // A dry run: a PDF we could not prepare is refused now, not after both
-    // channels confirmed it.
-    prepare(pdf, "wysiwys-check", 0)?;
-    Ok(pages)
 }
 
 /// `D:YYYYMMDDHHmmSSZ`, the PDF date of the signature dictionary's `/M`.
@@ -258,7 +245,7 @@ pub(crate) mod tests {
     #[test]
     fn the_update_keeps_the_original_and_covers_everything_but_the_hole() {
         let original = sample_pdf(3);
-        assert_eq!(page_count(&original).unwrap(), 3);
+        assert_eq!(crate::pdf::inspect(&original).unwrap(), 3);
         let prepared = prepare(&original, "Signature1", 1_767_225_600_000).unwrap();
         let bytes = prepared.bytes().to_vec();
         assert!(bytes.starts_with(&original));
@@ -288,7 +275,7 @@ pub(crate) mod tests {
     #[test]
     fn refuses_what_it_cannot_sign() {
         for bad in [&b"hello"[..], b"%PDF-1.7\nnot really", b""] {
-            assert_eq!(page_count(bad).unwrap_err().code(), ErrorCode::DocumentInvalid);
+            assert_eq!(crate::pdf::inspect(bad).unwrap_err().code(), ErrorCode::DocumentInvalid);
         }
         let prepared = prepare(&sample_pdf(1), "S", 0).unwrap();
         assert!(prepared.finish(&vec![1u8; CONTENTS_BYTES + 1]).is_err());

@@ -1,0 +1,25 @@
+//! PDFs a relying party sends: checked against the published PDF signature
+//! attacks before anything is stored or shown (`policy`), then signed as
+//! PAdES-B-B (`pades`).
+
+pub mod pades;
+mod policy;
+
+pub use policy::PdfRule;
+
+use crate::error::Result;
+
+/// The number of pages of a PDF we may sign. A PDF that breaks a rule of
+/// the policy is refused with the rule's code; one we could not prepare
+/// for signing is `DOCUMENT_INVALID` now, not after both channels confirmed.
+pub fn inspect(pdf: &[u8]) -> Result<usize> {
+    let document = pades::load(pdf)?;
+    let previous = document.get_prev_documents();
+    policy::check(pdf, previous)?;
+    let pages = previous.get_pages().len();
+    if pages == 0 {
+        return Err(pades::invalid("no pages"));
+    }
+    pades::prepare(pdf, "wysiwys-check", 0)?;
+    Ok(pages)
+}
