@@ -12,6 +12,7 @@ pub mod chrome;
 pub mod device;
 pub mod nginx;
 pub mod openapi;
+pub mod pdf;
 pub mod postgres;
 pub mod relying_party;
 pub mod server;

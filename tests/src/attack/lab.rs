@@ -21,7 +21,7 @@ use wysiwys_proto::api::{PairingOutcome, PairingStatus};
 use wysiwys_proto::api::{RequestState, SignRequestView};
 use wysiwys_proto::device_auth::{PairingClaims, pairing_proof};
 use wysiwys_proto::pairing::PairingUri;
-use wysiwys_proto::summary::{MEDIA_TYPE_PAYMENT, MEDIA_TYPE_TEXT};
+use wysiwys_proto::summary::{MEDIA_TYPE_PAYMENT, MEDIA_TYPE_PDF, MEDIA_TYPE_TEXT};
 use wysiwys_proto::{ErrorBody, ErrorCode, Jwk, admin};
 
 /// The letter most scenarios ask the victim to sign.
@@ -90,6 +90,15 @@ pub fn rp_document(username: &str, media_type: &str, document: &[u8]) -> serde_j
         "media_type": media_type,
         "document_b64": base64::engine::general_purpose::STANDARD.encode(document),
     })
+}
+
+/// A relying party's create body: `pdf` for `username` to sign, with the
+/// title and line both channels show.
+pub fn rp_pdf(username: &str, pdf: &[u8]) -> serde_json::Value {
+    let mut body = rp_document(username, MEDIA_TYPE_PDF, pdf);
+    body["display"] =
+        serde_json::json!({"title": "Decision 2026-4411", "lines": [{"label": "Case", "value": "2026-4411"}]});
+    body
 }
 
 /// The per-address limit, as opposed to an account's lock.
@@ -372,12 +381,24 @@ impl Lab {
         Ok(Bank::with_client(&self.origin, credentials, self.client()))
     }
 
+    /// A relying party allowed PDFs only, as an agency that sends decisions.
+    pub async fn pdf_agency(&self) -> Result<Bank> {
+        let credentials =
+            self.register_relying_party_for(&self.name("agency"), &[MEDIA_TYPE_PDF]).await.map_err(api)?;
+        Ok(Bank::with_client(&self.origin, credentials, self.client()))
+    }
+
     /// Asks the operator API for a relying party named `name`, allowed
     /// letters and payments; a refusal comes back as the server sent it.
     pub async fn register_relying_party(&self, name: &str) -> ApiResult<RpCredentials> {
+        self.register_relying_party_for(name, &[MEDIA_TYPE_TEXT, MEDIA_TYPE_PAYMENT]).await
+    }
+
+    /// Asks the operator API for a relying party named `name`, allowed `media_types`.
+    pub async fn register_relying_party_for(&self, name: &str, media_types: &[&str]) -> ApiResult<RpCredentials> {
         let party = admin::NewRelyingParty {
             name: name.to_owned(),
-            media_types: vec![MEDIA_TYPE_TEXT.into(), MEDIA_TYPE_PAYMENT.into()],
+            media_types: media_types.iter().map(|&m| m.to_owned()).collect(),
             webhook_url: None,
         };
         let response = self

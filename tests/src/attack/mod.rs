@@ -5,6 +5,7 @@
 //! what the server (or the device) answered and whether anything was signed.
 
 pub mod lab;
+pub mod pdfs;
 mod scenarios;
 
 pub use lab::Lab;

@@ -43,7 +43,7 @@ async fn play(name: &str) {
 /// win, or the loser may close the request first (fail closed).
 fn legitimate_signatures(name: &str) -> std::ops::RangeInclusive<u64> {
     match name {
-        "sad-replay-other-request" | "double-signature" | "cross-user-signature" => 1..=1,
+        "sad-replay-other-request" | "double-signature" | "cross-user-signature" | "pdf-signature-attacks" => 1..=1,
         "sad-race" => 0..=1,
         _ => 0..=0,
     }
@@ -108,6 +108,9 @@ every_scenario! {
     unsafe_document_zero_width => "unsafe-document-zero-width",
     invisible_characters => "invisible-characters",
     mixed_script_payee => "mixed-script-payee",
+    pdf_active_content => "pdf-active-content",
+    pdf_signature_attacks => "pdf-signature-attacks",
+    pdf_shadow => "pdf-shadow",
     oversized_document => "oversized-document",
     oversized_json => "oversized-json",
     malformed_input => "malformed-input",

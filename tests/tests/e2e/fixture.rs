@@ -1,6 +1,5 @@
 //! A logged-in user with one paired device, on a fresh server.
 
-use lopdf::{Dictionary, Object, dictionary};
 use std::path::Path;
 use std::process::Command;
 use wysiwys_tests::server::Credentials;
@@ -63,26 +62,8 @@ pub fn openssl_print(dir: &Path, p7s: &[u8]) -> String {
 
 /// A two-page decision letter as an office suite would export it.
 pub fn decision_pdf() -> Vec<u8> {
-    let mut doc = lopdf::Document::with_version("1.7");
-    let pages_id = doc.new_object_id();
-    let font = doc.add_object(dictionary! {"Type" => "Font", "Subtype" => "Type1", "BaseFont" => "Helvetica"});
-    let kids: Vec<Object> = ["Tax decision 2025 for Ann", "Amount due: 0.00 SEK"]
-        .iter()
-        .map(|text| {
-            let content = format!("BT /F1 18 Tf 72 760 Td ({text}) Tj ET").into_bytes();
-            let content = doc.add_object(lopdf::Stream::new(Dictionary::new(), content));
-            doc.add_object(dictionary! {
-                "Type" => "Page", "Parent" => pages_id, "Contents" => content,
-                "MediaBox" => vec![0.into(), 0.into(), 595.into(), 842.into()],
-                "Resources" => dictionary! {"Font" => dictionary! {"F1" => font}},
-            })
-            .into()
-        })
-        .collect();
-    doc.objects.insert(pages_id, Object::Dictionary(dictionary! {"Type" => "Pages", "Kids" => kids, "Count" => 2}));
-    let catalog = doc.add_object(dictionary! {"Type" => "Catalog", "Pages" => pages_id});
-    doc.trailer.set("Root", catalog);
-    let mut out = Vec::new();
-    doc.save_to(&mut out).unwrap();
-    out
+    wysiwys_tests::pdf::bytes(&mut wysiwys_tests::pdf::text_pages(&[
+        "Tax decision 2025 for Ann",
+        "Amount due: 0.00 SEK",
+    ]))
 }

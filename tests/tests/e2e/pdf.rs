@@ -9,6 +9,7 @@ use std::process::Command;
 use wysiwys_proto::ErrorCode;
 use wysiwys_proto::api::RequestState;
 use wysiwys_proto::summary::MEDIA_TYPE_PDF;
+use wysiwys_tests::attack::pdfs::code_of_rule;
 use wysiwys_tests::{Bank, Db};
 
 /// poppler's verdict, with an NSS database that trusts only our CA.
@@ -148,14 +149,6 @@ fn pdf_request(pdf: &[u8]) -> serde_json::Value {
         "document_b64": base64::engine::general_purpose::STANDARD.encode(pdf),
         "display": {"title": "Decision 2026-88", "lines": [{"label": "Case", "value": "2026-88"}]},
     })
-}
-
-/// The code PROTOCOL.md §9 gives each rule.
-fn code_of_rule(rule: &str) -> ErrorCode {
-    match rule {
-        "encrypted" | "certified-no-changes" | "signature-forgery" | "signature-wrapping" => ErrorCode::DocumentInvalid,
-        _ => ErrorCode::UnsafeDocument,
-    }
 }
 
 fn interop(script_args: &[&std::ffi::OsStr]) -> Result<String, String> {

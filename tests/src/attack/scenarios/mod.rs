@@ -7,6 +7,7 @@ mod channel;
 mod enrolment;
 mod inputs;
 mod parties;
+mod pdfs;
 mod sad;
 
 use super::lab::{LETTER, Victim, api};
@@ -311,6 +312,28 @@ pub static ALL: &[Scenario] = &[
         [UnsafeDocument],
         inputs::mixed_script_payee,
         "a payment to \"P\u{0430}ypal Europe\" with a Cyrillic \"\u{0430}\", from the page and from a relying party"
+    ),
+    scenario!(
+        "pdf-active-content",
+        RelyingParty,
+        [UnsafeDocument],
+        pdfs::active_content,
+        "PDFs with JavaScript on opening, a Launch link, an /AA form submission, an attachment, XFA, a hidden layer"
+    ),
+    scenario!(
+        "pdf-signature-attacks",
+        RelyingParty,
+        [DocumentInvalid],
+        pdfs::signature_attacks,
+        "a signature without /ByteRange, a no-changes certification, and a PDF the victim signed sent back with a \
+         byte changed, its gap widened and an update that redraws the page"
+    ),
+    scenario!(
+        "pdf-shadow",
+        RelyingParty,
+        [UnsafeDocument],
+        pdfs::shadow,
+        "a PDF hiding another page content in an unused object, and one with a fillable amount field"
     ),
     scenario!("oversized-document", BadInput, [PayloadTooLarge], inputs::oversized_document, "a 1 MiB letter"),
     scenario!("oversized-json", BadInput, [PayloadTooLarge], inputs::oversized_json, "a 256 KiB JSON confirmation"),
