@@ -24,5 +24,5 @@ cargo build --workspace --bins --locked
 echo "== tests" >&2
 cargo test --workspace --locked
 echo "== SAD vectors against an independent JOSE library (PyJWT)" >&2
-python3 tests/interop/verify_sad_vectors.py
+python3 tests/interop/verify_token_vectors.py
 echo "== all checks passed" >&2

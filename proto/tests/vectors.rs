@@ -9,6 +9,10 @@ use p256::ecdsa::SigningKey;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::path::PathBuf;
+use wysiwys_proto::pairing_approval::{
+    Expectation, PAIRING_ANSWER_TYP, PAIRING_REQUEST_TYP, PairingAnswerClaims, PairingRequestClaims, PairingTokenError,
+    sign_answer, verify_answer, verify_request,
+};
 use wysiwys_proto::sad::{self, Decision, SadClaims};
 use wysiwys_proto::summary::{self, MEDIA_TYPE_PAYMENT, MEDIA_TYPE_TEXT};
 use wysiwys_proto::{Jwk, RENDER_VERSION, b64, jws, vc};
@@ -251,6 +255,229 @@ fn sad_vectors() {
         let key = v.device_public_jwk.to_verifying_key().unwrap();
         match (sad::verify(&v.token, &key, v.now), v.valid) {
             (Ok(got), true) => assert_eq!(got.claims, v.claims, "{}", v.description),
+            (Err(e), false) => assert_eq!(Some(e.code().as_str()), v.error.as_deref(), "{}: {e}", v.description),
+            (got, _) => panic!("{}: got {got:?}, vector says valid={}", v.description, v.valid),
+        }
+    }
+}
+
+/// One token of the pairing approval (§5.2): a request the server's channel
+/// key signed for an existing device, or that device's answer.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PairingVector {
+    description: String,
+    /// `request` (checked by the approving device) or `answer` (by the server).
+    kind: String,
+    token: String,
+    /// The key the token must verify under: the channel key for a request,
+    /// the approving device's key for an answer.
+    public_jwk: Jwk,
+    /// For a request: the server origin and device id the device expects.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    expected_iss: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    expected_aud: Option<String>,
+    claims: Value,
+    now: i64,
+    /// Whether the signature verifies under `public_jwk` (for independent
+    /// JOSE libraries, which check no claims of ours).
+    signature_valid: bool,
+    valid: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+const ORIGIN: &str = "https://sign.example";
+const APPROVER: &str = "0199a3c0-0000-7000-8000-00000000d001";
+
+fn channel_key() -> SigningKey {
+    SigningKey::from_slice(&wysiwys_proto::jcs::sha256(b"wysiwys test vector channel key")).unwrap()
+}
+
+fn pairing_request_claims() -> PairingRequestClaims {
+    PairingRequestClaims {
+        iss: ORIGIN.into(),
+        aud: APPROVER.into(),
+        sub: "0199a3c0-0000-7000-8000-00000000a001".into(),
+        pairing: "0199a3c0-0000-7000-8000-00000000d002".into(),
+        name: "Åsa's new phone".into(),
+        jkt: Jwk::from_verifying_key(SigningKey::from_slice(&[7u8; 32]).unwrap().verifying_key()).thumbprint(),
+        addr: "2001:db8:7:1::/64".into(),
+        chal: b64::encode(wysiwys_proto::jcs::sha256(b"pairing challenge")),
+        iat: 1_795_000_000,
+        exp: 1_795_000_600,
+    }
+}
+
+fn pairing_cases() -> Vec<PairingVector> {
+    let (channel, device) = (channel_key(), device_key());
+    let other = SigningKey::from_slice(&wysiwys_proto::jcs::sha256(b"another device")).unwrap();
+    let request = pairing_request_claims();
+    let now = request.iat + 10;
+    let sign_request = |key: &SigningKey, typ: &str, claims: &PairingRequestClaims| {
+        let kid = Jwk::from_verifying_key(channel.verifying_key()).thumbprint();
+        jws::sign(key, typ, &kid, claims).unwrap()
+    };
+    let request_vector = |description: &str, token: String, claims: &PairingRequestClaims, now: i64| PairingVector {
+        description: description.into(),
+        kind: "request".into(),
+        token,
+        public_jwk: Jwk::from_verifying_key(channel.verifying_key()),
+        expected_iss: Some(ORIGIN.into()),
+        expected_aud: Some(APPROVER.into()),
+        claims: serde_json::to_value(claims).unwrap(),
+        now,
+        signature_valid: true,
+        valid: true,
+        error: None,
+    };
+    let good_request = sign_request(&channel, PAIRING_REQUEST_TYP, &request);
+    let look_alike = PairingRequestClaims { name: "P\u{0430}ypal phone".into(), ..request.clone() };
+    let for_other = PairingRequestClaims { aud: "0199a3c0-0000-7000-8000-00000000d009".into(), ..request.clone() };
+
+    let shown = verify_request(
+        &good_request,
+        Expectation { server_origin: ORIGIN, device_id: APPROVER, channel_key: channel.verifying_key(), now },
+    )
+    .unwrap();
+    let approve = shown.answer_claims(Decision::Approve, now);
+    let not_me = shown.answer_claims(Decision::NotMe, now);
+    let answer_vector = |description: &str, token: String, claims: &PairingAnswerClaims, now: i64| PairingVector {
+        description: description.into(),
+        kind: "answer".into(),
+        token,
+        public_jwk: Jwk::from_verifying_key(device.verifying_key()),
+        expected_iss: None,
+        expected_aud: None,
+        claims: serde_json::to_value(claims).unwrap(),
+        now,
+        signature_valid: true,
+        valid: true,
+        error: None,
+    };
+    let good_answer = sign_answer(&device, &approve).unwrap();
+    let tampered = {
+        let (header, rest) = good_answer.split_once('.').unwrap();
+        let signature = rest.rsplit_once('.').unwrap().1;
+        let claims = PairingAnswerClaims { jkt: b64::encode([0u8; 32]), ..approve.clone() };
+        format!("{header}.{}.{signature}", b64::encode(serde_json_canonicalizer::to_vec(&claims).unwrap()))
+    };
+    let refused = |mut v: PairingVector, error: &str, signature_valid: bool| {
+        v.valid = false;
+        v.error = Some(error.into());
+        v.signature_valid = signature_valid;
+        v
+    };
+    let future = PairingAnswerClaims { iat: now + 600, exp: now + 1200, ..approve.clone() };
+    vec![
+        request_vector("valid pairing request", good_request.clone(), &request, now),
+        refused(
+            request_vector(
+                "request signed by another key",
+                sign_request(&other, PAIRING_REQUEST_TYP, &request),
+                &request,
+                now,
+            ),
+            "PAIRING_ANSWER_INVALID",
+            false,
+        ),
+        refused(
+            request_vector(
+                "request for another device",
+                sign_request(&channel, PAIRING_REQUEST_TYP, &for_other),
+                &for_other,
+                now,
+            ),
+            "PAIRING_ANSWER_INVALID",
+            true,
+        ),
+        refused(
+            request_vector("expired request", good_request.clone(), &request, request.exp),
+            "CHALLENGE_EXPIRED",
+            true,
+        ),
+        refused(
+            request_vector(
+                "request naming a mixed-script device",
+                sign_request(&channel, PAIRING_REQUEST_TYP, &look_alike),
+                &look_alike,
+                now,
+            ),
+            "UNSAFE_DOCUMENT",
+            true,
+        ),
+        refused(
+            request_vector(
+                "answer typ under the channel key",
+                sign_request(&channel, PAIRING_ANSWER_TYP, &request),
+                &request,
+                now,
+            ),
+            "PAIRING_ANSWER_INVALID",
+            true,
+        ),
+        answer_vector("valid approval", good_answer.clone(), &approve, now),
+        answer_vector("valid not me", sign_answer(&device, &not_me).unwrap(), &not_me, now),
+        refused(answer_vector("answer with its jkt changed", tampered, &approve, now), "PAIRING_ANSWER_INVALID", false),
+        refused(
+            answer_vector("answer signed by another device", sign_answer(&other, &approve).unwrap(), &approve, now),
+            "PAIRING_ANSWER_INVALID",
+            false,
+        ),
+        refused(
+            answer_vector(
+                "answer whose kid is not its iss",
+                jws::sign(&device, PAIRING_ANSWER_TYP, "0199a3c0-0000-7000-8000-00000000d009", &approve).unwrap(),
+                &approve,
+                now,
+            ),
+            "PAIRING_ANSWER_INVALID",
+            true,
+        ),
+        refused(
+            answer_vector("answer issued ten minutes ahead", sign_answer(&device, &future).unwrap(), &future, now),
+            "PAIRING_ANSWER_INVALID",
+            true,
+        ),
+        refused(answer_vector("expired answer", good_answer.clone(), &approve, approve.exp), "CHALLENGE_EXPIRED", true),
+        refused(
+            answer_vector(
+                "a SAD typ is not an answer",
+                jws::sign(&device, sad::SAD_TYP, APPROVER, &approve).unwrap(),
+                &approve,
+                now,
+            ),
+            "PAIRING_ANSWER_INVALID",
+            true,
+        ),
+    ]
+}
+
+#[test]
+fn pairing_vectors() {
+    let vectors: Vec<PairingVector> = load_or_write("pairing-vectors.json", pairing_cases);
+    for kind in ["request", "answer"] {
+        assert!(vectors.iter().any(|v| v.kind == kind && v.valid), "a valid {kind}");
+        assert!(vectors.iter().filter(|v| v.kind == kind && !v.valid).count() >= 4, "refused {kind}s");
+    }
+    for v in &vectors {
+        let key = v.public_jwk.to_verifying_key().unwrap();
+        let got: Result<Value, PairingTokenError> = match v.kind.as_str() {
+            "request" => {
+                let expect = Expectation {
+                    server_origin: v.expected_iss.as_deref().unwrap(),
+                    device_id: v.expected_aud.as_deref().unwrap(),
+                    channel_key: &key,
+                    now: v.now,
+                };
+                verify_request(&v.token, expect).map(|r| serde_json::to_value(r.claims).unwrap())
+            }
+            "answer" => verify_answer(&v.token, &key, v.now).map(|a| serde_json::to_value(a.claims).unwrap()),
+            other => panic!("{}: kind {other}", v.description),
+        };
+        match (got, v.valid) {
+            (Ok(claims), true) => assert_eq!(claims, v.claims, "{}", v.description),
             (Err(e), false) => assert_eq!(Some(e.code().as_str()), v.error.as_deref(), "{}: {e}", v.description),
             (got, _) => panic!("{}: got {got:?}, vector says valid={}", v.description, v.valid),
         }
