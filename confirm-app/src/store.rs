@@ -134,7 +134,11 @@ impl Home {
 
     /// Reserves the next counter value and persists it before it is used.
     pub fn next_counter(&self, account: &mut Account) -> Result<u64> {
-        account.counter += 1;
+        account.counter = account
+            .counter
+            .checked_add(1)
+            .filter(|&c| c <= wysiwys_proto::sad::MAX_COUNTER)
+            .ok_or_else(|| anyhow!("this device's SAD counter is used up: pair it again"))?;
         self.save(account)?;
         Ok(account.counter)
     }

@@ -178,7 +178,8 @@ pub struct StatusEvent {
 pub struct AuditEntry {
     pub at: i64,
     /// created, web_confirmed, device_answered, signing, signed, refused,
-    /// attempt_refused, web_refused.
+    /// attempt_refused, web_refused, late_not_me (a "not me" after the
+    /// request had its answer: heard, signing locked).
     pub event: String,
     pub device_id: Option<String>,
     pub code: Option<crate::ErrorCode>,

@@ -48,7 +48,7 @@ pub struct SadClaims {
     pub iat: i64,
     /// Not after the challenge expiry.
     pub exp: i64,
-    /// Device counter, strictly increasing per device.
+    /// Device counter, strictly increasing per device, at most [`MAX_COUNTER`].
     pub ctr: u64,
 }
 
@@ -83,6 +83,11 @@ pub struct VerifiedSad {
     /// Replay key: SHA-256 of the signed bytes (robust to ECDSA malleability).
     pub replay_key: [u8; 32],
 }
+
+/// 2^53 − 1: the largest integer every JSON implementation (and JCS, which
+/// writes numbers as IEEE 754 doubles) carries exactly. A larger `ctr` would
+/// mean different numbers to different verifiers.
+pub const MAX_COUNTER: u64 = (1 << 53) - 1;
 
 pub fn build(key: &SigningKey, claims: &SadClaims) -> Result<String, SadError> {
     Ok(jws::sign(key, SAD_TYP, &claims.iss, claims)?)
@@ -129,6 +134,9 @@ fn check_form(c: &SadClaims) -> Result<(), SadError> {
     }
     if c.exp <= c.iat {
         return Err(SadError::BadClaim("exp"));
+    }
+    if c.ctr > MAX_COUNTER {
+        return Err(SadError::BadClaim("ctr"));
     }
     for (name, value) in [("iss", &c.iss), ("sub", &c.sub), ("aud", &c.aud), ("req", &c.req), ("cred", &c.cred)] {
         if value.is_empty() || value.len() > 256 {

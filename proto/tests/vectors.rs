@@ -241,6 +241,15 @@ fn sad_cases() -> Vec<SadVector> {
     let mut rejected = vector("valid rejection", sad::build(&key, &reject).unwrap(), now, None);
     rejected.claims = reject;
     out.push(rejected);
+    for (description, ctr, error) in [
+        ("largest counter, 2^53 - 1", sad::MAX_COUNTER, None),
+        ("counter 2^53, beyond exact JSON integers", sad::MAX_COUNTER + 1, Some("SAD_INVALID")),
+    ] {
+        let counted = SadClaims { ctr, ..claims.clone() };
+        let mut v = vector(description, jws::sign(&key, sad::SAD_TYP, &claims.iss, &counted).unwrap(), now, error);
+        v.claims = counted;
+        out.push(v);
+    }
     out
 }
 

@@ -5,7 +5,7 @@ use crate::app::App;
 use crate::entropy::{random_bytes, random_id};
 use crate::error::{Error, Result};
 use crate::pdf;
-use crate::sam::{self, Context, SadEvidence};
+use crate::sam::{self, Admission, Context, SadEvidence};
 use crate::store::{
     AdmitOutcome, AdmittedSadRow, AuditEvent, BatchDocumentRow, DeviceRow, FailFrom, Idempotency, NewRequest,
     RequestRow, UserRow,
@@ -91,6 +91,23 @@ async fn fail(app: &App, row: &RequestRow, device_id: Option<&str>, code: ErrorC
     } else {
         audit(app, "attempt_refused", row, device_id, Some(code), Some(detail)).await
     }
+}
+
+/// Records a refusal of the SAM as it says: ending the request, or only in
+/// the audit trail (as `event`); returns it as the caller's error.
+async fn refused(
+    app: &App,
+    row: &RequestRow,
+    device_id: Option<&str>,
+    event: &str,
+    refusal: sam::Refusal,
+) -> Result<Error> {
+    if refusal.ends_request {
+        fail(app, row, device_id, refusal.code, &refusal.detail).await?;
+    } else {
+        audit(app, event, row, device_id, Some(refusal.code), Some(&refusal.detail)).await?;
+    }
+    Ok(refusal.into())
 }
 
 /// A user's own request; anyone else's looks exactly like a missing one.
@@ -371,12 +388,7 @@ pub async fn signature(app: &App, user: &UserRow, id: &str) -> Result<SignatureF
 pub async fn confirm_web(app: &App, user: &UserRow, id: &str, web: &WebConfirmation) -> Result<SignRequestView> {
     let row = own_request(app, user, id).await?;
     if let Err(refusal) = sam::check_web(&row, user, &user.id, web, app.clock.now_ms()) {
-        if matches!(refusal.code, ErrorCode::HashMismatch | ErrorCode::SummaryMismatch | ErrorCode::ChallengeExpired) {
-            fail(app, &row, None, refusal.code, &refusal.detail).await?;
-        } else {
-            audit(app, "web_refused", &row, None, Some(refusal.code), Some(&refusal.detail)).await?;
-        }
-        return Err(refusal.into());
+        return Err(refused(app, &row, None, "web_refused", refusal).await?);
     }
     let Some(row) = app.store.record_web_confirmation(&row.id, app.clock.now_ms()).await? else {
         return Err(Error::refused(ErrorCode::RequestNotPending, "the request moved on meanwhile"));
@@ -431,11 +443,14 @@ async fn submit_sad_inner(app: &App, device: &DeviceRow, request_id: &str, token
         app.store.user_by_id(&row.user_id).await?.ok_or_else(|| Error::Internal("request without user".into()))?;
     let ctx = Context { origin: &app.settings.origin, now_ms: now };
     let admitted = match sam::admit_sad(&row, &user, &device, token, ctx) {
-        Ok(a) => a,
-        Err(refusal) => {
-            fail(app, &row, Some(&device.id), refusal.code, &refusal.detail).await?;
-            return Err(refusal.into());
+        Ok(Admission::Fresh(admitted)) => admitted,
+        Ok(Admission::Resent) => return Ok(answered_before(&row, &device)),
+        Ok(Admission::LateNotMe(_)) => {
+            audit(app, "late_not_me", &row, Some(&device.id), Some(ErrorCode::AccountLockedNotMe), None).await?;
+            lock_after_not_me(app, &user, &device, now).await?;
+            return Ok(RequestState::Failed);
         }
+        Err(refusal) => return Err(refused(app, &row, Some(&device.id), "attempt_refused", refusal).await?),
     };
     let outcome = app
         .store
@@ -449,21 +464,33 @@ async fn submit_sad_inner(app: &App, device: &DeviceRow, request_id: &str, token
             now,
         })
         .await?;
-    let recorded = match outcome {
-        AdmitOutcome::Admitted(fresh) => Ok(*fresh),
-        AdmitOutcome::Replayed => Err((ErrorCode::SadReplayed, "this SAD was used before")),
+    let row = match outcome {
+        AdmitOutcome::Admitted(fresh) => *fresh,
         AdmitOutcome::CounterNotIncreasing => {
-            Err((ErrorCode::SadReplayed, "SAD counter is not above the device's last one"))
+            let detail = "SAD counter is not above the device's last one";
+            fail(app, &row, Some(&device.id), ErrorCode::SadReplayed, detail).await?;
+            return Err(Error::refused(ErrorCode::SadReplayed, detail));
         }
-        // Attached between our read and our write: the same as finding it
-        // there, a replay (fail closed).
-        AdmitOutcome::AnsweredAlready => Err((ErrorCode::SadReplayed, "another answer to this request arrived first")),
-        AdmitOutcome::RequestNotPending => Err((ErrorCode::RequestNotPending, "the request moved on meanwhile")),
-    };
-    let row = match recorded {
-        Ok(fresh) => fresh,
-        Err((code, detail)) => {
-            fail(app, &row, Some(&device.id), code, detail).await?;
+        // Another answer got in between our read and our write: it stands.
+        // This one lost the race and is refused without touching the
+        // request, so the winner's "accepted" stays true; unless it is the
+        // very same token (sent twice at once), which gets the same answer.
+        AdmitOutcome::AnsweredAlready | AdmitOutcome::Replayed | AdmitOutcome::RequestNotPending => {
+            let now_row = reload(app, &row.id).await?;
+            if sam::is_recorded_answer(&now_row, &device, token) {
+                return Ok(answered_before(&now_row, &device));
+            }
+            if admitted.decision() == Decision::NotMe {
+                audit(app, "late_not_me", &now_row, Some(&device.id), Some(ErrorCode::AccountLockedNotMe), None)
+                    .await?;
+                lock_after_not_me(app, &user, &device, now).await?;
+                return Ok(RequestState::Failed);
+            }
+            let (code, detail) = match outcome {
+                AdmitOutcome::RequestNotPending => (ErrorCode::RequestNotPending, "the request moved on meanwhile"),
+                _ => (ErrorCode::SadReplayed, "another answer to this request arrived first"),
+            };
+            audit(app, "attempt_refused", &now_row, Some(&device.id), Some(code), Some(detail)).await?;
             return Err(Error::refused(code, detail));
         }
     };
@@ -489,19 +516,7 @@ async fn submit_sad_inner(app: &App, device: &DeviceRow, request_id: &str, token
                 "the person answered \"not me\"; signing is locked",
             )
             .await?;
-            // Whoever made this request may have made others: they end too.
-            let others = app
-                .store
-                .lock_signing(
-                    &user.id,
-                    ErrorCode::AccountLockedNotMe,
-                    "another request of this account was answered \"not me\"; signing is locked",
-                    now,
-                )
-                .await?;
-            metrics::counter!("wysiwys_requests_finished_total", "outcome" => ErrorCode::AccountLockedNotMe.as_str())
-                .increment(others);
-            tracing::warn!(user = %user.id, device = %device.id, others, "\"not me\": signing locked until the next log-in, pending requests closed");
+            lock_after_not_me(app, &user, &device, now).await?;
             return Ok(RequestState::Failed);
         }
     }
@@ -509,6 +524,32 @@ async fn submit_sad_inner(app: &App, device: &DeviceRow, request_id: &str, token
         return Ok(RequestState::Pending);
     }
     Ok(state_of(&complete(app, row, &user, &device, SadEvidence::JustAdmitted(&admitted)).await?))
+}
+
+/// The same token again: the answer it got the first time, from the
+/// request as it is now (still waiting for the browser, signed, or ended).
+fn answered_before(row: &RequestRow, device: &DeviceRow) -> RequestState {
+    let state = state_of(row);
+    tracing::info!(request = %row.id, device = %device.id, ?state, "the recorded SAD sent again: answered as before");
+    state
+}
+
+/// "Not me": whoever made this request may have made others, so every
+/// pending request of the account ends and signing locks until a log-in.
+async fn lock_after_not_me(app: &App, user: &UserRow, device: &DeviceRow, now: i64) -> Result<()> {
+    let others = app
+        .store
+        .lock_signing(
+            &user.id,
+            ErrorCode::AccountLockedNotMe,
+            "another request of this account was answered \"not me\"; signing is locked",
+            now,
+        )
+        .await?;
+    metrics::counter!("wysiwys_requests_finished_total", "outcome" => ErrorCode::AccountLockedNotMe.as_str())
+        .increment(others);
+    tracing::warn!(user = %user.id, device = %device.id, others, "\"not me\": signing locked until the next log-in, pending requests closed");
+    Ok(())
 }
 
 /// Both channels are in: ask the SAM, then sign. Returns the request as
@@ -527,10 +568,7 @@ async fn complete(
     let batch = app.store.batch_documents(&row.id).await?;
     let authorization = match sam::authorize(&row, &batch, user, device, evidence, &user.certificate, ctx) {
         Ok(a) => a,
-        Err(refusal) => {
-            fail(app, &row, Some(&device.id), refusal.code, &refusal.detail).await?;
-            return Err(refusal.into());
-        }
+        Err(refusal) => return Err(refused(app, &row, Some(&device.id), "attempt_refused", refusal).await?),
     };
     if !app.store.claim_for_signing(&row.id, now).await? {
         // The other channel's call got here first and is signing.

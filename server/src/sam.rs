@@ -29,11 +29,37 @@ use wysiwys_proto::sad::{self, Decision, SadClaims, VerifiedSad};
 use wysiwys_proto::summary::{MEDIA_TYPE_PAYMENT, MEDIA_TYPE_PDF};
 use wysiwys_proto::{ErrorCode, Jwk, RENDER_VERSION, b64, vc};
 
-/// Why the SAM said no.
+/// Why the SAM said no, and whether the no ends the request. A refusal
+/// before any answer is recorded ends it (fail closed: whoever sent a
+/// forged hash or SAD may try again otherwise). Once a request has its
+/// answer, nothing another party sends may undo it, so later refusals
+/// leave it as it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {
     pub code: ErrorCode,
     pub detail: String,
+    pub ends_request: bool,
+}
+
+impl Refusal {
+    fn ending(code: ErrorCode, detail: impl Into<String>) -> Refusal {
+        Refusal { code, detail: detail.into(), ends_request: true }
+    }
+
+    fn keeping(code: ErrorCode, detail: impl Into<String>) -> Refusal {
+        Refusal { code, detail: detail.into(), ends_request: false }
+    }
+
+    /// The same refusal, leaving the request as it is.
+    fn kept(self) -> Refusal {
+        Refusal { ends_request: false, ..self }
+    }
+
+    /// Stored state the SAM cannot trust: the request cannot succeed, so
+    /// it ends (fail closed).
+    fn internal(detail: impl Into<String>) -> Refusal {
+        Refusal::ending(ErrorCode::InternalError, detail)
+    }
 }
 
 impl From<Refusal> for Error {
@@ -43,7 +69,11 @@ impl From<Refusal> for Error {
 }
 
 fn refuse<T>(code: ErrorCode, detail: impl Into<String>) -> Result<T, Refusal> {
-    Err(Refusal { code, detail: detail.into() })
+    Err(Refusal::ending(code, detail))
+}
+
+fn refuse_keeping<T>(code: ErrorCode, detail: impl Into<String>) -> Result<T, Refusal> {
+    Err(Refusal::keeping(code, detail))
 }
 
 /// Permission for exactly one HSM signature, over exactly one digest.
@@ -72,9 +102,7 @@ pub struct Context<'a> {
 }
 
 fn hash32(bytes: &[u8], what: &str) -> Result<[u8; 32], Refusal> {
-    bytes
-        .try_into()
-        .map_err(|_| Refusal { code: ErrorCode::InternalError, detail: format!("stored {what} is not 32 bytes") })
+    bytes.try_into().map_err(|_| Refusal::internal(format!("stored {what} is not 32 bytes")))
 }
 
 fn ct_equal(a: &[u8], b: &[u8]) -> bool {
@@ -84,13 +112,13 @@ fn ct_equal(a: &[u8], b: &[u8]) -> bool {
 fn check_request_open(req: &RequestRow, user: &UserRow, now_ms: i64) -> Result<(), Refusal> {
     if req.state != "pending" || req.signature.is_some() {
         let reason = req.error_code.as_deref().map(|c| format!(" ({c})")).unwrap_or_default();
-        return refuse(ErrorCode::RequestNotPending, format!("request is {}{reason}", req.state));
+        return refuse_keeping(ErrorCode::RequestNotPending, format!("request is {}{reason}", req.state));
     }
     if now_ms >= req.expires_at {
         return refuse(ErrorCode::ChallengeExpired, "the challenge of this request has expired");
     }
     if req.user_id != user.id {
-        return refuse(ErrorCode::InternalError, "request and user rows do not belong together");
+        return Err(Refusal::internal("request and user rows do not belong together"));
     }
     if user.signing_locked_at.is_some() {
         return refuse(ErrorCode::AccountLockedNotMe, "signing is locked after a \"not me\" answer; log in again");
@@ -108,11 +136,11 @@ pub fn check_web(
 ) -> Result<(), Refusal> {
     if session_user_id != req.user_id {
         // Someone else's request looks exactly like a missing one.
-        return refuse(ErrorCode::RequestNotFound, "no such request");
+        return refuse_keeping(ErrorCode::RequestNotFound, "no such request");
     }
     check_request_open(req, user, now_ms)?;
     if req.web_confirmed_at.is_some() {
-        return refuse(ErrorCode::RequestNotPending, "the web channel has confirmed already");
+        return refuse_keeping(ErrorCode::RequestNotPending, "the web channel has confirmed already");
     }
     let doc = b64::decode_array::<32>(&web.doc_hash);
     let sum = b64::decode_array::<32>(&web.summary_hash);
@@ -158,9 +186,9 @@ fn verify_sad_for(req: &RequestRow, device: &DeviceRow, token: &str, ctx: Contex
     let key = serde_json::from_str::<Jwk>(&device.public_jwk)
         .ok()
         .and_then(|jwk| jwk.to_verifying_key().ok())
-        .ok_or_else(|| Refusal { code: ErrorCode::InternalError, detail: "stored device key is unusable".into() })?;
+        .ok_or_else(|| Refusal::internal("stored device key is unusable"))?;
     let verified = sad::verify(token, &key, ctx.now_ms.div_euclid(1000))
-        .map_err(|e| Refusal { code: e.code(), detail: format!("SAD: {e}") })?;
+        .map_err(|e| Refusal::ending(e.code(), format!("SAD: {e}")))?;
     let c = &verified.claims;
     if c.iss != device.id {
         return refuse(ErrorCode::SadInvalid, "SAD issuer is not the device that sent it");
@@ -201,6 +229,29 @@ fn verify_sad_for(req: &RequestRow, device: &DeviceRow, token: &str, ctx: Contex
     Ok(verified)
 }
 
+/// What a device's answer is to the SAM, before the store records it.
+#[derive(Debug, Clone)]
+pub enum Admission {
+    /// A new answer: the store records it, if no other answer got in first.
+    Fresh(AdmittedSad),
+    /// Byte for byte the answer this device gave before, sent again
+    /// because its ack was lost: it is answered as before and changes nothing.
+    Resent,
+    /// A valid "not me" for a request that has another answer: it is not
+    /// this request's answer, but the person is heard (§7: signing locks,
+    /// every pending request of the account is closed).
+    LateNotMe(AdmittedSad),
+}
+
+/// Whether `token` is exactly the answer on record for `req`, from `device`.
+pub fn is_recorded_answer(req: &RequestRow, device: &DeviceRow, token: &str) -> bool {
+    req.device_id.as_deref() == Some(device.id.as_str())
+        && req
+            .sad_sha256
+            .as_deref()
+            .is_some_and(|recorded| ct_equal(&wysiwys_proto::jcs::sha256(token.as_bytes()), recorded))
+}
+
 /// Checks a SAD arriving for a request before it is recorded. The store
 /// then records it atomically with the replay guard and the counter.
 pub fn admit_sad(
@@ -209,12 +260,21 @@ pub fn admit_sad(
     device: &DeviceRow,
     token: &str,
     ctx: Context<'_>,
-) -> Result<AdmittedSad, Refusal> {
+) -> Result<Admission, Refusal> {
+    if is_recorded_answer(req, device, token) {
+        check_device(req, device)?;
+        return Ok(Admission::Resent);
+    }
     if req.state != "pending" || req.signature.is_some() {
-        return refuse(ErrorCode::RequestNotPending, format!("request is {}", req.state));
+        return refuse_keeping(ErrorCode::RequestNotPending, format!("request is {}", req.state));
     }
     if req.sad.is_some() {
-        return refuse(ErrorCode::SadReplayed, "this request has a device answer already");
+        // The request's answer stands: nothing sent after it may undo it.
+        let late = verify_sad_for(req, device, token, ctx).map_err(Refusal::kept)?;
+        if late.claims.dec == Decision::NotMe {
+            return Ok(Admission::LateNotMe(admitted(late, token)));
+        }
+        return refuse_keeping(ErrorCode::SadReplayed, "this request has a device answer already");
     }
     let verified = verify_sad_for(req, device, token, ctx)?;
     // Expiry and the lock matter for approvals only: a late "reject" or a
@@ -225,11 +285,15 @@ pub fn admit_sad(
     if i64::try_from(verified.claims.ctr).map_or(true, |ctr| ctr <= device.last_ctr) {
         return refuse(ErrorCode::SadReplayed, "SAD counter is not above the device's last one");
     }
-    Ok(AdmittedSad {
+    Ok(Admission::Fresh(admitted(verified, token)))
+}
+
+fn admitted(verified: VerifiedSad, token: &str) -> AdmittedSad {
+    AdmittedSad {
         token_sha256: wysiwys_proto::jcs::sha256(token.as_bytes()),
         replay_key: verified.replay_key,
         claims: verified.claims,
-    })
+    }
 }
 
 /// How the SAD reaches the final check: just admitted in this call (its
@@ -270,12 +334,12 @@ pub fn authorize(
 ) -> Result<Authorization, Refusal> {
     check_request_open(req, user, ctx.now_ms)?;
     let Some(web_confirmed_at) = req.web_confirmed_at else {
-        return refuse(ErrorCode::RequestNotPending, "waiting for the web confirmation");
+        return refuse_keeping(ErrorCode::RequestNotPending, "waiting for the web confirmation");
     };
     let (Some(token), Some(device_confirmed_at), Some(sad_sha256)) =
         (req.sad.as_deref(), req.device_confirmed_at, req.sad_sha256.as_deref())
     else {
-        return refuse(ErrorCode::RequestNotPending, "waiting for the device confirmation");
+        return refuse_keeping(ErrorCode::RequestNotPending, "waiting for the device confirmation");
     };
     if req.device_id.as_deref() != Some(device.id.as_str()) {
         return refuse(ErrorCode::SadInvalid, "the SAD on record came from another device");
@@ -349,7 +413,7 @@ fn authorize_members(
     signer_certificate: &[u8],
     ctx: Context<'_>,
 ) -> Result<Vec<Signing>, Refusal> {
-    let bad = |detail: &str| Refusal { code: ErrorCode::InternalError, detail: detail.to_owned() };
+    let bad = |detail: &str| Refusal::internal(detail);
     if !ct_equal(&wysiwys_proto::jcs::sha256(&req.document), manifest_hash) {
         return Err(bad("the stored manifest is not the confirmed one"));
     }
@@ -410,7 +474,7 @@ fn signing(
     signer_certificate: &[u8],
     ctx: Context<'_>,
 ) -> Result<Signing, Refusal> {
-    let internal = |e: Error| Refusal { code: ErrorCode::InternalError, detail: e.to_string() };
+    let internal = |e: Error| Refusal::internal(e.to_string());
     let (message_digest, signing_time, pdf) = if media_type == MEDIA_TYPE_PDF {
         if !ct_equal(&wysiwys_proto::jcs::sha256(document), doc_hash) {
             return refuse(ErrorCode::InternalError, "the stored PDF is not the confirmed document");
@@ -444,9 +508,7 @@ fn payment_of(media_type: &str, document: &[u8]) -> Result<Option<Payment>, Refu
     if media_type != MEDIA_TYPE_PAYMENT {
         return Ok(None);
     }
-    serde_json::from_slice(document)
-        .map(Some)
-        .map_err(|e| Refusal { code: ErrorCode::InternalError, detail: format!("stored payment: {e}") })
+    serde_json::from_slice(document).map(Some).map_err(|e| Refusal::internal(format!("stored payment: {e}")))
 }
 
 /// The single call site of the user-key signature.

@@ -129,8 +129,16 @@ impl World {
         sad::build(&self.key, claims).unwrap()
     }
 
-    fn admit(&self, claims: &SadClaims) -> Result<AdmittedSad, Refusal> {
+    fn admission(&self, claims: &SadClaims) -> Result<Admission, Refusal> {
         admit_sad(&self.req, &self.user, &self.device, &self.token(claims), ctx(NOW))
+    }
+
+    /// A new answer, as the store would then record it.
+    fn admit(&self, claims: &SadClaims) -> Result<AdmittedSad, Refusal> {
+        self.admission(claims).map(|admission| match admission {
+            Admission::Fresh(admitted) => admitted,
+            other => panic!("expected a fresh answer, got {other:?}"),
+        })
     }
 
     fn web(&self) -> WebConfirmation {
@@ -204,6 +212,8 @@ fn a_matching_sad_is_admitted() {
     let admitted = w.admit(&w.claims()).unwrap();
     assert_eq!(admitted.decision(), Decision::Approve);
     assert_eq!(admitted.token_sha256, wysiwys_proto::jcs::sha256(w.token(&w.claims()).as_bytes()));
+    let largest = SadClaims { ctr: wysiwys_proto::sad::MAX_COUNTER, ..w.claims() };
+    assert!(w.admit(&largest).is_ok(), "2^53 - 1 is a counter every JSON reader agrees on");
 }
 
 #[test]
@@ -227,6 +237,7 @@ fn every_claim_is_checked() {
         ("ctr below the last", |c| c.ctr = 1, ErrorCode::SadReplayed),
         // JSON numbers above 2^53 are not interoperable; JCS cannot carry them exactly.
         ("ctr beyond 2^53", |c| c.ctr = u64::MAX, ErrorCode::SadInvalid),
+        ("ctr of 2^53, one above the largest exact JSON integer", |c| c.ctr = 1 << 53, ErrorCode::SadInvalid),
     ];
     for (name, mutate, expected) in cases {
         let w = world();
@@ -269,7 +280,9 @@ fn sad_request_state_refusals() {
     assert_eq!(code(w.admit(&w.claims())), ErrorCode::RequestNotPending);
     let mut w = world();
     w.req.sad = Some("earlier".into());
-    assert_eq!(code(w.admit(&w.claims())), ErrorCode::SadReplayed);
+    let refusal = w.admit(&w.claims()).unwrap_err();
+    assert_eq!(refusal.code, ErrorCode::SadReplayed);
+    assert!(!refusal.ends_request, "a second answer must not undo the first");
     // A closed request hears no answer, not even a refusal (which needs no open request).
     let mut w = world();
     w.req.state = "failed".into();
@@ -286,6 +299,65 @@ fn approvals_need_an_open_request_but_refusals_are_always_heard() {
     assert_eq!(w.admit(&reject).unwrap().decision(), Decision::Reject);
     let not_me = SadClaims { dec: Decision::NotMe, ..w.claims() };
     assert_eq!(w.admit(&not_me).unwrap().decision(), Decision::NotMe);
+}
+
+#[test]
+fn the_recorded_answer_sent_again_is_answered_as_before() {
+    let (mut w, _) = world().confirmed(&world().claims());
+    let token = w.token(&w.claims());
+    // Whatever became of the request since: the lost ack is answered again.
+    for state in ["pending", "signing", "signed", "failed"] {
+        w.req.state = state.into();
+        let admission = admit_sad(&w.req, &w.user, &w.device, &token, ctx(NOW)).unwrap();
+        assert!(matches!(admission, Admission::Resent), "{state}: {admission:?}");
+        assert!(is_recorded_answer(&w.req, &w.device, &token));
+    }
+    // Another answer of the same device is not the recorded one.
+    let other = w.token(&SadClaims { ctr: 6, ..w.claims() });
+    assert!(!is_recorded_answer(&w.req, &w.device, &other));
+    // The same bytes from another device of the user are not a resend.
+    let mut stranger = w.device.clone();
+    stranger.id = "dev-2".into();
+    assert!(!is_recorded_answer(&w.req, &stranger, &token));
+    // A device revoked since then is told so, not "accepted".
+    w.device.revoked_at = Some(NOW - 1);
+    assert_eq!(code(admit_sad(&w.req, &w.user, &w.device, &token, ctx(NOW))), ErrorCode::DeviceRevoked);
+}
+
+#[test]
+fn answers_after_the_first_leave_the_request_as_it_is() {
+    let (w, _) = world().confirmed(&world().claims());
+    let later = SadClaims { ctr: 6, ..w.claims() };
+    let refusal = w.admission(&later).unwrap_err();
+    assert_eq!((refusal.code, refusal.ends_request), (ErrorCode::SadReplayed, false));
+    // Forged or malformed: refused, and still the first answer stands.
+    let other = SigningKey::from_slice(&[10u8; 32]).unwrap();
+    let forged = sad::build(&other, &later).unwrap();
+    let refusal = admit_sad(&w.req, &w.user, &w.device, &forged, ctx(NOW)).unwrap_err();
+    assert_eq!((refusal.code, refusal.ends_request), (ErrorCode::SadInvalid, false));
+    // A "not me" is heard all the same: the person says someone else asked.
+    let not_me = SadClaims { dec: Decision::NotMe, ..later };
+    match w.admission(&not_me).unwrap() {
+        Admission::LateNotMe(admitted) => assert_eq!(admitted.decision(), Decision::NotMe),
+        other => panic!("expected a late \"not me\", got {other:?}"),
+    }
+}
+
+#[test]
+fn refusals_before_an_answer_end_the_request_and_bookkeeping_ones_do_not() {
+    let w = world();
+    let mut bad = w.web();
+    bad.doc_hash = b64::encode([0u8; 32]);
+    assert!(check_web(&w.req, &w.user, "user-1", &bad, NOW).unwrap_err().ends_request);
+    assert!(!check_web(&w.req, &w.user, "user-2", &w.web(), NOW).unwrap_err().ends_request);
+    let sum = SadClaims { sum: b64::encode([0u8; 32]), ..w.claims() };
+    assert!(w.admit(&sum).unwrap_err().ends_request);
+    let mut w = world();
+    w.req.state = "signed".into();
+    assert!(!w.admit(&w.claims()).unwrap_err().ends_request);
+    let mut w = world();
+    w.req.web_confirmed_at = Some(NOW - 1);
+    assert!(!check_web(&w.req, &w.user, "user-1", &w.web(), NOW).unwrap_err().ends_request);
 }
 
 // ---- the final decision ----------------------------------------------------

@@ -39,12 +39,16 @@ async fn play(name: &str) {
 }
 
 /// Scenarios that first have a request signed legitimately, so that the
-/// attack can try for a second signature. Of two racing approvals, one may
-/// win, or the loser may close the request first (fail closed).
+/// attack can try for a second signature, or whose attack must leave the
+/// genuine answer to sign (a replay, the loser of a race).
 fn legitimate_signatures(name: &str) -> std::ops::RangeInclusive<u64> {
     match name {
-        "sad-replay-other-request" | "double-signature" | "cross-user-signature" | "pdf-signature-attacks" => 1..=1,
-        "sad-race" => 0..=1,
+        "sad-replay-same-request"
+        | "sad-replay-other-request"
+        | "sad-race"
+        | "double-signature"
+        | "cross-user-signature"
+        | "pdf-signature-attacks" => 1..=1,
         _ => 0..=0,
     }
 }

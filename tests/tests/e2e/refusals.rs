@@ -1,5 +1,6 @@
 //! Every way of breaking the agreement between the channels is refused with
-//! its code, ends the request, and never reaches the HSM.
+//! its code, ends the request, and never reaches the HSM; once a request
+//! has its device answer, later answers leave it as it is.
 
 use crate::fixture::{Fixture, LETTER};
 use p256::ecdsa::SigningKey;
@@ -80,19 +81,53 @@ async fn sad_for_another_request(db: Db) {
     assert_refused_unsigned(&f, &second.id, ErrorCode::SadWrongRequest, before).await;
 }
 
-async fn sad_replayed(db: Db) {
+async fn a_second_answer_leaves_the_first_standing(db: Db) {
     let f = Fixture::new(db).await;
     let before = f.server.hsm_user_signatures().await;
     let r = f.browser.upload_letter(LETTER).await.unwrap();
     let mut device = scripted(&f).await;
     let push = device.next_push().await;
     let sad = device.sad(&push, Decision::Approve);
-    assert!(matches!(device.submit(&r.id, &sad).await, AckOutcome::Accepted { state: RequestState::Pending }));
-    // A recorded SAD sent again (by the device or by anyone on its socket).
-    assert_eq!(refused_code(&device.submit(&r.id, &sad).await), Some(ErrorCode::SadReplayed));
-    let late = f.browser.confirm_as_displayed(&r.id).await.unwrap_err();
-    assert_eq!(late.code(), ErrorCode::RequestNotPending);
-    assert_refused_unsigned(&f, &r.id, ErrorCode::SadReplayed, before).await;
+    let first = device.submit(&r.id, &sad).await;
+    assert!(matches!(first, AckOutcome::Accepted { state: RequestState::Pending }), "{first:?}");
+    // The ack was lost and the device sends the same bytes again.
+    assert_eq!(device.submit(&r.id, &sad).await, first);
+    // Another answer (here a change of mind) does not undo the recorded one.
+    let reject = device.sad(&push, Decision::Reject);
+    assert_eq!(refused_code(&device.submit(&r.id, &reject).await), Some(ErrorCode::SadReplayed));
+    let events = f.browser.events(&r.id).await.unwrap();
+    assert!(
+        events.iter().any(|e| e.event == "attempt_refused" && e.code == Some(ErrorCode::SadReplayed)),
+        "{events:?}"
+    );
+    assert_eq!(f.browser.request(&r.id).await.unwrap().state, RequestState::Pending);
+    assert_eq!(f.browser.confirm_as_displayed(&r.id).await.unwrap().state, RequestState::Signed);
+    assert_eq!(f.server.hsm_user_signatures().await, before + 1, "signed once, with the first answer");
+}
+
+async fn a_late_not_me_is_heard(db: Db) {
+    let f = Fixture::new(db).await;
+    let before = f.server.hsm_user_signatures().await;
+    let r = f.browser.upload_letter(LETTER).await.unwrap();
+    let other = f.browser.upload_letter(LETTER).await.unwrap();
+    let mut device = scripted(&f).await;
+    let push = device.next_push().await;
+    assert_eq!(push.claims.req, r.id);
+    let sad = device.sad(&push, Decision::Approve);
+    device.submit(&r.id, &sad).await;
+    // The person sees a second prompt and realises someone else is at work.
+    let not_me = device.sad(&push, Decision::NotMe);
+    let outcome = device.submit(&r.id, &not_me).await;
+    assert!(matches!(outcome, AckOutcome::Accepted { state: RequestState::Failed }), "{outcome:?}");
+    for id in [&r.id, &other.id] {
+        let view = f.browser.request(id).await.unwrap();
+        assert_eq!(view.error.map(|e| e.error), Some(ErrorCode::AccountLockedNotMe), "{id}");
+    }
+    let events = f.browser.events(&r.id).await.unwrap();
+    assert!(events.iter().any(|e| e.event == "late_not_me"), "{events:?}");
+    let err = f.browser.upload_letter(LETTER).await.unwrap_err();
+    assert_eq!(err.code(), ErrorCode::AccountLockedNotMe);
+    assert_eq!(f.server.hsm_user_signatures().await, before);
 }
 
 async fn challenge_expired_before_the_web_confirmed(db: Db) {
@@ -211,7 +246,9 @@ async fn a_signed_request_is_never_signed_twice(db: Db) {
 
     let again = f.browser.confirm_as_displayed(&r.id).await.unwrap_err();
     assert_eq!(again.code(), ErrorCode::RequestNotPending);
-    assert_eq!(refused_code(&device.submit(&r.id, &sad).await), Some(ErrorCode::RequestNotPending));
+    // Its own answer again is answered as the request stands; another is refused.
+    let resent = device.submit(&r.id, &sad).await;
+    assert!(matches!(resent, AckOutcome::Accepted { state: RequestState::Signed }), "{resent:?}");
     let fresh = device.sad(&push, Decision::Approve);
     assert_eq!(refused_code(&device.submit(&r.id, &fresh).await), Some(ErrorCode::RequestNotPending));
 
@@ -243,7 +280,8 @@ on_both_backends!(
     web_document_hash_differs,
     web_summary_hash_differs,
     sad_for_another_request,
-    sad_replayed,
+    a_second_answer_leaves_the_first_standing,
+    a_late_not_me_is_heard,
     challenge_expired_before_the_web_confirmed,
     challenge_expired_before_the_device_answered,
     device_rejects,

@@ -19,12 +19,15 @@ async fn a_crash_between_the_channels_keeps_the_sad_consumed_and_signs_once() {
 
     f.server.restart();
     f.browser.reconnect();
-    // The session survives (it is in the database); the SAD stays consumed.
+    // The session survives (it is in the database); the SAD stays consumed:
+    // sent again it gets its answer again, and no other answer gets in.
     let mut device = ScriptedDevice::connect(f.device.account(), f.device.key()).await.unwrap();
-    assert_eq!(refused_code(&device.submit(&r.id, &sad).await), Some(ErrorCode::SadReplayed));
-    let view = f.browser.request(&r.id).await.unwrap();
-    assert_eq!(view.error.map(|e| e.error), Some(ErrorCode::SadReplayed), "a replay ends the request");
+    assert!(matches!(device.submit(&r.id, &sad).await, AckOutcome::Accepted { state: RequestState::Pending }));
+    let other = device.sad(&push, Decision::Reject);
+    assert_eq!(refused_code(&device.submit(&r.id, &other).await), Some(ErrorCode::SadReplayed));
     assert_eq!(f.server.hsm_user_signatures().await, 0);
+    assert_eq!(f.browser.confirm_as_displayed(&r.id).await.unwrap().state, RequestState::Signed);
+    assert_eq!(f.server.hsm_user_signatures().await, 1);
 }
 
 #[tokio::test]

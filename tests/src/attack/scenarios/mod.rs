@@ -58,7 +58,7 @@ pub static ALL: &[Scenario] = &[
         Network,
         [SadReplayed],
         sad::replay_same_request,
-        "a recorded SAD is sent a second time for the request it was made for"
+        "a recorded SAD is sent again for its request with its signature malleated (s to n - s)"
     ),
     scenario!(
         "sad-replay-other-request",

@@ -15,14 +15,29 @@ pub fn replay_same_request(lab: &Lab) -> Played<'_> {
         let mut s = Shown::new(lab, false).await?;
         let sad = s.sad(Decision::Approve);
         let first = s.answer(&sad).await;
-        let replayed = s.answer(&sad).await;
+        // The same claims under the other valid ECDSA signature (s -> n - s):
+        // other bytes, so not a resend; the same signed claims, so a replay.
+        let replayed = s.answer(&malleated(&sad)?).await;
         let mut o = Observation::new(refusal(&replayed));
         o.require("the first, genuine SAD was accepted", refusal(&first).is_none());
-        let late = s.victim.user.browser.confirm_as_displayed(&s.request.id).await;
-        o.expect("the web confirmation after the replay", code_of(&late), ErrorCode::RequestNotPending);
-        o.signature_produced = s.signed().await?;
+        // The device's own resend after a lost ack: the same answer again.
+        let resent = s.answer(&sad).await;
+        o.require("the identical resend is answered as the first", resent == first);
+        s.victim.user.browser.confirm_as_displayed(&s.request.id).await.map_err(api)?;
+        o.require("the replay left the request to its genuine answer", s.signed().await?);
+        o.signature_produced = s.victim.user.signatures_made(&s.request.id).await? != 1;
         Ok(o)
     })
+}
+
+/// `token` with its ECDSA signature (r, s) turned into (r, n - s), which
+/// verifies over the same signing input.
+fn malleated(token: &str) -> anyhow::Result<String> {
+    let (signed, signature) = token.rsplit_once('.').ok_or_else(|| anyhow::anyhow!("not a JWS"))?;
+    let raw = b64::decode(signature).ok_or_else(|| anyhow::anyhow!("signature is not base64url"))?;
+    let (r, s) = p256::ecdsa::Signature::from_slice(&raw)?.split_scalars();
+    let flipped = p256::ecdsa::Signature::from_scalars(r.to_bytes(), (-s).to_bytes())?;
+    Ok(format!("{signed}.{}", b64::encode(flipped.to_bytes())))
 }
 
 pub fn replay_other_request(lab: &Lab) -> Played<'_> {
@@ -154,17 +169,11 @@ pub fn race(lab: &Lab) -> Played<'_> {
         let mut o = Observation::new(loser);
         o.require("exactly one of the two approvals was accepted", accepted == 1);
         // The loser finds the winner's answer recorded (SAD_REPLAYED) or the
-        // request moved on (REQUEST_NOT_PENDING). If it came before the winner
-        // started signing, it closes the request unsigned, as any replay does
-        // (fail closed). Never two signatures.
+        // request moved on (REQUEST_NOT_PENDING); either way the winner's
+        // "accepted" holds: the request is signed with its answer, once.
         let view = v.user.browser.wait_until_settled(&r.id).await;
-        let closed = match view.state {
-            RequestState::Signed => true,
-            RequestState::Failed => view.error.map(|e| e.error) == Some(ErrorCode::SadReplayed),
-            _ => false,
-        };
-        o.require("the request is signed once, or closed unsigned as a replay", closed);
-        o.signature_produced = v.user.signatures_made(&r.id).await? > 1;
+        o.require("the request is signed with the accepted answer", view.state == RequestState::Signed);
+        o.signature_produced = v.user.signatures_made(&r.id).await? != 1;
         Ok(o)
     })
 }
