@@ -2,6 +2,7 @@
 
 use crate::clock::{Clock, ShiftedClock};
 use crate::config::ServeConfig;
+use crate::connection_caps::{self, ConnectionCap};
 use crate::entropy::{Entropy, OsEntropy};
 use crate::error::{Error, Result};
 use crate::hsm::Hsm;
@@ -39,6 +40,12 @@ pub struct App {
     pub ca_certificate: Vec<u8>,
     pub channel_key: Jwk,
     pub hub: DeviceHub,
+    /// Authenticated sockets per device id.
+    pub device_sockets: ConnectionCap<String>,
+    /// Sockets not yet authenticated, per client address (rate-limit key).
+    pub unauthenticated_sockets: ConnectionCap<IpAddr>,
+    /// Live-status streams per session (its token hash).
+    pub status_streams: ConnectionCap<Vec<u8>>,
     pub login_limiter: RateLimiter<IpAddr>,
     pub pairing_limiter: RateLimiter<IpAddr>,
     pub request_limiter: RateLimiter<String>,
@@ -86,6 +93,9 @@ impl App {
             ca_certificate,
             channel_key,
             hub: DeviceHub::default(),
+            device_sockets: ConnectionCap::new(connection_caps::SOCKETS_PER_DEVICE),
+            unauthenticated_sockets: ConnectionCap::new(connection_caps::UNAUTHENTICATED_SOCKETS_PER_ADDRESS),
+            status_streams: ConnectionCap::new(connection_caps::STATUS_STREAMS_PER_SESSION),
             login_limiter: RateLimiter::new(config.login_rate_per_minute),
             pairing_limiter: RateLimiter::new(config.login_rate_per_minute),
             request_limiter: RateLimiter::new(config.request_rate_per_minute),

@@ -104,8 +104,11 @@ pub struct ServeConfig {
     /// Log-in attempts per client address per minute.
     #[arg(long, env = "WYSIWYS_LOGIN_RATE_PER_MINUTE", default_value_t = 20)]
     pub login_rate_per_minute: u32,
-    /// Sign requests a user may create per minute (push-bombing guard).
-    #[arg(long, env = "WYSIWYS_REQUEST_RATE_PER_MINUTE", default_value_t = 600)]
+    /// Sign requests per user per minute, whoever creates them (the user's
+    /// session or a relying party): each is a prompt on the person's
+    /// devices, so this is the push-bombing ceiling. Bulk signing is a batch
+    /// (one request, one prompt).
+    #[arg(long, env = "WYSIWYS_REQUEST_RATE_PER_MINUTE", default_value_t = 10)]
     pub request_rate_per_minute: u32,
     /// What an account's first device needs besides the browser's pairing
     /// code: the operator's activation code (delivered out of band), or, for

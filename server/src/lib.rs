@@ -14,6 +14,7 @@ pub mod channel_token;
 pub mod client_address;
 pub mod clock;
 pub mod config;
+pub mod connection_caps;
 pub mod devices;
 pub mod enrolment;
 pub mod entropy;
@@ -105,6 +106,7 @@ pub async fn serve(
     }
     let origin = config.public_origin.clone().unwrap_or_else(|| format!("http://{address}"));
     let app = Arc::new(app::App::start(config, store, hsm, origin.clone()).await?);
+    hsm::register_metrics();
     actix_web::rt::spawn(webhooks::run(app.clone()));
     let routes = http::configure(app, metrics);
     let server = actix_web::HttpServer::new(move || {

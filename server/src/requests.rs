@@ -7,8 +7,8 @@ use crate::error::{Error, Result};
 use crate::pdf;
 use crate::sam::{self, Admission, Context, SadEvidence};
 use crate::store::{
-    AdmitOutcome, AdmittedSadRow, AuditEvent, BatchDocumentRow, DeviceRow, FailFrom, Idempotency, NewRequest,
-    RequestRow, UserRow,
+    AdmitOutcome, AdmittedSadRow, AuditEvent, BatchDocumentRow, DeviceRow, FailFrom, Idempotency, NewRequest, PushFor,
+    PushKind, RequestRow, UserRow,
 };
 use wysiwys_proto::api::{AckOutcome, AuditEntry, RequestState, ServerMessage, SignRequestView, WebConfirmation};
 use wysiwys_proto::challenge::{CHALLENGE_TYP, ChallengeClaims};
@@ -173,10 +173,12 @@ pub async fn create(
             "signing is locked after a \"not me\" answer; log in again",
         ));
     }
+    let summary = render(app, media_type, document, requester.display)?;
+    // Counted once the document is known to be showable: the limit is on
+    // prompts reaching the person's devices, and a refused one is none.
     if !app.request_limiter.allow(user.id.clone(), now) {
         return Err(Error::refused(ErrorCode::RateLimited, "too many sign requests; wait a minute"));
     }
-    let summary = render(app, media_type, document, requester.display)?;
     let challenge = random_bytes::<32>(app.entropy.as_ref())?;
     // Whole seconds: the SAD's `exp` is a NumericDate and must not exceed this.
     let ttl_ms = requester.ttl_ms.unwrap_or(app.settings.challenge_ttl_ms);
@@ -209,7 +211,7 @@ pub async fn create(
     }
     metrics::counter!("wysiwys_requests_created_total").increment(1);
     for device_id in app.hub.connected_devices(&user.id) {
-        push(app, &row, &device_id)?;
+        push(app, &row, &device_id).await?;
     }
     Ok(row)
 }
@@ -312,7 +314,7 @@ pub async fn expire_due(app: &App) -> Result<u64> {
 }
 
 /// Signs the push for one device with the channel key and sends it.
-pub fn push(app: &App, row: &RequestRow, device_id: &str) -> Result<()> {
+pub async fn push(app: &App, row: &RequestRow, device_id: &str) -> Result<()> {
     let summary: Summary =
         serde_json::from_str(&row.summary_json).map_err(|e| Error::Internal(format!("stored summary: {e}")))?;
     let claims = ChallengeClaims {
@@ -330,7 +332,8 @@ pub fn push(app: &App, row: &RequestRow, device_id: &str) -> Result<()> {
         iat: app.clock.now_s(),
         exp: row.expires_at.div_euclid(1000),
     };
-    let token = crate::channel_token::sign(app, CHALLENGE_TYP, &claims)?;
+    let push = PushFor { kind: PushKind::SignRequest, subject_id: &row.id, device_id };
+    let token = crate::channel_token::signed_once(app, push, CHALLENGE_TYP, &claims, row.expires_at).await?;
     app.hub.send(device_id, &ServerMessage::SignRequest { token });
     Ok(())
 }
@@ -338,7 +341,7 @@ pub fn push(app: &App, row: &RequestRow, device_id: &str) -> Result<()> {
 /// Everything waiting for this device, for a socket that just authenticated.
 pub async fn push_pending(app: &App, device: &DeviceRow) -> Result<()> {
     for row in app.store.requests_awaiting_device(&device.user_id, app.clock.now_ms()).await? {
-        push(app, &row, &device.id)?;
+        push(app, &row, &device.id).await?;
     }
     Ok(())
 }

@@ -95,8 +95,39 @@ impl Browser {
     }
 
     pub async fn login_with(&mut self, username: &str, password: &str, totp: &str) -> ApiResult<LoginResponse> {
+        self.log_in(self.client.post(self.url("/api/session")), username, password, totp).await
+    }
+
+    /// A log-in whose `X-Forwarded-For` and `Forwarded` claim it comes from
+    /// `claimed`: anyone can write these headers; only a trusted proxy's count.
+    pub async fn login_claiming(
+        &mut self,
+        claimed: std::net::IpAddr,
+        username: &str,
+        password: &str,
+        totp: &str,
+    ) -> ApiResult<LoginResponse> {
+        let forwarded = match claimed {
+            std::net::IpAddr::V4(ip) => format!("for={ip}"),
+            std::net::IpAddr::V6(ip) => format!("for=\"[{ip}]\""),
+        };
+        let request = self
+            .client
+            .post(self.url("/api/session"))
+            .header("x-forwarded-for", claimed.to_string())
+            .header("forwarded", forwarded);
+        self.log_in(request, username, password, totp).await
+    }
+
+    async fn log_in(
+        &mut self,
+        request: reqwest::RequestBuilder,
+        username: &str,
+        password: &str,
+        totp: &str,
+    ) -> ApiResult<LoginResponse> {
         let body = LoginRequest { username: username.into(), password: password.into(), totp: totp.into() };
-        let response = self.client.post(self.url("/api/session")).json(&body).send().await.expect("login");
+        let response = request.json(&body).send().await.expect("login");
         let login: LoginResponse = decode(response).await?;
         self.csrf = Some(login.csrf_token.clone());
         Ok(login)

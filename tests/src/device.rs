@@ -250,6 +250,34 @@ impl ScriptedDevice {
         receive_on(&mut self.socket).await
     }
 
+    /// The sign requests pushed when this socket authenticated, as they
+    /// arrived. The server pushes everything pending before it reads the
+    /// first message, so the refusal of a probe sent now comes after the
+    /// last of them.
+    pub async fn pushed_on_connect(&mut self) -> Vec<String> {
+        self.send(&DeviceMessage::NoticeReceipt { notice_id: "probe: no such notice".into() }).await;
+        let mut tokens = Vec::new();
+        loop {
+            match self.receive().await {
+                Ok(ServerMessage::SignRequest { token }) => tokens.push(token),
+                Ok(_) => continue,
+                Err(e) if e.error == ErrorCode::NotFound => return tokens,
+                Err(e) => panic!("expected the probe's refusal, got {e:?}"),
+            }
+        }
+    }
+
+    /// Closes the socket and waits for the server's close: by then the
+    /// server has let go of the connection (its place under the caps too).
+    pub async fn close(mut self) {
+        let _ = self.socket.send(Message::Close(None)).await;
+        while let Some(Ok(message)) = self.socket.next().await {
+            if message.is_close() {
+                return;
+            }
+        }
+    }
+
     /// The next push as it arrived, unverified.
     pub async fn next_push_token(&mut self) -> String {
         loop {

@@ -177,10 +177,19 @@ impl TestServer {
         self.metric("wysiwys_hsm_signatures_total{key=\"user\"}").await
     }
 
-    /// One series of /metrics.
+    /// One series of /metrics; a series the server does not report is an error.
     pub async fn metric(&self, series: &str) -> u64 {
+        self.metric_if_reported(series).await.unwrap_or_else(|| panic!("the server reports no {series}"))
+    }
+
+    /// One series of /metrics, if the server reports it (yet).
+    pub async fn metric_if_reported(&self, series: &str) -> Option<u64> {
         let text = reqwest::get(format!("{}/metrics", self.origin)).await.expect("metrics").text().await.expect("text");
         metric_value(&text, series)
+    }
+
+    pub async fn hsm_channel_signatures(&self) -> u64 {
+        self.metric("wysiwys_hsm_signatures_total{key=\"channel\"}").await
     }
 
     pub async fn get_ca_pem(&self) -> String {
@@ -188,10 +197,12 @@ impl TestServer {
     }
 }
 
-pub fn metric_value(text: &str, series: &str) -> u64 {
-    text.lines()
-        .find_map(|l| l.strip_prefix(series).map(|v| v.trim().parse::<f64>().unwrap_or(0.0) as u64))
-        .unwrap_or(0)
+/// The value of `series` in a Prometheus text exposition; None if absent
+/// or not a number.
+pub fn metric_value(text: &str, series: &str) -> Option<u64> {
+    let value = text.lines().find_map(|l| l.strip_prefix(series).and_then(|v| v.trim().parse::<f64>().ok()))?;
+    // Counters are whole numbers; the exposition format may still write "3.0".
+    (value.is_finite() && value >= 0.0).then_some(value as u64)
 }
 
 impl Drop for TestServer {
@@ -218,7 +229,7 @@ mod tests {
     #[test]
     fn reads_metric_lines() {
         let text = "# TYPE x counter\nwysiwys_hsm_signatures_total{key=\"ca\"} 3\nwysiwys_hsm_signatures_total{key=\"user\"} 2\n";
-        assert_eq!(metric_value(text, "wysiwys_hsm_signatures_total{key=\"user\"}"), 2);
-        assert_eq!(metric_value(text, "absent"), 0);
+        assert_eq!(metric_value(text, "wysiwys_hsm_signatures_total{key=\"user\"}"), Some(2));
+        assert_eq!(metric_value(text, "absent"), None);
     }
 }

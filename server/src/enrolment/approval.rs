@@ -11,7 +11,7 @@ use super::key_thumbprint;
 use super::notices;
 use crate::app::App;
 use crate::error::{Error, Result};
-use crate::store::{DeviceRow, PairingDecision};
+use crate::store::{DeviceRow, PairingDecision, PushFor, PushKind};
 use subtle::ConstantTimeEq;
 use wysiwys_proto::api::{NoticeKind, PairingOutcome, ServerMessage};
 use wysiwys_proto::pairing_approval::{self, PAIRING_REQUEST_TYP, PairingRequestClaims};
@@ -37,9 +37,11 @@ fn request_claims(app: &App, pending: &DeviceRow, approver_id: &str) -> Result<O
 }
 
 /// Signs the request for one approving device and sends it, if connected here.
-fn push(app: &App, pending: &DeviceRow, approver_id: &str) -> Result<()> {
+async fn push(app: &App, pending: &DeviceRow, approver_id: &str) -> Result<()> {
     if let Some(claims) = request_claims(app, pending, approver_id)? {
-        let token = crate::channel_token::sign(app, PAIRING_REQUEST_TYP, &claims)?;
+        let push = PushFor { kind: PushKind::PairingRequest, subject_id: &pending.id, device_id: approver_id };
+        let expires_at = claims.exp.saturating_mul(1000);
+        let token = crate::channel_token::signed_once(app, push, PAIRING_REQUEST_TYP, &claims, expires_at).await?;
         app.hub.send(approver_id, &ServerMessage::PairingRequest { token });
     }
     Ok(())
@@ -49,7 +51,7 @@ fn push(app: &App, pending: &DeviceRow, approver_id: &str) -> Result<()> {
 /// device of the account. Devices connected elsewhere get it on connecting.
 pub async fn request_from_devices(app: &App, pending: &DeviceRow) -> Result<()> {
     for device_id in app.hub.connected_devices(&pending.user_id) {
-        push(app, pending, &device_id)?;
+        push(app, pending, &device_id).await?;
     }
     Ok(())
 }
@@ -60,7 +62,7 @@ pub async fn push_open(app: &App, device: &DeviceRow) -> Result<()> {
     let now = app.clock.now_ms();
     for pending in app.store.devices_of_user(&device.user_id).await? {
         if pending.is_awaiting_approval(now) {
-            push(app, &pending, &device.id)?;
+            push(app, &pending, &device.id).await?;
         }
     }
     Ok(())

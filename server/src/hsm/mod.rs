@@ -40,6 +40,14 @@ pub enum HsmError {
     Malformed(&'static str),
 }
 
+/// Puts every role's signature counter on /metrics at zero, so that a
+/// reader tells "no signature yet" from "no such metric".
+pub fn register_metrics() {
+    for role in Role::ALL {
+        metrics::counter!("wysiwys_hsm_signatures_total", "key" => role.label()).increment(0);
+    }
+}
+
 /// Which role a key has; each role is one label in the metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Role {
@@ -49,6 +57,8 @@ enum Role {
 }
 
 impl Role {
+    const ALL: [Role; 3] = [Role::User, Role::Ca, Role::Channel];
+
     fn label(self) -> &'static str {
         match self {
             Role::User => "user",

@@ -1,12 +1,15 @@
 //! The device's WebSocket: nonce → signed answer → pushes and SADs.
 
 use crate::app::App;
+use crate::connection_caps::OpenConnection;
 use crate::enrolment::{approval, notices};
 use crate::entropy::random_bytes;
+use crate::error::Error;
 use crate::store::DeviceRow;
 use crate::{devices, requests};
 use actix_web::{HttpRequest, HttpResponse, web};
 use actix_ws::{AggregatedMessage, CloseCode, CloseReason};
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -25,12 +28,17 @@ pub async fn connect(
     req: HttpRequest,
     body: web::Payload,
 ) -> actix_web::Result<HttpResponse> {
+    let client = super::handlers::client_ip(&req);
+    let Some(waiting) = app.unauthenticated_sockets.open(client) else {
+        tracing::warn!(%client, "too many device sockets waiting to authenticate from one address");
+        return Err(Error::refused(ErrorCode::RateLimited, "too many connections waiting to authenticate").into());
+    };
     let (response, session, stream) = actix_ws::handle(&req, body)?;
     let stream =
         stream.max_frame_size(MAX_DEVICE_MESSAGE).aggregate_continuations().max_continuation_size(MAX_DEVICE_MESSAGE);
     let app = app.get_ref().clone();
     actix_web::rt::spawn(async move {
-        if let Err(reason) = run(app, session.clone(), stream).await {
+        if let Err(reason) = run(app, session.clone(), stream, waiting).await {
             tracing::info!(reason, "device socket closed");
         }
         let _ = session.close(Some(CloseReason { code: CloseCode::Normal, description: None })).await;
@@ -51,6 +59,7 @@ async fn run(
     app: Arc<App>,
     mut session: actix_ws::Session,
     mut stream: actix_ws::AggregatedMessageStream,
+    waiting: OpenConnection<IpAddr>,
 ) -> Result<(), &'static str> {
     let nonce = random_bytes::<32>(app.entropy.as_ref()).map_err(|_| "no randomness")?;
     send(&mut session, &ServerMessage::Hello { nonce: b64::encode(nonce), server_time: app.clock.now_s() }).await?;
@@ -60,6 +69,14 @@ async fn run(
             refuse(&mut session, ErrorCode::Unauthenticated, "no authentication within 15 s".into()).await?;
             return Err("authentication timed out");
         }
+    };
+    drop(waiting);
+    let Some(_open) = app.device_sockets.open(device.id.clone()) else {
+        tracing::warn!(device = %device.id, "device has too many sockets open; refused another");
+        let limit = app.device_sockets.limit();
+        refuse(&mut session, ErrorCode::RateLimited, format!("this device has {limit} connections open already"))
+            .await?;
+        return Err("too many sockets for one device");
     };
     let (outbox, mut inbox) = mpsc::unbounded_channel();
     let _registration = app.hub.register(&device.user_id, &device.id, outbox);
@@ -78,7 +95,16 @@ async fn run(
     let mut ping = tokio::time::interval(PING_EVERY);
     let mut last_heard = tokio::time::Instant::now();
     loop {
+        // Outgoing first: what was pushed (everything pending at connect,
+        // queued above) reaches the device before its next message is
+        // answered, so a device can tell it has seen all that is pending.
         tokio::select! {
+            biased;
+            outgoing = inbox.recv() => {
+                // None: the hub dropped us (the device was revoked).
+                let Some(message) = outgoing else { return Err("device revoked") };
+                send(&mut session, &message).await?;
+            }
             incoming = stream.recv() => {
                 let Some(Ok(message)) = incoming else { return Err("device closed the socket") };
                 last_heard = tokio::time::Instant::now();
@@ -92,11 +118,6 @@ async fn run(
                     }
                     AggregatedMessage::Close(_) => return Err("device closed the socket"),
                 }
-            }
-            outgoing = inbox.recv() => {
-                // None: the hub dropped us (the device was revoked).
-                let Some(message) = outgoing else { return Err("device revoked") };
-                send(&mut session, &message).await?;
             }
             _ = ping.tick() => {
                 if last_heard.elapsed() > IDLE_LIMIT {

@@ -231,8 +231,19 @@ pub async fn get_request(app: AppData, session: Session, id: web::Path<String>) 
         (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn request_stream(app: AppData, session: Session, id: web::Path<String>) -> Result<HttpResponse> {
     requests::get(&app, &session.user, &id).await?;
-    let watch =
-        StreamState { app: app.get_ref().clone(), user: session.user, id: id.into_inner(), last: None, done: false };
+    let Some(open) = app.status_streams.open(session.session.token_hash.clone()) else {
+        let limit = app.status_streams.limit();
+        tracing::info!(user = %session.user.id, limit, "a session asked for one live-status stream too many");
+        return Err(Error::refused(ErrorCode::RateLimited, format!("at most {limit} live-status streams per session")));
+    };
+    let watch = StreamState {
+        app: app.get_ref().clone(),
+        user: session.user,
+        id: id.into_inner(),
+        last: None,
+        done: false,
+        _open: open,
+    };
     let stream = futures_util::stream::unfold(watch, |mut st| async move {
         if st.done {
             return None;
@@ -271,6 +282,8 @@ const STREAM_POLL: std::time::Duration = std::time::Duration::from_millis(250);
 const STREAM_KEEPALIVE: std::time::Duration = std::time::Duration::from_secs(15);
 
 struct StreamState {
+    /// Held while the stream is open (its place under the session's cap).
+    _open: crate::connection_caps::OpenConnection<Vec<u8>>,
     app: Arc<App>,
     user: crate::store::UserRow,
     id: String,

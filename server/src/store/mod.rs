@@ -8,10 +8,12 @@
 //! both move it; the loser sees `false` and reports REQUEST_NOT_PENDING.
 
 mod devices;
+mod pushes;
 mod relying_parties;
 mod rows;
 
 pub use devices::{PairOutcome, PairingDecision, PairingPlan};
+pub use pushes::{PushFor, PushKind};
 
 pub use relying_parties::Idempotency;
 pub use rows::*;

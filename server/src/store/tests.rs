@@ -208,10 +208,29 @@ async fn relying_party_skeletons(store: &Store) {
     assert!(store.insert_relying_party(&party("p4", "Other", Some("other"), 4)).await.unwrap());
 }
 
+async fn signed_pushes(store: &Store) {
+    let push = PushFor { kind: PushKind::SignRequest, subject_id: "r9", device_id: "d1" };
+    assert_eq!(store.signed_push(push, 10).await.unwrap(), None);
+    assert_eq!(store.keep_signed_push(push, "first", 100, 10).await.unwrap(), "first");
+    // Another node signed the same push at the same time: everyone sends the first.
+    assert_eq!(store.keep_signed_push(push, "second", 100, 11).await.unwrap(), "first");
+    assert_eq!(store.signed_push(push, 99).await.unwrap().as_deref(), Some("first"));
+    let pairing = PushFor { kind: PushKind::PairingRequest, ..push };
+    let other_device = PushFor { device_id: "d2", ..push };
+    assert_eq!(store.signed_push(pairing, 12).await.unwrap(), None, "kinds are kept apart");
+    assert_eq!(store.signed_push(other_device, 12).await.unwrap(), None, "devices are kept apart");
+    assert_eq!(store.signed_push(push, 100).await.unwrap(), None, "an expired push is signed afresh");
+    // Keeping the next one drops the expired.
+    assert_eq!(store.keep_signed_push(other_device, "d2's", 300, 150).await.unwrap(), "d2's");
+    let kept: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM signed_pushes").fetch_one(&store.pool).await.unwrap();
+    assert_eq!(kept, 1);
+}
+
 async fn exercise(store: Store) {
     store.insert_user(&user()).await.unwrap();
     enrolment(&store).await;
     relying_party_skeletons(&store).await;
+    signed_pushes(&store).await;
 
     // Three failures lock until 100 + 50; after the lock, one failure is one, not a new lock.
     for now in [100, 101, 102] {

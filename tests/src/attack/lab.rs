@@ -30,6 +30,15 @@ pub const LETTER: &str = "Municipal Office of Example Town\n\nDecision\n\nYour a
 
 /// How long set-up waits for a per-address limit that an earlier guessing
 /// scenario emptied (a token comes back every few seconds).
+/// The most sign requests one person may be sent in a burst (PROTOCOL.md
+/// §14, the default of `--request-rate-per-minute`): a deployment that
+/// allows more fails the push-bombing scenario on purpose.
+pub const PUSH_CEILING: usize = 10;
+/// The refill of that bucket: one more request every this many seconds.
+pub const PUSH_REFILL_S: u64 = 6;
+/// Sockets one device may hold at once (PROTOCOL.md §14).
+pub const SOCKETS_PER_DEVICE: usize = 4;
+
 pub const RATE_LIMIT_PATIENCE: Duration = Duration::from_secs(90);
 
 /// A target server and the operator token that lets the lab make accounts.

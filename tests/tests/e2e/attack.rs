@@ -36,6 +36,19 @@ async fn play(name: &str) {
     assert!(!report.signature_produced);
     let made = server.hsm_user_signatures().await;
     assert!(legitimate_signatures(name).contains(&made), "{name}: {made} HSM signatures");
+    if let Some(most) = channel_signatures_at_most(name) {
+        let pushes = server.hsm_channel_signatures().await;
+        assert!(pushes <= most, "{name}: {pushes} channel-key signatures, at most {most} expected");
+    }
+}
+
+/// Scenarios whose attack would cost channel-key signatures (pushes) if
+/// the server signed them per connection: one request, one device, one push.
+fn channel_signatures_at_most(name: &str) -> Option<u64> {
+    match name {
+        "device-reconnect-loop" => Some(1),
+        _ => None,
+    }
 }
 
 /// Scenarios that first have a request signed legitimately, so that the
@@ -85,6 +98,7 @@ every_scenario! {
     sad_race => "sad-race",
     double_signature => "double-signature",
     channels_disagree => "channels-disagree",
+    device_reconnect_loop => "device-reconnect-loop",
     forged_push => "forged-push",
     device_auth_replay => "device-auth-replay",
     push_bombing_rate_limit => "push-bombing-rate-limit",
@@ -119,6 +133,7 @@ every_scenario! {
     oversized_json => "oversized-json",
     malformed_input => "malformed-input",
     pairing_code_brute_force => "pairing-code-brute-force",
+    spoofed_forwarded_address => "spoofed-forwarded-address",
     password_spraying => "password-spraying",
 }
 

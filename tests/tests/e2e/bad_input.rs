@@ -111,3 +111,44 @@ async fn malformed_device_messages() {
     let outcome = device.submit(&created.id, &genuine).await;
     assert!(matches!(outcome, AckOutcome::Refused { error: ErrorCode::RequestNotPending, .. }), "{outcome:?}");
 }
+
+/// Sockets that never authenticate, more than one address may hold: the
+/// next is refused before the upgrade; a closed one frees its place.
+#[tokio::test]
+async fn sockets_waiting_to_authenticate_and_live_streams_are_capped() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+    let f = Fixture::new(Db::Sqlite).await;
+    let url = wysiwys_confirm::channel::socket_url(&f.server.origin).unwrap();
+    let mut waiting = Vec::new();
+    for _ in 0..16 {
+        let (mut socket, _) = tokio_tungstenite::connect_async(url.as_str()).await.expect("within the cap");
+        let hello = socket.next().await.unwrap().unwrap();
+        assert!(hello.is_text(), "{hello:?}");
+        waiting.push(socket);
+    }
+    match tokio_tungstenite::connect_async(url.as_str()).await {
+        Err(WsError::Http(response)) => assert_eq!(response.status().as_u16(), 429),
+        other => panic!("the 17th waiting socket must be refused, got {other:?}"),
+    }
+    let mut closed = waiting.pop().unwrap();
+    closed.send(Message::Close(None)).await.unwrap();
+    while let Some(Ok(message)) = closed.next().await {
+        if message.is_close() {
+            break;
+        }
+    }
+    let device = ScriptedDevice::connect(f.device.account(), f.device.key()).await;
+    assert!(device.is_ok(), "a closed socket frees its place: {:?}", device.err());
+
+    let r = f.browser.upload_letter(LETTER).await.unwrap();
+    let stream_url = f.browser.url(&format!("/api/requests/{}/stream", r.id));
+    let mut streams = Vec::new();
+    for _ in 0..4 {
+        let response = f.browser.client.get(&stream_url).send().await.unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+        streams.push(response);
+    }
+    let refused = f.browser.client.get(&stream_url).send().await.unwrap();
+    assert_eq!(error_of(refused).await, (429, ErrorCode::RateLimited));
+}

@@ -4,7 +4,8 @@
 use super::{pushes_for, refusal};
 use crate::attack::Lab;
 use crate::attack::lab::{
-    LETTER, RATE_LIMIT_PATIENCE, api, code_of, is_address_limit, log_in_patiently, rand_bytes, rp_letter,
+    LETTER, PUSH_CEILING, PUSH_REFILL_S, RATE_LIMIT_PATIENCE, api, code_of, is_address_limit, log_in_patiently,
+    rand_bytes, rp_letter,
 };
 use crate::attack::{Observation, Played};
 use crate::browser::{ApiResult, decode, hidden_field, session_cookie, totp_code};
@@ -26,22 +27,27 @@ pub fn push_bombing_rate_limit(lab: &Lab) -> Played<'_> {
         let v = lab.victim().await?;
         let bank = lab.relying_party().await?;
         let username = v.user.credentials.username.clone();
+        let started = std::time::Instant::now();
         let mut created = 0usize;
         let mut refused = None;
-        'bombing: while created < GUESS_BUDGET {
+        while refused.is_none() && created < GUESS_BUDGET {
             let burst = futures_util::future::join_all((0..16).map(|_| bank_letter(&bank, &username))).await;
             for answer in burst {
                 match answer {
                     Ok(_) => created += 1,
-                    Err(e) => {
-                        refused = Some(e.code());
-                        break 'bombing;
-                    }
+                    Err(e) => refused = refused.or(Some(e.code())),
                 }
             }
         }
         let mut o = Observation::new(refused);
+        // The bucket refills while we bomb; on a slow machine that is a few more.
+        let allowed = PUSH_CEILING + usize::try_from(started.elapsed().as_secs() / PUSH_REFILL_S).unwrap_or(usize::MAX);
+        o.require(&format!("at most {allowed} requests got through, not {created}"), created <= allowed);
         o.require("the limit let some requests through first", created > 0);
+        // The person's phone comes online: what reaches it is the ceiling.
+        let mut device = v.device.connect().await?;
+        let pushed = device.pushed_on_connect().await.len();
+        o.require(&format!("{pushed} pushes reached the device for {created} requests"), pushed == created);
         o.signature_produced = v.user.anything_signed().await?;
         Ok(o)
     })
@@ -311,6 +317,42 @@ pub fn password_spraying(lab: &Lab) -> Played<'_> {
                 }
             }
         }
+        Ok(o)
+    })
+}
+
+/// Log-in attempts one address may fail before it is stopped (PROTOCOL.md
+/// §14, the default of `--login-rate-per-minute`), and the refill of that
+/// bucket: one more attempt every this many seconds.
+const LOGIN_CEILING: usize = 20;
+const LOGIN_REFILL_S: u64 = 3;
+
+pub fn spoofed_forwarded_address(lab: &Lab) -> Played<'_> {
+    Box::pin(async move {
+        let mut o = Observation::new(None);
+        let mut attacker = lab.browser();
+        let started = std::time::Instant::now();
+        let mut failed = 0usize;
+        // Each guess claims another client address, as if a proxy had seen it.
+        for guess in 0..GUESS_BUDGET {
+            let [a, b] = u16::try_from(guess).unwrap_or(u16::MAX).to_be_bytes();
+            let claimed = std::net::IpAddr::from([198, 18, a, b]);
+            let username = lab.name("spoofed");
+            match attacker.login_claiming(claimed, &username, "Winter2026!", "000000").await {
+                Ok(_) => o.problems.push(format!("{username} logged in with a guessed password")),
+                Err(e) if e.code() == ErrorCode::LoginFailed => failed += 1,
+                Err(e) => {
+                    o.observed = Some(e.code());
+                    break;
+                }
+            }
+        }
+        let allowed =
+            LOGIN_CEILING + usize::try_from(started.elapsed().as_secs() / LOGIN_REFILL_S).unwrap_or(usize::MAX);
+        o.require(
+            &format!("{failed} guesses under made-up addresses before the limit, more than {allowed}"),
+            failed <= allowed,
+        );
         Ok(o)
     })
 }

@@ -1,9 +1,10 @@
 //! Attacks between the channels: a device that approves something else,
-//! pushes forged on their way to the device, and a replayed device log-in.
+//! pushes forged on their way to the device, a replayed device log-in, and
+//! a device that reconnects without end.
 
 use super::{Shown, edit_payload, refusal};
 use crate::attack::Lab;
-use crate::attack::lab::{LETTER, api, rand_bytes};
+use crate::attack::lab::{LETTER, SOCKETS_PER_DEVICE, api, rand_bytes};
 use crate::attack::{Observation, Played};
 use crate::device::replay_authentication;
 use p256::ecdsa::SigningKey;
@@ -73,6 +74,44 @@ pub fn device_auth_replay(lab: &Lab) -> Played<'_> {
             signature_produced: v.user.signed(&r.id).await?,
             problems: Vec::new(),
         };
+        Ok(o)
+    })
+}
+
+/// Times the device reconnects in the loop; each would cost an HSM
+/// signature if pushes were signed per connection.
+const RECONNECTS: usize = 12;
+
+pub fn reconnect_loop(lab: &Lab) -> Played<'_> {
+    Box::pin(async move {
+        let v = lab.victim().await?;
+        let r = v.user.letter(LETTER).await?;
+        let mut pushes = std::collections::BTreeSet::new();
+        for _ in 0..RECONNECTS {
+            let mut device = v.device.connect().await?;
+            pushes.extend(device.pushed_on_connect().await);
+            device.close().await;
+        }
+        // Then it keeps every socket open, asking for one more each time.
+        let mut held = Vec::new();
+        let mut refused = None;
+        while refused.is_none() && held.len() <= 16 * SOCKETS_PER_DEVICE {
+            match v.device.open(v.device.key.clone()).await {
+                Ok(socket) => held.push(socket),
+                Err(e) => refused = Some(e.error),
+            }
+        }
+        let mut o = Observation::new(refused);
+        // ECDSA in the HSM signs with a fresh nonce: equal bytes mean signed once.
+        o.require(
+            &format!("{RECONNECTS} reconnects were sent {} differently signed pushes, not one", pushes.len()),
+            pushes.len() == 1,
+        );
+        o.require(
+            &format!("the device held {} sockets at once, more than {SOCKETS_PER_DEVICE}", held.len()),
+            held.len() <= SOCKETS_PER_DEVICE,
+        );
+        o.signature_produced = v.user.signed(&r.id).await?;
         Ok(o)
     })
 }

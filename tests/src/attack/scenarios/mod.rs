@@ -125,6 +125,13 @@ pub static ALL: &[Scenario] = &[
         "the device approves a summary other than the one the web page showed"
     ),
     scenario!(
+        "device-reconnect-loop",
+        Device,
+        [RateLimited],
+        channel::reconnect_loop,
+        "a device reconnects again and again, then holds ever more sockets open"
+    ),
+    scenario!(
         "forged-push",
         Network,
         [SadInvalid],
@@ -143,7 +150,7 @@ pub static ALL: &[Scenario] = &[
         PushBomber,
         [RateLimited],
         accounts::push_bombing_rate_limit,
-        "a relying party floods one person with sign requests"
+        "a relying party floods one person with sign requests; at most the ceiling reaches the device"
     ),
     scenario!(
         "push-bombing-not-me",
@@ -350,6 +357,13 @@ pub static ALL: &[Scenario] = &[
         [RateLimited],
         accounts::pairing_code_brute_force,
         "pairing codes are guessed from one address while the victim has a valid one"
+    ),
+    scenario!(
+        "spoofed-forwarded-address",
+        Guesser,
+        [RateLimited],
+        accounts::spoofed_forwarded_address,
+        "wrong passwords from one address, each claiming another client in X-Forwarded-For and Forwarded"
     ),
     scenario!(
         "password-spraying",
