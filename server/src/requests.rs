@@ -52,10 +52,8 @@ pub fn view(row: &RequestRow) -> SignRequestView {
         device_id: row.device_id.clone(),
         sad_sha256: row.sad_sha256.as_ref().map(b64::encode),
         error: row.error_code.as_deref().map(|code| {
-            ErrorBody::new(
-                ErrorCode::parse(code).unwrap_or(ErrorCode::InternalError),
-                row.error_detail.clone().unwrap_or_default(),
-            )
+            let code = ErrorCode::parse(code).unwrap_or(ErrorCode::InternalError);
+            ErrorBody::new(code, crate::error::public_detail(code, row.error_detail.as_deref().unwrap_or_default()))
         }),
     }
 }

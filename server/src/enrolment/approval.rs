@@ -90,7 +90,7 @@ pub async fn answer(app: &App, approver: &DeviceRow, pairing_id: &str, token: &s
         }
         Err(e) => {
             tracing::error!(device = %approver.id, pairing = pairing_id, error = ?e, "pairing answer failed");
-            refused(ErrorCode::InternalError, "internal error; see the server log")
+            refused(ErrorCode::InternalError, crate::error::INTERNAL_DESCRIPTION)
         }
     }
 }

@@ -67,3 +67,27 @@ async fn the_device_reconnects_after_the_server_comes_back() {
     assert!(events.iter().filter(|e| e["event"] == "connected").count() >= 2, "{events:?}");
     assert_eq!(f.browser.confirm_as_displayed(&r.id).await.unwrap().state, RequestState::Signed);
 }
+
+/// A request that ended in an internal failure says so, and no more: what
+/// the server wrote down about its inside stays in the database and the log.
+#[tokio::test]
+async fn an_internal_failure_shows_no_detail_to_the_client() {
+    use sqlx::Connection;
+    let f = Fixture::new(Db::Sqlite).await;
+    let r = f.browser.upload_letter(LETTER).await.unwrap();
+    let db = f.server.data_dir().join("wysiwys.sqlite3");
+    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display())).await.unwrap();
+    let secret = "stored device key of dev-1 is unusable";
+    sqlx::query(
+        "UPDATE sign_requests SET state = 'failed', error_code = 'INTERNAL_ERROR', error_detail = ?1 WHERE id = ?2",
+    )
+    .bind(secret)
+    .bind(&r.id)
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let error = f.browser.request(&r.id).await.unwrap().error.expect("the failure");
+    assert_eq!(error.error, ErrorCode::InternalError);
+    assert!(!error.error_description.contains("dev-1"), "{error:?}");
+    assert_eq!(error.error_description, "internal error; see the server log");
+}
