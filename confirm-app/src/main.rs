@@ -112,7 +112,8 @@ enum Command {
 #[derive(clap::Args, Debug)]
 struct Which {
     /// Which paired device to use when there are several (see `accounts`).
-    #[arg(long)]
+    /// Device ids are base64url and may begin with `-`.
+    #[arg(long, allow_hyphen_values = true)]
     device: Option<String>,
 }
 
@@ -486,4 +487,17 @@ async fn listen(setup: Setup) -> Result<u8> {
     .await;
     ratatui::restore();
     result.map(|()| 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_device_id_that_begins_with_a_hyphen_is_a_value() {
+        let cli = Cli::try_parse_from(["wysiwys-confirm", "approve", "--once", "--device", "-qXb3_9aZk1mN2pQ7rS8tUv"])
+            .expect("parses");
+        let Command::Approve(once) = cli.command else { panic!("approve") };
+        assert_eq!(once.which.device.as_deref(), Some("-qXb3_9aZk1mN2pQ7rS8tUv"));
+    }
 }
