@@ -16,6 +16,10 @@ pub struct NewUser {
     /// The number relying parties know this person by.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_id: Option<String>,
+    /// Relying parties (ids) that may use this person's credential through
+    /// the CSC API.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub relying_parties: Vec<String>,
 }
 
 /// The credentials of a new account, shown once.

@@ -132,6 +132,9 @@ pub enum RequestState {
     Pending,
     /// Both channels agreed; the HSM is signing.
     Signing,
+    /// Hash-only (CSC) requests: both channels agreed, and the client may
+    /// have each confirmed hash signed once with its SAD.
+    Authorized,
     Signed,
     /// Refused, expired or interrupted; `error` says why.
     Failed,

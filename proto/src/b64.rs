@@ -1,4 +1,6 @@
-//! base64url without padding, the only binary-to-text encoding on the wire.
+//! base64url without padding, the only binary-to-text encoding of our own
+//! wire formats. Standard base64 appears only where another standard
+//! prescribes it (the CSC API: hashes, signatures, certificates).
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -22,6 +24,12 @@ pub fn decode_standard(text: &str) -> Option<Vec<u8>> {
         GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
     );
     STANDARD_ANY_PADDING.decode(text).ok()
+}
+
+/// Standard base64 with padding, for the CSC API (its hashes, signatures
+/// and certificates are RFC 4648 section 4).
+pub fn encode_standard(bytes: impl AsRef<[u8]>) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
 /// Decodes a value that must be exactly `N` bytes long (hashes, challenges).

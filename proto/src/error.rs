@@ -109,6 +109,16 @@ error_codes! {
     UserUnknown => "USER_UNKNOWN",
     /// The operator's bootstrap token is missing or wrong.
     AdminTokenInvalid => "ADMIN_TOKEN_INVALID",
+    /// No credential of that id that this caller may use (CSC API).
+    CredentialUnknown => "CREDENTIAL_UNKNOWN",
+    /// A hash the person did not confirm on both channels for this CSC SAD,
+    /// or one signed with it already.
+    HashNotAuthorized => "HASH_NOT_AUTHORIZED",
+    /// A CSC SAD that is unknown, used up, or not this caller's or this
+    /// credential's.
+    CscSadInvalid => "CSC_SAD_INVALID",
+    /// A CSC SAD whose lifetime is over.
+    CscSadExpired => "CSC_SAD_EXPIRED",
     InternalError => "INTERNAL_ERROR",
     /// A code from a newer version that this one does not know.
     Unknown => "UNKNOWN",
@@ -180,6 +190,10 @@ impl ErrorCode {
             MediaTypeNotAllowed => "This sender may not ask for this kind of document.",
             IdempotencyKeyReused => "This Idempotency-Key belongs to a different request.",
             UserUnknown => "There is no such user.",
+            CredentialUnknown => "There is no such signing credential.",
+            HashNotAuthorized => "This hash was not confirmed on both channels, or it was signed already.",
+            CscSadInvalid => "The signing authorization is unknown or used up.",
+            CscSadExpired => "The signing authorization has expired. Nothing more can be signed with it.",
             InternalError => "Something went wrong on our side. Nothing was signed.",
             Unknown => "Something went wrong. Nothing was signed.",
         }

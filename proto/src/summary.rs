@@ -115,6 +115,7 @@ pub fn render(media_type: &str, document: &[u8]) -> Result<Summary, RenderError>
         MEDIA_TYPE_TEXT => render_letter(document)?,
         MEDIA_TYPE_PAYMENT => payment::render(document)?,
         crate::batch::MEDIA_TYPE_BATCH => crate::batch::render(document)?,
+        crate::hashes::MEDIA_TYPE_HASHES => crate::hashes::render(document)?,
         MEDIA_TYPE_PDF => return Err(RenderError::invalid("a PDF needs display fields from its requester")),
         other => {
             return Err(RenderError {

@@ -89,6 +89,9 @@ pub struct NewAccount<'a> {
     pub enrolment: TotpEnrolment,
     /// The number relying parties know this person by, if any.
     pub external_id: Option<&'a str>,
+    /// Relying parties (ids) that may use this person's credential through
+    /// the CSC API.
+    pub relying_parties: &'a [String],
 }
 
 /// Creates a user with a signing key in the HSM and a certificate from our
@@ -100,8 +103,13 @@ pub async fn create_user(
     entropy: &dyn Entropy,
     new: NewAccount<'_>,
 ) -> Result<CreatedAccount> {
-    let NewAccount { username, password, enrolment, external_id } = new;
+    let NewAccount { username, password, enrolment, external_id, relying_parties } = new;
     validate_username(username)?;
+    for rp in relying_parties {
+        if !store.relying_party_exists(rp).await? {
+            return Err(Error::refused(ErrorCode::BadRequest, format!("no relying party {rp:?}")));
+        }
+    }
     if let Some(id) = external_id {
         crate::relying_parties::check_external_id(id)?;
         if store.user_by_external_id(id).await?.is_some() {
@@ -159,6 +167,9 @@ pub async fn create_user(
         })
         .await?;
     store.audit(&AuditEvent { at: now, event: "user_created", user_id: Some(&user_id), ..Default::default() }).await?;
+    for rp in relying_parties {
+        store.link_rp_user(rp, &user_id, now).await?;
+    }
     // An operator's account gets an activation code to deliver out of band;
     // a self-service one relies on the enrolment window, if the deployment allows it.
     let activation = match enrolment {
@@ -380,6 +391,7 @@ pub async fn sign_up(
             password: Some(password),
             enrolment: TotpEnrolment::AwaitingFirstCode,
             external_id: None,
+            relying_parties: &[],
         },
     )
     .await?;

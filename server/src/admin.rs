@@ -106,6 +106,7 @@ pub async fn create_user(app: &App, new: &admin::NewUser) -> Result<admin::Creat
             password: None,
             enrolment: TotpEnrolment::Active,
             external_id: new.external_id.as_deref(),
+            relying_parties: &new.relying_parties,
         },
     )
     .await?;

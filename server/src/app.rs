@@ -28,6 +28,11 @@ pub struct Settings {
     pub trusted_proxies: crate::client_address::TrustedProxies,
     /// What an account's first device needs besides the pairing code.
     pub first_device: crate::enrolment::FirstDevice,
+    /// How long a blocking CSC authorize waits for both channels.
+    pub csc_wait: std::time::Duration,
+    pub csc_sad_ttl_ms: i64,
+    /// Where the service is established (CSC `info.region`).
+    pub service_region: String,
 }
 
 #[derive(Debug)]
@@ -87,6 +92,13 @@ impl App {
                 max_pdf_bytes: config.max_pdf_bytes,
                 trusted_proxies: crate::client_address::TrustedProxies::new(config.trusted_proxies.clone()),
                 first_device: config.first_device,
+                csc_wait: std::time::Duration::from_secs(config.csc_wait_secs),
+                csc_sad_ttl_ms: config
+                    .csc_sad_ttl_secs
+                    .checked_mul(1000)
+                    .filter(|ms| *ms > 0)
+                    .ok_or_else(|| Error::Internal("--csc-sad-ttl-secs must be positive".into()))?,
+                service_region: config.service_region.clone(),
             },
             clock,
             entropy,

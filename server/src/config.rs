@@ -119,6 +119,17 @@ pub struct ServeConfig {
     /// Enables /api/v1/admin/ (create users and relying parties); absent, that API does not exist.
     #[arg(long, env = "WYSIWYS_ADMIN_TOKEN_FILE")]
     pub admin_token_file: Option<PathBuf>,
+    /// How long a CSC v1 `credentials/authorize` waits for the person to
+    /// confirm on both channels before it withdraws the request (v2 clients
+    /// poll `authorizeCheck` instead). A proxy in front must allow it.
+    #[arg(long, env = "WYSIWYS_CSC_WAIT_SECS", default_value_t = 120)]
+    pub csc_wait_secs: u64,
+    /// Lifetime of a CSC SAD once issued (`expiresIn`).
+    #[arg(long, env = "WYSIWYS_CSC_SAD_TTL_SECS", default_value_t = 300)]
+    pub csc_sad_ttl_secs: i64,
+    /// ISO 3166-1 alpha-2 code of the country the service is established in (CSC `info`).
+    #[arg(long, env = "WYSIWYS_SERVICE_REGION", default_value = "EU")]
+    pub service_region: String,
     /// Testing only: lets POST /test/clock move the server's clock forward.
     /// Refused unless listening on loopback.
     #[arg(long, hide = true)]

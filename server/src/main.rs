@@ -30,6 +30,10 @@ enum Command {
         /// The number relying parties know this person by (a customer number).
         #[arg(long)]
         external_id: Option<String>,
+        /// A relying party (its id) that may use this person's credential
+        /// through the CSC API; repeatable.
+        #[arg(long = "relying-party")]
+        relying_parties: Vec<String>,
         /// Print the credentials as JSON (for scripts and tests).
         #[arg(long)]
         json: bool,
@@ -130,6 +134,7 @@ async fn run(command: Command) -> Result<(), Error> {
                         password: None,
                         enrolment: TotpEnrolment::Active,
                         external_id: None,
+                        relying_parties: &[],
                     },
                 )
                 .await?;
@@ -139,7 +144,7 @@ async fn run(command: Command) -> Result<(), Error> {
             }
             wysiwys_server::serve(&config, store, hsm, metrics).await
         }
-        Command::CreateUser { common, username, password_file, external_id, json } => {
+        Command::CreateUser { common, username, password_file, external_id, relying_parties, json } => {
             let (store, hsm) = wysiwys_server::open_backends(&common).await?;
             let password = password_file.as_deref().map(secret_file).transpose()?;
             let created = accounts::create_user(
@@ -152,6 +157,7 @@ async fn run(command: Command) -> Result<(), Error> {
                     password,
                     enrolment: TotpEnrolment::Active,
                     external_id: external_id.as_deref(),
+                    relying_parties: &relying_parties,
                 },
             )
             .await?;

@@ -11,9 +11,10 @@ use crate::clock::Clock;
 use crate::entropy::{Entropy, random_bytes, random_id};
 use crate::error::{Error, Result};
 use crate::requests::{self, Requester};
-use crate::store::{BatchDocumentRow, RelyingPartyRow, RequestRow, Store};
+use crate::store::{BatchDocumentRow, Members, RelyingPartyRow, RequestRow, Store};
 use secrecy::SecretString;
 use wysiwys_proto::batch::{BatchEntry, BatchManifest, MAX_BATCH_DOCUMENTS, MEDIA_TYPE_BATCH};
+use wysiwys_proto::hashes::MEDIA_TYPE_HASHES;
 use wysiwys_proto::rp::{
     API_KEY_PREFIX, BatchDocumentView, CreateRpBatch, CreateRpRequest, MAX_EXTERNAL_ID_CHARS,
     MAX_IDEMPOTENCY_KEY_CHARS, MAX_REFERENCE_CHARS, MIN_EXPIRES_IN_S, RpRequestView, Signer,
@@ -22,7 +23,10 @@ use wysiwys_proto::summary::{self, DisplayFields, MEDIA_TYPE_PAYMENT, MEDIA_TYPE
 use wysiwys_proto::{ErrorCode, b64, display, jcs};
 
 /// Media types a relying party may be allowed to send.
-pub const SUPPORTED_MEDIA_TYPES: &[&str] = &[MEDIA_TYPE_TEXT, MEDIA_TYPE_PAYMENT, MEDIA_TYPE_PDF];
+/// Hash-only signing (the CSC API's `signHash`) is a media type too: a
+/// party may use it only when the operator allowed it, because the person
+/// then sees hashes, not the document.
+pub const SUPPORTED_MEDIA_TYPES: &[&str] = &[MEDIA_TYPE_TEXT, MEDIA_TYPE_PAYMENT, MEDIA_TYPE_PDF, MEDIA_TYPE_HASHES];
 const MAX_NAME_CHARS: usize = 80;
 
 /// Shown once to the operator who created the party; never stored in the clear
@@ -301,7 +305,7 @@ impl CreateInput {
     }
 }
 
-fn check_allowed(rp: &RelyingPartyRow, media_type: &str) -> Result<()> {
+pub(crate) fn check_allowed(rp: &RelyingPartyRow, media_type: &str) -> Result<()> {
     if rp.media_types.split(' ').any(|m| m == media_type) {
         return Ok(());
     }
@@ -401,11 +405,11 @@ pub async fn create_request(
     let created = match &input.documents {
         Documents::One(d) => {
             requester.display = d.display.as_ref();
-            requests::create(app, &user, &requester, &d.media_type, &d.document, &[]).await
+            requests::create(app, &user, &requester, &d.media_type, &d.document, Members::None).await
         }
         Documents::Batch { title, documents } => {
             let (manifest, rows) = batch_of(app, title, documents)?;
-            requests::create(app, &user, &requester, MEDIA_TYPE_BATCH, &manifest, &rows).await
+            requests::create(app, &user, &requester, MEDIA_TYPE_BATCH, &manifest, Members::Batch(&rows)).await
         }
     };
     match created {

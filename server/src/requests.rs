@@ -7,11 +7,12 @@ use crate::error::{Error, Result};
 use crate::pdf;
 use crate::sam::{self, Admission, Context, SadEvidence};
 use crate::store::{
-    AdmitOutcome, AdmittedSadRow, AuditEvent, BatchDocumentRow, DeviceRow, FailFrom, Idempotency, NewRequest, PushFor,
-    PushKind, RequestRow, UserRow,
+    AdmitOutcome, AdmittedSadRow, AuditEvent, BatchDocumentRow, DeviceRow, FailFrom, Idempotency, Members, NewRequest,
+    PushFor, PushKind, RequestRow, UserRow,
 };
 use wysiwys_proto::api::{AckOutcome, AuditEntry, RequestState, ServerMessage, SignRequestView, WebConfirmation};
 use wysiwys_proto::challenge::{CHALLENGE_TYP, ChallengeClaims};
+use wysiwys_proto::hashes::MEDIA_TYPE_HASHES;
 use wysiwys_proto::sad::Decision;
 use wysiwys_proto::summary::{self, DisplayFields, MEDIA_TYPE_PDF, Summary};
 use wysiwys_proto::{ErrorBody, ErrorCode, RENDER_VERSION, b64, vc};
@@ -24,6 +25,7 @@ fn state_of(row: &RequestRow) -> RequestState {
     match row.state.as_str() {
         "pending" => RequestState::Pending,
         "signing" => RequestState::Signing,
+        "authorized" => RequestState::Authorized,
         "signed" => RequestState::Signed,
         _ => RequestState::Failed,
     }
@@ -149,7 +151,7 @@ impl Requester<'static> {
 
 /// The browser uploads a document for its own user.
 pub async fn upload(app: &App, user: &UserRow, media_type: &str, document: &[u8]) -> Result<SignRequestView> {
-    Ok(view(&create(app, user, &Requester::WEB_UPLOAD, media_type, document, &[]).await?))
+    Ok(view(&create(app, user, &Requester::WEB_UPLOAD, media_type, document, Members::None).await?))
 }
 
 /// Makes a request for `user`, stores it, and pushes it to the user's
@@ -162,7 +164,7 @@ pub async fn create(
     requester: &Requester<'_>,
     media_type: &str,
     document: &[u8],
-    batch: &[BatchDocumentRow],
+    members: Members<'_>,
 ) -> Result<RequestRow> {
     let now = app.clock.now_ms();
     if user.signing_locked_at.is_some() {
@@ -202,9 +204,15 @@ pub async fn create(
         (Some(rp_id), Some((key, fingerprint))) => Some(Idempotency { rp_id, key, fingerprint }),
         _ => None,
     };
-    let batch: Vec<BatchDocumentRow> =
-        batch.iter().map(|d| BatchDocumentRow { request_id: row.id.clone(), ..d.clone() }).collect();
-    if !app.store.insert_request(&row, idempotency, &batch).await? {
+    let batch: Vec<BatchDocumentRow>;
+    let members = match members {
+        Members::Batch(documents) => {
+            batch = documents.iter().map(|d| BatchDocumentRow { request_id: row.id.clone(), ..d.clone() }).collect();
+            Members::Batch(&batch)
+        }
+        other => other,
+    };
+    if !app.store.insert_request(&row, idempotency, members).await? {
         return Err(Error::refused(ErrorCode::IdempotencyKeyReused, "another create took this Idempotency-Key"));
     }
     metrics::counter!("wysiwys_requests_created_total").increment(1);
@@ -302,7 +310,8 @@ const EXPIRY_GRACE_MS: i64 = 60_000;
 /// Closes every request whose challenge ran out more than the grace ago.
 pub async fn expire_due(app: &App) -> Result<u64> {
     let now = app.clock.now_ms();
-    let closed = app.store.expire_due(now - EXPIRY_GRACE_MS, now).await?;
+    let closed = app.store.expire_due(now - EXPIRY_GRACE_MS, now).await?
+        + app.store.expire_authorizations(now, now - app.settings.challenge_ttl_ms).await?;
     if closed > 0 {
         metrics::counter!("wysiwys_requests_finished_total", "outcome" => ErrorCode::ChallengeExpired.as_str())
             .increment(closed);
@@ -566,6 +575,9 @@ async fn complete(
     let ctx = Context { origin: &app.settings.origin, now_ms: now };
     // Read before the SAM: for a batch it checks every document against the
     // manifest the channels confirmed.
+    if row.media_type == MEDIA_TYPE_HASHES {
+        return authorize_hashes(app, row, user, device, evidence).await;
+    }
     let batch = app.store.batch_documents(&row.id).await?;
     let authorization = match sam::authorize(&row, &batch, user, device, evidence, &user.certificate, ctx) {
         Ok(a) => a,
@@ -602,4 +614,25 @@ async fn complete(
     metrics::counter!("wysiwys_requests_finished_total", "outcome" => "SIGNED").increment(1);
     tracing::info!(request = %row.id, "signed");
     Ok(signed_row)
+}
+
+/// Both channels confirmed a hash-only request: the SAM checks them as for
+/// any request, and the request becomes authorized. The HSM signs nothing
+/// yet; each hash is signed when the client sends it with the SAD
+/// (`csc::signing`).
+async fn authorize_hashes(
+    app: &App,
+    row: RequestRow,
+    user: &UserRow,
+    device: &DeviceRow,
+    evidence: SadEvidence<'_>,
+) -> Result<RequestRow> {
+    let ctx = Context { origin: &app.settings.origin, now_ms: app.clock.now_ms() };
+    if let Err(refusal) = sam::authorize_hashes(&row, user, device, evidence, ctx) {
+        return Err(refused(app, &row, Some(&device.id), "attempt_refused", refusal).await?);
+    }
+    if app.store.authorize_hashes(&row.id, ctx.now_ms).await? {
+        tracing::info!(request = %row.id, "hashes authorized on both channels");
+    }
+    reload(app, &row.id).await
 }

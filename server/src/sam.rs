@@ -23,6 +23,7 @@ use crate::store::{BatchDocumentRow, DeviceRow, RequestRow, UserRow};
 use subtle::ConstantTimeEq;
 use wysiwys_proto::api::WebConfirmation;
 use wysiwys_proto::batch::{BatchManifest, MEDIA_TYPE_BATCH};
+use wysiwys_proto::hashes::MEDIA_TYPE_HASHES;
 use wysiwys_proto::merkle;
 use wysiwys_proto::payment::Payment;
 use wysiwys_proto::sad::{self, Decision, SadClaims, VerifiedSad};
@@ -321,17 +322,21 @@ pub struct Authorization {
     pub members: Vec<Signing>,
 }
 
-/// The final decision. On success the returned permit allows one signature
-/// over signed attributes built here from R's own document hash.
-pub fn authorize(
-    req: &RequestRow,
-    batch: &[BatchDocumentRow],
+/// What both channels said, checked: R is open, the web confirmed R's
+/// hashes, and R's device answer is an approval that verifies.
+struct Confirmed<'r> {
+    web_confirmed_at: i64,
+    device_confirmed_at: i64,
+    sad_sha256: &'r [u8],
+}
+
+fn check_confirmed<'r>(
+    req: &'r RequestRow,
     user: &UserRow,
     device: &DeviceRow,
     sad_evidence: SadEvidence<'_>,
-    signer_certificate: &[u8],
     ctx: Context<'_>,
-) -> Result<Authorization, Refusal> {
+) -> Result<Confirmed<'r>, Refusal> {
     check_request_open(req, user, ctx.now_ms)?;
     let Some(web_confirmed_at) = req.web_confirmed_at else {
         return refuse_keeping(ErrorCode::RequestNotPending, "waiting for the web confirmation");
@@ -367,6 +372,25 @@ pub fn authorize(
         Decision::Reject => return refuse(ErrorCode::DeviceRejected, "the person rejected the request on the device"),
         Decision::NotMe => return refuse(ErrorCode::AccountLockedNotMe, "the person answered \"not me\""),
     }
+    Ok(Confirmed { web_confirmed_at, device_confirmed_at, sad_sha256 })
+}
+
+/// The final decision. On success the returned permit allows one signature
+/// over signed attributes built here from R's own document hash.
+pub fn authorize(
+    req: &RequestRow,
+    batch: &[BatchDocumentRow],
+    user: &UserRow,
+    device: &DeviceRow,
+    sad_evidence: SadEvidence<'_>,
+    signer_certificate: &[u8],
+    ctx: Context<'_>,
+) -> Result<Authorization, Refusal> {
+    if req.media_type == MEDIA_TYPE_HASHES {
+        return Err(Refusal::internal("a hash-only request is authorized, not signed, on confirmation"));
+    }
+    let Confirmed { web_confirmed_at, device_confirmed_at, sad_sha256 } =
+        check_confirmed(req, user, device, sad_evidence, ctx)?;
     let doc_hash = hash32(&req.doc_hash, "document hash")?;
     let evidence = Evidence {
         v: "evidence/1",
@@ -515,6 +539,9 @@ fn payment_of(media_type: &str, document: &[u8]) -> Result<Option<Payment>, Refu
 pub fn sign(hsm: &Hsm, permit: SignPermit) -> Result<[u8; 64], Error> {
     Ok(hsm.sign_with_user_key(&permit)?)
 }
+
+mod hashes;
+pub use hashes::{authorize_hashes, permit_hashes};
 
 #[cfg(test)]
 mod tests;

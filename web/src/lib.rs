@@ -164,6 +164,10 @@ pub fn status_message(view: &SignRequestView) -> String {
     match view.state {
         RequestState::Signed => "Signed. Both your browser and your device confirmed this letter.".into(),
         RequestState::Signing => "Both channels agree; signing…".into(),
+        RequestState::Authorized => {
+            "Both channels confirmed. The signing application may now sign exactly the hashes you saw, each once."
+                .into()
+        }
         RequestState::Failed => view.error.as_ref().map_or("Not signed.".into(), |e| e.error.plain_words().to_owned()),
         RequestState::Pending => match (view.web_confirmed_at.is_some(), view.device_confirmed_at.is_some()) {
             (false, false) => "Check the letter and press Sign; then confirm on your device.".into(),
@@ -197,6 +201,7 @@ pub fn state_label(state: &RequestState) -> &'static str {
     match state {
         RequestState::Pending => "waiting",
         RequestState::Signing => "signing",
+        RequestState::Authorized => "authorized",
         RequestState::Signed => "signed",
         RequestState::Failed => "not signed",
     }
@@ -207,7 +212,7 @@ pub fn state_label(state: &RequestState) -> &'static str {
 pub struct StaticFile {
     pub name: &'static str,
     pub content_type: &'static str,
-    pub body: &'static str,
+    pub body: &'static [u8],
 }
 
 const JS: &str = "text/javascript; charset=utf-8";
@@ -216,12 +221,14 @@ pub const STATIC_FILES: &[StaticFile] = &[
     StaticFile {
         name: "style.css",
         content_type: "text/css; charset=utf-8",
-        body: include_str!("../static/style.css"),
+        body: include_bytes!("../static/style.css"),
     },
-    StaticFile { name: "common.js", content_type: JS, body: include_str!("../static/common.js") },
-    StaticFile { name: "sign.js", content_type: JS, body: include_str!("../static/sign.js") },
-    StaticFile { name: "upload.js", content_type: JS, body: include_str!("../static/upload.js") },
-    StaticFile { name: "pairing.js", content_type: JS, body: include_str!("../static/pairing.js") },
+    StaticFile { name: "common.js", content_type: JS, body: include_bytes!("../static/common.js") },
+    StaticFile { name: "sign.js", content_type: JS, body: include_bytes!("../static/sign.js") },
+    StaticFile { name: "upload.js", content_type: JS, body: include_bytes!("../static/upload.js") },
+    StaticFile { name: "pairing.js", content_type: JS, body: include_bytes!("../static/pairing.js") },
+    // The service's logo, as CSC `info` names it (PNG, at most 256 × 256).
+    StaticFile { name: "logo.png", content_type: "image/png", body: include_bytes!("../static/logo.png") },
 ];
 
 pub fn static_file(name: &str) -> Option<&'static StaticFile> {

@@ -110,7 +110,9 @@
     if (r.state === "pending" && !r.web_confirmed_at) signButton.disabled = false;
     if (r.state !== "pending") signButton.disabled = true;
     if (r.state === "signed") document.getElementById("download").hidden = false;
-    if (r.state === "signed" || r.state === "failed") {
+    // A hash-only request ends here on this page: the signing application
+    // collects its signatures itself.
+    if (r.state === "signed" || r.state === "failed" || r.state === "authorized") {
       final = true;
       document.querySelector(".timer").hidden = true;
     }

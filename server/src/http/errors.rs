@@ -21,15 +21,17 @@ pub fn status_for(code: ErrorCode) -> StatusCode {
         | ActivationRequired
         | ActivationCodeInvalid
         | PairingPending => StatusCode::FORBIDDEN,
-        NotFound | RequestNotFound | UserUnknown => StatusCode::NOT_FOUND,
+        NotFound | RequestNotFound | UserUnknown | CredentialUnknown => StatusCode::NOT_FOUND,
         RequestNotPending | SadReplayed | PairingCodeInvalid | RequestCancelled | LimitReached | RpNameConfusable => {
             StatusCode::CONFLICT
         }
-        ChallengeExpired => StatusCode::GONE,
+        ChallengeExpired | CscSadExpired => StatusCode::GONE,
         PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         UnsupportedContentType | UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         HashMismatch | SummaryMismatch | SadInvalid | SadWrongRequest | UnsafeDocument | DeviceRejected
-        | IdempotencyKeyReused | PairingAnswerInvalid => StatusCode::UNPROCESSABLE_ENTITY,
+        | IdempotencyKeyReused | PairingAnswerInvalid | HashNotAuthorized | CscSadInvalid => {
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
         RateLimited => StatusCode::TOO_MANY_REQUESTS,
         // SIGNING_INTERRUPTED, INTERNAL_ERROR, and UNKNOWN (a client-side reading only).
         _ => StatusCode::INTERNAL_SERVER_ERROR,

@@ -3,6 +3,7 @@
 
 mod admin_api;
 mod auth;
+pub(crate) mod csc;
 mod device_socket;
 pub mod errors;
 mod handlers;
@@ -151,6 +152,7 @@ pub fn configure(
                             .route("/batches", web::post().to(rp_api::create_batch)),
                     ),
             );
+        cfg.configure(csc::configure);
         if app.test_clock.is_some() {
             cfg.route("/test/clock", web::post().to(handlers::advance_test_clock));
         }

@@ -2,7 +2,7 @@
 //! own attributes and the wire types of `proto`, served at
 //! `/api/openapi.json` with a Swagger UI at `/api/docs/` (vendored: no CDN).
 
-use super::{admin_api, handlers, rp_api};
+use super::{admin_api, csc, handlers, rp_api};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -45,6 +45,17 @@ use utoipa::{Modify, OpenApi};
         admin_api::create_user,
         admin_api::recover_user,
         admin_api::create_relying_party,
+        csc::v1::info,
+        csc::v1::list,
+        csc::v1::credential_info,
+        csc::v1::authorize,
+        csc::v1::sign_hash,
+        csc::v2::info,
+        csc::v2::list,
+        csc::v2::credential_info,
+        csc::v2::authorize,
+        csc::v2::authorize_check,
+        csc::v2::sign_hash,
     ),
     components(schemas(wysiwys_proto::rp::WebhookEvent, wysiwys_proto::api::StatusEvent)),
     modifiers(&SecuritySchemes),
@@ -53,6 +64,8 @@ use utoipa::{Modify, OpenApi};
         (name = "device", description = "Pairing a second device"),
         (name = "relying party", description = "Banks and agencies: requests for their customers, webhooks"),
         (name = "service", description = "Health and the CA certificate"),
+        (name = "csc", description = "The Cloud Signature Consortium API, v1.0.4.0 under /csc/v1/ and v2.0.0.2 under /csc/v2/; \
+            errors there are the spec's {\"error\", \"error_description\"} (docs/PROTOCOL.md §CSC)"),
         (name = "operator", description = "Accounts and relying parties for scripts; only with --admin-token-file"),
     )
 )]
@@ -95,6 +108,10 @@ mod tests {
             "/api/v1/rp/requests",
             "/api/v1/rp/requests/{id}/cancel",
             "/api/v1/admin/users",
+            "/csc/v1/credentials/authorize",
+            "/csc/v1/signatures/signHash",
+            "/csc/v2/credentials/authorizeCheck",
+            "/csc/v2/signatures/signHash",
         ] {
             assert!(paths.contains_key(path), "{path} is not documented");
         }

@@ -7,6 +7,7 @@
 //! conditional UPDATE on its current state, so two racing callers cannot
 //! both move it; the loser sees `false` and reports REQUEST_NOT_PENDING.
 
+mod csc;
 mod devices;
 mod pushes;
 mod relying_parties;
@@ -45,6 +46,15 @@ pub struct Store {
 pub enum FailFrom {
     Pending,
     Signing,
+}
+
+/// What a request holds besides its document: a batch's documents, or
+/// the hashes of a hash-only (CSC) request.
+#[derive(Debug, Clone, Copy)]
+pub enum Members<'a> {
+    None,
+    Batch(&'a [BatchDocumentRow]),
+    Hashes(&'a [[u8; 32]]),
 }
 
 /// Why a SAD could not be recorded against its request.
@@ -334,7 +344,7 @@ impl Store {
         &self,
         r: &RequestRow,
         idempotency: Option<Idempotency<'_>>,
-        batch: &[BatchDocumentRow],
+        members: Members<'_>,
     ) -> Result<bool> {
         let mut tx = self.begin_write().await?;
         if let Some(key) = idempotency {
@@ -375,6 +385,19 @@ impl Store {
         .bind(&r.rp_reference)
         .execute(&mut *tx)
         .await?;
+        let (batch, hashes) = match members {
+            Members::None => (&[][..], &[][..]),
+            Members::Batch(batch) => (batch, &[][..]),
+            Members::Hashes(hashes) => (&[][..], hashes),
+        };
+        for (position, digest) in hashes.iter().enumerate() {
+            sqlx::query("INSERT INTO csc_hashes (request_id, position, digest) VALUES ($1, $2, $3)")
+                .bind(&r.id)
+                .bind(i64::try_from(position).unwrap_or(i64::MAX))
+                .bind(&digest[..])
+                .execute(&mut *tx)
+                .await?;
+        }
         for d in batch {
             sqlx::query(
                 "INSERT INTO batch_documents (request_id, position, title, media_type, document, doc_hash, rp_reference)

@@ -276,3 +276,22 @@ pub struct BatchDocumentRow {
     pub rp_reference: Option<String>,
     pub signature: Option<Vec<u8>>,
 }
+
+/// One hash of a hash-only (CSC) request.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct CscHashRow {
+    pub request_id: String,
+    pub position: i64,
+    pub digest: Vec<u8>,
+    pub used_at: Option<i64>,
+    pub signature: Option<Vec<u8>>,
+}
+
+/// The CSC SAD issued for an authorized hash-only request.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct CscSadRow {
+    pub request_id: String,
+    pub sad_sha256: Vec<u8>,
+    pub issued_at: i64,
+    pub expires_at: i64,
+}

@@ -247,7 +247,7 @@ async fn exercise(store: Store) {
     store.record_login_success("u1").await.unwrap();
 
     // A full signing: both channels, one claim, one signature.
-    assert!(store.insert_request(&request("r1"), None, &[]).await.unwrap());
+    assert!(store.insert_request(&request("r1"), None, super::Members::None).await.unwrap());
     let after_web = store.record_web_confirmation("r1", 15).await.unwrap().unwrap();
     assert_eq!(after_web.web_confirmed_at, Some(15));
     assert!(store.record_web_confirmation("r1", 16).await.unwrap().is_none(), "only once");
@@ -269,7 +269,7 @@ async fn exercise(store: Store) {
     assert_eq!(events, ["created", "web_confirmed", "device_answered", "signing", "signed"]);
 
     // Replays and stale counters are refused and leave no trace on the request.
-    assert!(store.insert_request(&request("r2"), None, &[]).await.unwrap());
+    assert!(store.insert_request(&request("r2"), None, super::Members::None).await.unwrap());
     assert_eq!(store.admit_sad(&sad("r2", &[7; 32], 2)).await.unwrap(), AdmitOutcome::Replayed);
     assert_eq!(store.admit_sad(&sad("r2", &[8; 32], 1)).await.unwrap(), AdmitOutcome::CounterNotIncreasing);
     assert!(store.request("r2").await.unwrap().unwrap().sad.is_none());
@@ -281,7 +281,7 @@ async fn exercise(store: Store) {
     assert_eq!((last.0, last.1.as_str(), last.3.as_deref()), (40, "refused", Some("SAD_REPLAYED")));
 
     // A crash while signing: the next start closes the request for good.
-    assert!(store.insert_request(&request("r3"), None, &[]).await.unwrap());
+    assert!(store.insert_request(&request("r3"), None, super::Members::None).await.unwrap());
     store.record_web_confirmation("r3", 50).await.unwrap();
     assert!(matches!(store.admit_sad(&sad("r3", &[10; 32], 3)).await.unwrap(), AdmitOutcome::Admitted(_)));
     assert!(store.claim_for_signing("r3", 60).await.unwrap());
@@ -292,7 +292,7 @@ async fn exercise(store: Store) {
 
     // A second answer for a request that has one: still pending, answered already;
     // once it is being signed, no longer pending. Neither leaves a trace.
-    assert!(store.insert_request(&request("r4"), None, &[]).await.unwrap());
+    assert!(store.insert_request(&request("r4"), None, super::Members::None).await.unwrap());
     store.record_web_confirmation("r4", 44).await.unwrap();
     assert!(matches!(store.admit_sad(&sad("r4", &[11; 32], 4)).await.unwrap(), AdmitOutcome::Admitted(_)));
     assert_eq!(store.admit_sad(&sad("r4", &[12; 32], 5)).await.unwrap(), AdmitOutcome::AnsweredAlready);

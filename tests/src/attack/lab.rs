@@ -210,7 +210,11 @@ impl Lab {
 
     /// A new account, not logged in anywhere.
     pub async fn account(&self) -> Result<Credentials> {
-        self.operator("/users", &admin::NewUser { username: self.name("user"), external_id: None }).await
+        self.operator(
+            "/users",
+            &admin::NewUser { username: self.name("user"), external_id: None, relying_parties: Vec::new() },
+        )
+        .await
     }
 
     /// Logs in with password and the current TOTP code. Waits out a

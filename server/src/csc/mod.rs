@@ -1,0 +1,66 @@
+//! The Cloud Signature Consortium API's domain: one implementation behind
+//! the two wire mappings of `http::csc` (v1 and v2).
+//!
+//! A CSC client never bypasses the two channels. `credentials/authorize`
+//! makes a hash-only sign request (`wysiwys_proto::hashes`) that the person
+//! confirms on the Sign page and on the device like any other; only then
+//! is a SAD issued, bound to exactly the confirmed hashes, each signable
+//! once (`signing`), until it expires.
+
+pub mod authorization;
+pub mod credentials;
+pub mod signing;
+
+use crate::app::App;
+use crate::error::{Error, Result};
+use crate::store::{RelyingPartyRow, RequestRow, UserRow};
+use wysiwys_proto::ErrorCode;
+use wysiwys_proto::hashes::MEDIA_TYPE_HASHES;
+
+/// Who calls the CSC API: a relying party with its API key as the service
+/// token. (A signer's own OAuth token is the next kind.)
+#[derive(Debug, Clone)]
+pub enum Caller {
+    RelyingParty(RelyingPartyRow),
+}
+
+impl Caller {
+    fn rp(&self) -> &RelyingPartyRow {
+        match self {
+            Caller::RelyingParty(rp) => rp,
+        }
+    }
+}
+
+/// A required member the client left out, in the spec's words.
+pub(crate) fn missing(kind: &str, name: &str) -> Error {
+    Error::refused(ErrorCode::BadRequest, format!("Missing (or invalid type) {kind} parameter {name}"))
+}
+
+pub(crate) fn invalid(name: &str) -> Error {
+    Error::refused(ErrorCode::BadRequest, format!("Invalid parameter {name}"))
+}
+
+/// The owner of a credential this caller may use; any other credential
+/// looks exactly like a missing one.
+pub(crate) async fn credential_owner(app: &App, caller: &Caller, credential_id: &str) -> Result<UserRow> {
+    let unknown = || Error::refused(ErrorCode::CredentialUnknown, "Invalid parameter credentialID");
+    if credential_id.len() > 128 {
+        return Err(unknown());
+    }
+    let user = app.store.user_by_credential(credential_id).await?.ok_or_else(unknown)?;
+    if !app.store.rp_serves_user(&caller.rp().id, &user.id).await? {
+        tracing::info!(rp = %caller.rp().id, credential = credential_id, "CSC: credential of a signer this party does not serve");
+        return Err(unknown());
+    }
+    Ok(user)
+}
+
+/// A hash-only request this caller made.
+pub(crate) async fn own_hash_request(app: &App, caller: &Caller, id: &str) -> Result<Option<RequestRow>> {
+    Ok(app
+        .store
+        .request(id)
+        .await?
+        .filter(|row| row.media_type == MEDIA_TYPE_HASHES && row.rp_id.as_deref() == Some(caller.rp().id.as_str())))
+}

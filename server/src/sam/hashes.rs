@@ -1,0 +1,96 @@
+//! Hash-only requests (the CSC API's `signHash`): both channels confirm a
+//! manifest of hashes like any document; the SAM then lets each of exactly
+//! those hashes be signed once, when the client sends it with its SAD.
+//!
+//! The SAD the client holds is only a handle on the authorization; what
+//! the SAM trusts is the request: its confirmed manifest, its web
+//! confirmation and its device answer, re-verified at every `signHash`.
+
+use super::{
+    Context, Refusal, SadEvidence, SignPermit, check_confirmed, check_device, ct_equal, refuse_keeping, verify_sad_for,
+};
+use crate::store::{CscHashRow, DeviceRow, RequestRow, UserRow};
+use wysiwys_proto::ErrorCode;
+use wysiwys_proto::hashes::{HashManifest, MEDIA_TYPE_HASHES};
+use wysiwys_proto::sad::Decision;
+
+/// The digests of the stored manifest, which must be the confirmed document.
+fn confirmed_digests(req: &RequestRow) -> Result<Vec<[u8; 32]>, Refusal> {
+    if req.media_type != MEDIA_TYPE_HASHES {
+        return Err(Refusal::internal("not a hash-only request"));
+    }
+    if !ct_equal(&wysiwys_proto::jcs::sha256(&req.document), &req.doc_hash) {
+        return Err(Refusal::internal("the stored hash manifest is not the confirmed one"));
+    }
+    HashManifest::parse(&req.document)
+        .and_then(|m| m.digests())
+        .map_err(|e| Refusal::internal(format!("stored hash manifest: {e}")))
+}
+
+/// Both channels are in for a hash-only request: the same checks as
+/// [`super::authorize`], and no permit: nothing is signed until the client
+/// sends the hashes.
+pub fn authorize_hashes(
+    req: &RequestRow,
+    user: &UserRow,
+    device: &DeviceRow,
+    sad_evidence: SadEvidence<'_>,
+    ctx: Context<'_>,
+) -> Result<(), Refusal> {
+    check_confirmed(req, user, device, sad_evidence, ctx)?;
+    confirmed_digests(req)?;
+    Ok(())
+}
+
+/// One permit per hash the store has just claimed for this call. Every
+/// refusal here leaves the authorization as it is (a stranger's bad call
+/// must not end it); the hashes it claimed stay used.
+pub fn permit_hashes(
+    req: &RequestRow,
+    user: &UserRow,
+    device: &DeviceRow,
+    claimed: &[CscHashRow],
+    ctx: Context<'_>,
+) -> Result<Vec<SignPermit>, Refusal> {
+    if req.state != "authorized" {
+        return refuse_keeping(ErrorCode::RequestNotPending, format!("request is {}", req.state));
+    }
+    if req.user_id != user.id || req.signature.is_some() {
+        return Err(Refusal::internal("request and user rows do not belong together"));
+    }
+    if user.signing_locked_at.is_some() {
+        return refuse_keeping(ErrorCode::AccountLockedNotMe, "signing is locked after a \"not me\" answer");
+    }
+    let (Some(_), Some(token), Some(sad_sha256), Some(device_confirmed_at)) =
+        (req.web_confirmed_at, req.sad.as_deref(), req.sad_sha256.as_deref(), req.device_confirmed_at)
+    else {
+        return Err(Refusal::internal("an authorized request without both confirmations"));
+    };
+    if req.device_id.as_deref() != Some(device.id.as_str()) {
+        return Err(Refusal::internal("the SAD on record came from another device"));
+    }
+    check_device(req, device).map_err(Refusal::kept)?;
+    if !ct_equal(&wysiwys_proto::jcs::sha256(token.as_bytes()), sad_sha256) {
+        return Err(Refusal::internal("the SAD on record was altered"));
+    }
+    // The device's SAD was valid when it was admitted; its lifetime is the
+    // challenge's, not the authorization's, so it is checked as of then.
+    let at_admission = Context { origin: ctx.origin, now_ms: device_confirmed_at };
+    let claims = verify_sad_for(req, device, token, at_admission).map_err(Refusal::kept)?.claims;
+    if claims.dec != Decision::Approve {
+        return Err(Refusal::internal("an authorized request whose device answer is no approval"));
+    }
+    let digests = confirmed_digests(req)?;
+    claimed
+        .iter()
+        .map(|row| {
+            let confirmed = usize::try_from(row.position).ok().and_then(|i| digests.get(i));
+            match confirmed {
+                Some(digest) if row.request_id == req.id && row.used_at.is_some() && ct_equal(&row.digest, digest) => {
+                    Ok(SignPermit { credential_id: req.credential_id.clone(), digest: *digest })
+                }
+                _ => Err(Refusal::internal("a claimed hash is not the one confirmed at its place")),
+            }
+        })
+        .collect()
+}
