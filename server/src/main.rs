@@ -31,8 +31,8 @@ enum Command {
         #[arg(long)]
         external_id: Option<String>,
         /// A relying party (its id) that may use this person's credential
-        /// through the CSC API; repeatable.
-        #[arg(long = "relying-party")]
+        /// through the CSC API; repeatable. (An id may begin with '-'.)
+        #[arg(long = "relying-party", allow_hyphen_values = true)]
         relying_parties: Vec<String>,
         /// Print the credentials as JSON (for scripts and tests).
         #[arg(long)]
@@ -57,6 +57,15 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Lets a relying party use an existing person's credential through the CSC API.
+    LinkUser {
+        #[command(flatten)]
+        common: CommonConfig,
+        username: String,
+        /// The relying party's id (printed by create-rp; it may begin with '-').
+        #[arg(long = "relying-party", allow_hyphen_values = true)]
+        relying_party: String,
+    },
     /// Recovery for a person who lost every device: revokes all of the
     /// account's devices and prints a new activation code to deliver out of band.
     RecoverUser {
@@ -77,6 +86,7 @@ impl Command {
             Command::Serve(c) | Command::Demo(c) => &c.common,
             Command::CreateUser { common, .. }
             | Command::CreateRp { common, .. }
+            | Command::LinkUser { common, .. }
             | Command::RecoverUser { common, .. } => common,
         }
     }
@@ -162,6 +172,12 @@ async fn run(command: Command) -> Result<(), Error> {
             )
             .await?;
             print_account(&created, json);
+            Ok(())
+        }
+        Command::LinkUser { common, username, relying_party } => {
+            let (store, _hsm) = wysiwys_server::open_backends(&common).await?;
+            relying_parties::link_user(&store, &SystemClock, &relying_party, &username).await?;
+            println!("{relying_party} may now use the credential of {username:?} through the CSC API");
             Ok(())
         }
         Command::RecoverUser { common, username, json } => {

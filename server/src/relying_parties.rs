@@ -136,6 +136,31 @@ pub async fn create_relying_party(
     Ok(CreatedRelyingParty { id: row.id, name: row.name, api_key: SecretString::from(api_key), webhook_secret })
 }
 
+/// Lets a relying party use a person's credential through the CSC API (an
+/// operator's decision, like creating the account: a party cannot claim
+/// people itself).
+pub async fn link_user(store: &Store, clock: &dyn Clock, rp_id: &str, username: &str) -> Result<()> {
+    if !store.relying_party_exists(rp_id).await? {
+        return Err(Error::refused(ErrorCode::BadRequest, format!("no relying party {rp_id:?}")));
+    }
+    let Some(user) = store.user_by_username(username).await? else {
+        return Err(Error::refused(ErrorCode::UserUnknown, format!("no user {username:?}")));
+    };
+    let now = clock.now_ms();
+    store.link_rp_user(rp_id, &user.id, now).await?;
+    store
+        .audit(&crate::store::AuditEvent {
+            at: now,
+            event: "rp_user_linked",
+            user_id: Some(&user.id),
+            detail: Some(rp_id),
+            ..Default::default()
+        })
+        .await?;
+    tracing::info!(rp = %rp_id, user = %user.id, "relying party linked to user");
+    Ok(())
+}
+
 /// The party behind an API key. The key is looked up by its SHA-256: a
 /// 256-bit random key needs no slow hash, and the database never holds it.
 pub async fn authenticate(app: &App, api_key: &str) -> Result<RelyingPartyRow> {

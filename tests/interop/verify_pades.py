@@ -4,7 +4,10 @@ implementation: intact, valid, trusted under our CA, covering the whole file,
 ETSI.CAdES.detached, and no signing-time attribute (EN 319 142-1 B-B puts the
 time in /M). Prints the signer's evidence; exits non-zero on any failure.
 
-Usage: verify_pades.py SIGNED.pdf CA.pem
+Usage: verify_pades.py SIGNED.pdf CA.pem [--client-signed]
+
+--client-signed: the CMS was made by a CSC client (pyHanko's CSCSigner) from
+signatures wysiwys returned, so it carries no wysiwys evidence attribute.
 """
 import asyncio
 import sys
@@ -19,7 +22,7 @@ from pyhanko_certvalidator import ValidationContext
 EVIDENCE_OID = "2.25.221458699246909409711979724285883248513"
 
 
-async def main(pdf_path: str, ca_path: str) -> None:
+async def main(pdf_path: str, ca_path: str, client_signed: bool) -> None:
     context = ValidationContext(trust_roots=[load_cert_from_pemder(ca_path)])
     with open(pdf_path, "rb") as f:
         reader = PdfFileReader(f)
@@ -34,10 +37,12 @@ async def main(pdf_path: str, ca_path: str) -> None:
         assert signature.sig_object["/SubFilter"] == "/ETSI.CAdES.detached"
         attributes = {a["type"].dotted: a for a in signature.signer_info["signed_attrs"]}
         assert "1.2.840.113549.1.9.5" not in attributes, "PAdES B-B has no signing-time attribute"
-        assert EVIDENCE_OID in attributes, "evidence attribute missing"
-        print("evidence:", attributes[EVIDENCE_OID]["values"][0].native)
+        if not client_signed:
+            assert EVIDENCE_OID in attributes, "evidence attribute missing"
+            print("evidence:", attributes[EVIDENCE_OID]["values"][0].native)
+        print("signer:", status.signing_cert.subject.human_friendly)
         print("OK")
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], sys.argv[2]))
+    asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3:] == ["--client-signed"]))

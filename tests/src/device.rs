@@ -1,15 +1,14 @@
 //! The device channel: the real `wysiwys-confirm` process, and a scripted
 //! device speaking the socket protocol directly (for attacks and replays).
 
+use crate::events::EventProcess;
 use crate::workspace_bin;
 use futures_util::{SinkExt, StreamExt};
 use p256::ecdsa::SigningKey;
 use secrecy::SecretString;
 use serde_json::Value;
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::Command;
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
 use wysiwys_confirm::store::{Account, Home};
@@ -30,12 +29,7 @@ pub struct ConfirmApp {
 }
 
 /// A running `approve|reject|not-me --once`.
-#[derive(Debug)]
-pub struct RunningAnswer {
-    child: Option<Child>,
-    events: mpsc::Receiver<Value>,
-    seen: Vec<Value>,
-}
+pub type RunningAnswer = EventProcess;
 
 impl ConfirmApp {
     pub fn new() -> ConfirmApp {
@@ -97,23 +91,9 @@ impl ConfirmApp {
 
     /// Starts any long-running command (`auto`, `approve --once`…) with JSON events.
     pub fn spawn(&self, args: &[&str]) -> RunningAnswer {
-        let mut child = self
-            .command()
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start wysiwys-confirm");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, events) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Ok(v) = serde_json::from_str::<Value>(&line) {
-                    let _ = tx.send(v);
-                }
-            }
-        });
-        RunningAnswer { child: Some(child), events, seen: Vec::new() }
+        let mut command = self.command();
+        command.args(args);
+        EventProcess::spawn(command, "wysiwys-confirm")
     }
 
     pub fn account(&self) -> Account {
@@ -134,52 +114,6 @@ impl Default for ConfirmApp {
 
 fn parse_events(stdout: &[u8]) -> Vec<Value> {
     String::from_utf8_lossy(stdout).lines().filter_map(|l| serde_json::from_str(l).ok()).collect()
-}
-
-impl RunningAnswer {
-    /// Blocks (off the async runtime) until an event of this kind arrives.
-    pub async fn wait_for(&mut self, kind: &str) -> Value {
-        let deadline = std::time::Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Some(e) = self.seen.iter().find(|e| e["event"] == kind) {
-                return e.clone();
-            }
-            let left = deadline.saturating_duration_since(std::time::Instant::now());
-            assert!(!left.is_zero(), "no {kind:?} event; saw {:?}", self.seen);
-            match self.events.recv_timeout(Duration::from_millis(20)) {
-                Ok(e) => self.seen.push(e),
-                Err(mpsc::RecvTimeoutError::Timeout) => tokio::time::sleep(Duration::from_millis(10)).await,
-                Err(mpsc::RecvTimeoutError::Disconnected) => {
-                    panic!("wysiwys-confirm exited without a {kind:?} event; saw {:?}", self.seen)
-                }
-            }
-        }
-    }
-
-    /// Waits for the process to exit; returns its exit code and every event.
-    pub async fn finish(mut self) -> (i32, Vec<Value>) {
-        let mut child = self.child.take().expect("running");
-        let (_, empty) = mpsc::channel();
-        let events = std::mem::replace(&mut self.events, empty);
-        let mut seen = std::mem::take(&mut self.seen);
-        tokio::task::spawn_blocking(move || {
-            let code = child.wait().expect("wait").code().unwrap_or(-1);
-            // The reader thread ends when stdout closes: every line is in.
-            seen.extend(events.iter());
-            (code, seen)
-        })
-        .await
-        .expect("join")
-    }
-}
-
-impl Drop for RunningAnswer {
-    fn drop(&mut self) {
-        if let Some(child) = &mut self.child {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
 }
 
 type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;

@@ -9,7 +9,9 @@
 pub mod attack;
 pub mod browser;
 pub mod chrome;
+pub mod csc;
 pub mod device;
+pub mod events;
 pub mod nginx;
 pub mod openapi;
 pub mod pdf;

@@ -155,6 +155,11 @@ impl TestServer {
         serde_json::from_slice(&self.admin(&args)).expect("create-rp JSON")
     }
 
+    /// Lets a relying party use this person's credential through the CSC API.
+    pub fn link_user(&self, username: &str, rp_id: &str) {
+        self.admin(&["link-user", username, "--relying-party", rp_id]);
+    }
+
     /// The server's clock, in seconds (system time plus what tests advanced).
     pub fn now_s(&self) -> i64 {
         crate::system_now_s() + self.clock_offset_s.load(Ordering::SeqCst)

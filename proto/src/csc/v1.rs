@@ -9,6 +9,7 @@ pub const SPECS: &str = "1.0.4.0";
 /// `info`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = CscV1InfoResponse))]
 pub struct InfoResponse {
     pub specs: String,
     pub name: String,
@@ -26,6 +27,7 @@ pub struct InfoResponse {
 /// `credentials/info`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = CscV1CredentialInfo))]
 pub struct CredentialInfo {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
@@ -45,6 +47,7 @@ pub struct CredentialInfo {
 /// `credentials/list`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = CscV1ListResponse))]
 pub struct ListResponse {
     #[serde(rename = "credentialIDs")]
     pub credential_ids: Vec<String>,

@@ -9,6 +9,7 @@ pub const SPECS: &str = "2.0.0.2";
 /// `info`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = CscV2InfoResponse))]
 pub struct InfoResponse {
     pub specs: String,
     pub name: String,
@@ -33,12 +34,14 @@ pub struct InfoResponse {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = CscV2SignAlgorithms))]
 pub struct SignAlgorithms {
     pub algos: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = CscV2SignatureFormats))]
 pub struct SignatureFormats {
     /// `C` (CAdES), `P` (PAdES), …
     pub formats: Vec<String>,
@@ -49,6 +52,7 @@ pub struct SignatureFormats {
 /// How a credential is authorized.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = CscV2Auth))]
 pub struct Auth {
     /// `explicit`: `credentials/authorize`, answered out of band.
     pub mode: String,
@@ -61,6 +65,7 @@ pub struct Auth {
 /// One authentication object: here, the two channels, both out of band.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = CscV2AuthObject))]
 pub struct AuthObject {
     /// `ChallengeResponseOOB` (the device) or `PasswordOOB` (the web log-in).
     #[serde(rename = "type")]
@@ -75,6 +80,7 @@ pub struct AuthObject {
 /// `credentials/info`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = CscV2CredentialInfo))]
 pub struct CredentialInfo {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
@@ -91,6 +97,7 @@ pub struct CredentialInfo {
 /// `credentials/list`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = CscV2ListResponse))]
 pub struct ListResponse {
     #[serde(rename = "credentialIDs")]
     pub credential_ids: Vec<String>,
@@ -104,6 +111,7 @@ pub struct ListResponse {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = CscV2ListedCredential))]
 pub struct ListedCredential {
     #[serde(rename = "credentialID")]
     pub credential_id: String,
@@ -114,6 +122,7 @@ pub struct ListedCredential {
 /// `credentials/authorizeCheck`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = CscV2AuthorizeCheckRequest))]
 pub struct AuthorizeCheckRequest {
     #[serde(default)]
     pub handle: Option<String>,

@@ -59,7 +59,7 @@ pub async fn start(app: &App, caller: &Caller, input: AuthorizeInput<'_>) -> Res
         return Err(Error::refused(ErrorCode::BadRequest, "Empty hash array"));
     }
     if hashes.len() as u64 != num_signatures {
-        return Err(Error::refused(ErrorCode::BadRequest, "SCAL 2: give exactly numSignatures hashes"));
+        return Err(Error::refused(ErrorCode::BadRequest, "SCAL 2: numSignatures must equal the number of hashes"));
     }
     if input.hash_algorithm_oid.is_some_and(|oid| oid != OID_SHA256) {
         return Err(invalid("hashAlgorithmOID"));

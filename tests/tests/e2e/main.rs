@@ -7,6 +7,7 @@ mod accounts;
 mod attack;
 mod bad_input;
 mod batch;
+mod csc;
 mod device_app;
 mod enrolment;
 mod fixture;
