@@ -6,6 +6,7 @@ use crate::events::EventProcess;
 use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
+use wysiwys_proto::ErrorCode;
 
 #[derive(Debug, Clone)]
 pub struct CscClient {
@@ -32,6 +33,15 @@ impl CscAnswer {
         self.body["wysiwys_error"].as_str().unwrap_or_default()
     }
 
+    /// The refusal, as our stable code; None for a 2xx answer.
+    pub fn code(&self) -> Option<ErrorCode> {
+        if (200..300).contains(&self.status) {
+            None
+        } else {
+            Some(ErrorCode::parse(self.wysiwys_error()).unwrap_or(ErrorCode::Unknown))
+        }
+    }
+
     pub fn ok(self) -> Value {
         assert_eq!(self.status, 200, "{}", self.body);
         self.body
@@ -41,11 +51,12 @@ impl CscAnswer {
 impl CscClient {
     /// `version` is `v1` or `v2`; `token` the relying party's API key.
     pub fn new(origin: &str, version: &str, token: Option<&str>) -> CscClient {
-        CscClient {
-            client: reqwest::Client::new(),
-            base: format!("{origin}/csc/{version}"),
-            token: token.map(str::to_owned),
-        }
+        CscClient::with_client(origin, version, token, reqwest::Client::new())
+    }
+
+    /// With a client of the caller's (one that trusts a private CA, say).
+    pub fn with_client(origin: &str, version: &str, token: Option<&str>, client: reqwest::Client) -> CscClient {
+        CscClient { client, base: format!("{origin}/csc/{version}"), token: token.map(str::to_owned) }
     }
 
     pub async fn post(&self, method: &str, body: &Value) -> CscAnswer {

@@ -4,6 +4,7 @@
 //! APIs). Nothing here reads the target's files or database.
 
 use crate::browser::{ApiError, ApiResult, Browser, totp_code};
+use crate::csc::CscClient;
 use crate::device::{PASSPHRASE, ScriptedDevice, Tls};
 use crate::relying_party::Bank;
 use crate::server::{Credentials, RpCredentials};
@@ -20,6 +21,7 @@ use wysiwys_proto::api::{LoginResponse, PairDeviceRequest, PairDeviceResponse, P
 use wysiwys_proto::api::{PairingOutcome, PairingStatus};
 use wysiwys_proto::api::{RequestState, SignRequestView};
 use wysiwys_proto::device_auth::{PairingClaims, pairing_proof};
+use wysiwys_proto::hashes::MEDIA_TYPE_HASHES;
 use wysiwys_proto::pairing::PairingUri;
 use wysiwys_proto::summary::{MEDIA_TYPE_PAYMENT, MEDIA_TYPE_PDF, MEDIA_TYPE_TEXT};
 use wysiwys_proto::{ErrorBody, ErrorCode, Jwk, admin};
@@ -71,6 +73,13 @@ pub struct Device {
     /// SAD counters must rise across all connections of this device.
     counter: AtomicU64,
     tls: Tls,
+}
+
+/// A relying party with its CSC client.
+#[derive(Debug)]
+pub struct CscPlatform {
+    pub credentials: RpCredentials,
+    pub csc: CscClient,
 }
 
 /// A user with one paired device: whom most attacks are aimed at.
@@ -210,11 +219,14 @@ impl Lab {
 
     /// A new account, not logged in anywhere.
     pub async fn account(&self) -> Result<Credentials> {
-        self.operator(
-            "/users",
-            &admin::NewUser { username: self.name("user"), external_id: None, relying_parties: Vec::new() },
-        )
-        .await
+        self.account_served_by(Vec::new()).await
+    }
+
+    /// A new account whose credential these relying parties (ids) may use
+    /// through the CSC API.
+    pub async fn account_served_by(&self, relying_parties: Vec<String>) -> Result<Credentials> {
+        self.operator("/users", &admin::NewUser { username: self.name("user"), external_id: None, relying_parties })
+            .await
     }
 
     /// Logs in with password and the current TOTP code. Waits out a
@@ -386,6 +398,24 @@ impl Lab {
         let user = self.user().await?;
         let device = self.pair(&user).await?;
         Ok(Victim { user, device })
+    }
+
+    /// A logged-in user with one paired device, whose credential `platform`
+    /// may use through the CSC API.
+    pub async fn victim_of(&self, platform: &CscPlatform) -> Result<Victim> {
+        let credentials = self.account_served_by(vec![platform.credentials.rp_id.clone()]).await?;
+        let browser = self.log_in(&credentials).await?;
+        let user = User { credentials, browser };
+        let device = self.pair(&user).await?;
+        Ok(Victim { user, device })
+    }
+
+    /// A signing platform that speaks the CSC API (v2), allowed hash-only requests.
+    pub async fn csc_platform(&self) -> Result<CscPlatform> {
+        let credentials =
+            self.register_relying_party_for(&self.name("platform"), &[MEDIA_TYPE_HASHES]).await.map_err(api)?;
+        let csc = CscClient::with_client(&self.origin, "v2", Some(&credentials.api_key), self.client());
+        Ok(CscPlatform { credentials, csc })
     }
 
     /// A relying party allowed letters and payments.

@@ -61,7 +61,8 @@ fn legitimate_signatures(name: &str) -> std::ops::RangeInclusive<u64> {
         | "sad-race"
         | "double-signature"
         | "cross-user-signature"
-        | "pdf-signature-attacks" => 1..=1,
+        | "pdf-signature-attacks"
+        | "csc-sad-replay" => 1..=1,
         _ => 0..=0,
     }
 }
@@ -122,6 +123,11 @@ every_scenario! {
     rp_forged_api_key => "rp-forged-api-key",
     rp_media_type_not_allowed => "rp-media-type-not-allowed",
     rp_look_alike_name => "rp-look-alike-name",
+    csc_hash_not_confirmed => "csc-hash-not-confirmed",
+    csc_sad_replay => "csc-sad-replay",
+    csc_sad_other_credential => "csc-sad-other-credential",
+    csc_foreign_credential => "csc-foreign-credential",
+    csc_web_confirmation_alone => "csc-web-confirmation-alone",
     unsafe_document_bidi => "unsafe-document-bidi",
     unsafe_document_zero_width => "unsafe-document-zero-width",
     invisible_characters => "invisible-characters",

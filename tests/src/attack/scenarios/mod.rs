@@ -4,6 +4,7 @@
 mod accounts;
 mod browser;
 mod channel;
+mod csc;
 mod enrolment;
 mod inputs;
 mod parties;
@@ -291,6 +292,41 @@ pub static ALL: &[Scenario] = &[
         [RpNameConfusable],
         parties::rp_look_alike_name,
         "a party registers a genuine party's name with 1 or I for l, capitalised, or with a Cyrillic letter"
+    ),
+    scenario!(
+        "csc-hash-not-confirmed",
+        RelyingParty,
+        [HashNotAuthorized],
+        csc::hash_not_confirmed,
+        "a CSC platform holding a SAD for the hash the person confirmed sends another hash, both, and one twice"
+    ),
+    scenario!(
+        "csc-sad-replay",
+        Network,
+        [HashNotAuthorized],
+        csc::sad_replay,
+        "a recorded signHash (SAD and hash) is sent again, and the SAD is collected a second time"
+    ),
+    scenario!(
+        "csc-sad-other-credential",
+        RelyingParty,
+        [CscSadInvalid],
+        csc::sad_for_another_credential,
+        "a platform uses one person's SAD to sign with the credential of another person it serves"
+    ),
+    scenario!(
+        "csc-foreign-credential",
+        RelyingParty,
+        [CredentialUnknown],
+        csc::foreign_credential,
+        "a second platform lists, describes, authorizes and signs with a credential it does not serve, and polls the first one's authorization"
+    ),
+    scenario!(
+        "csc-web-confirmation-alone",
+        ManInTheBrowser,
+        [CscSadInvalid],
+        csc::web_confirmation_alone,
+        "script in the page confirms a CSC authorization; without the device no SAD is issued and a guessed one is refused"
     ),
     scenario!(
         "unsafe-document-bidi",
