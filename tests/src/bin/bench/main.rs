@@ -32,6 +32,13 @@ struct Args {
     /// Iterations of the crypto-only loop (per thread).
     #[arg(long, default_value_t = 3000)]
     crypto_iterations: usize,
+    /// Instead of flows: CSC `signHash` throughput for 1-hash and 100-hash
+    /// authorizations, against the raw HSM rate.
+    #[arg(long)]
+    csc: bool,
+    /// CSC mode: authorizations per size.
+    #[arg(long, default_value_t = 20)]
+    csc_rounds: usize,
     #[command(subcommand)]
     internal: Option<Internal>,
 }
@@ -44,6 +51,8 @@ enum Internal {
     CryptoLoop { data_dir: std::path::PathBuf, iterations: usize, threads: usize },
 }
 
+mod csc;
+
 const LETTER: &str = "Benchmark letter\n\nDear citizen, this letter is signed many times over.\n";
 
 fn main() {
@@ -51,7 +60,8 @@ fn main() {
     if let Some(Internal::CryptoLoop { data_dir, iterations, threads }) = &args.internal {
         let rate = crypto_loop(data_dir, *iterations, *threads);
         let device = device_loop(*iterations, *threads);
-        println!("{rate} {device}");
+        let raw_hsm = raw_hsm_rate(data_dir, *iterations);
+        println!("{rate} {device} {raw_hsm}");
         return;
     }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
@@ -63,8 +73,8 @@ struct Pair {
     device: ScriptedDevice,
 }
 
-async fn set_up_pair(server: &TestServer, index: usize) -> Pair {
-    let creds = server.create_user(&format!("bench{index}"));
+async fn set_up_pair(server: &TestServer, index: usize, extra: &[&str]) -> Pair {
+    let creds = server.create_user_with(&format!("bench{index}"), extra);
     let mut browser = Browser::new(server);
     browser.login(server, &creds).await.unwrap();
     let pairing = browser.pairing_code().await.unwrap();
@@ -126,10 +136,13 @@ async fn run(args: Args) {
         _ => Db::Sqlite,
     };
     let server = TestServer::start_with(db, &["--request-rate-per-minute", "100000000"]).await;
+    if args.csc {
+        return csc::run(&server, db, args.csc_rounds, args.crypto_iterations).await;
+    }
     eprintln!("server at {} ({:?}); setting up {} pairs", server.origin, db, args.concurrency);
     let mut pairs = Vec::new();
     for i in 0..args.concurrency {
-        pairs.push(set_up_pair(&server, i).await);
+        pairs.push(set_up_pair(&server, i, &[]).await);
     }
     // Warm-up: connections, caches, the first HSM sessions.
     for pair in &mut pairs {
@@ -162,7 +175,7 @@ async fn run(args: Args) {
 
     // The crypto-only loop, on the same token, with as many threads as cores.
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let (crypto_rate, device_rate) = crypto_loop_subprocess(&server, args.crypto_iterations, threads);
+    let (crypto_rate, device_rate, _) = crypto_loop_subprocess(&server, args.crypto_iterations, threads);
     // The flows also pay the device's crypto (on the same cores here): the
     // best a flow can do is both loops back to back.
     let crypto_bound = 1.0 / (1.0 / crypto_rate + 1.0 / device_rate);
@@ -208,7 +221,9 @@ fn cpu_seconds(pid: u32) -> f64 {
     (ticks(11) + ticks(12)) / 100.0
 }
 
-fn crypto_loop_subprocess(server: &TestServer, iterations: usize, threads: usize) -> (f64, f64) {
+/// The crypto loops in a subprocess: (server loop, device loop, raw HSM
+/// signatures per second on one thread).
+fn crypto_loop_subprocess(server: &TestServer, iterations: usize, threads: usize) -> (f64, f64, f64) {
     let conf = server.data_dir().join("softhsm2.conf");
     let out = std::process::Command::new(std::env::current_exe().unwrap())
         .arg("crypto-loop")
@@ -221,17 +236,30 @@ fn crypto_loop_subprocess(server: &TestServer, iterations: usize, threads: usize
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8_lossy(&out.stdout);
     let mut rates = text.split_whitespace().map(|r| r.parse::<f64>().unwrap());
-    (rates.next().unwrap(), rates.next().unwrap())
+    (rates.next().unwrap(), rates.next().unwrap(), rates.next().unwrap())
+}
+
+fn open_hsm(data_dir: &std::path::Path) -> wysiwys_server::hsm::Hsm {
+    use wysiwys_server::hsm::{Hsm, Pins};
+    let pin = wysiwys_server::hsm::softhsm::pin_file(&data_dir.join("hsm-user.pin"), false).unwrap().unwrap();
+    let module = std::path::Path::new(wysiwys_server::config::DEFAULT_SOFTHSM_MODULE);
+    Hsm::open(module, "wysiwys", &Pins { user: pin, so: None }).unwrap()
+}
+
+/// One HSM ECDSA signature after another on one thread: what `signHash`
+/// does per hash, without anything around it.
+fn raw_hsm_rate(data_dir: &std::path::Path, iterations: usize) -> f64 {
+    let hsm = open_hsm(data_dir);
+    rate_on_threads(iterations, 1, || {
+        hsm.sign_as_channel(&[7u8; 32]).unwrap();
+    })
 }
 
 /// One HSM signature (the user's signature stands in as a channel-key
 /// signature: same mechanism, same token), one SAD verification, one
 /// challenge signature; `threads` threads in parallel.
 fn crypto_loop(data_dir: &std::path::Path, iterations: usize, threads: usize) -> f64 {
-    use wysiwys_server::hsm::{Hsm, Pins};
-    let pin = wysiwys_server::hsm::softhsm::pin_file(&data_dir.join("hsm-user.pin"), false).unwrap().unwrap();
-    let module = std::path::Path::new(wysiwys_server::config::DEFAULT_SOFTHSM_MODULE);
-    let hsm = Arc::new(Hsm::open(module, "wysiwys", &Pins { user: pin, so: None }).unwrap());
+    let hsm = Arc::new(open_hsm(data_dir));
     let device = SigningKey::try_generate().unwrap();
     let claims = bench_sad_claims();
     let token = sad::build(&device, &claims).unwrap();
