@@ -109,6 +109,23 @@ fn certificates(requested: Option<wysiwys_proto::csc::Certificates>) -> wysiwys_
     requested.unwrap_or_default()
 }
 
+/// `credentials/info` of either version: what the credential is; the
+/// versions differ only in how they describe its authorization.
+async fn credential_view(
+    app: &App,
+    caller: &CscCaller,
+    request: &wysiwys_proto::csc::InfoRequest,
+) -> Result<crate::csc::credentials::CredentialView, CscError> {
+    Ok(crate::csc::credentials::info(
+        app,
+        &caller.0,
+        request.credential_id.as_deref(),
+        certificates(request.certificates),
+        request.cert_info.unwrap_or(false),
+    )
+    .await?)
+}
+
 /// `signatures/signHash`: the same in both versions (v2 names, or the v1
 /// names pyHanko sends to either).
 async fn sign_hash(app: AppData, caller: CscCaller, payload: web::Payload) -> Result<HttpResponse, CscError> {

@@ -2,8 +2,8 @@
 //! person confirmed on both channels (v1 has no asynchronous answer).
 
 use super::{
-    AUTH_TYPE, AppData, CscCaller, CscError, SCAL, SERVICE_DESCRIPTION, SERVICE_NAME, authorize_input, body,
-    certificates, invalid, json, logo,
+    AUTH_TYPE, AppData, CscCaller, CscError, SCAL, SERVICE_DESCRIPTION, SERVICE_NAME, authorize_input, body, invalid,
+    json, logo,
 };
 use crate::csc::{authorization, credentials};
 use actix_web::{HttpResponse, web};
@@ -51,14 +51,7 @@ pub async fn list(app: AppData, caller: CscCaller, payload: web::Payload) -> Res
         (status = 401, description = "invalid_token", body = CscErrorBody)))]
 pub async fn credential_info(app: AppData, caller: CscCaller, payload: web::Payload) -> Result<HttpResponse, CscError> {
     let request: InfoRequest = body(&app, payload).await?;
-    let view = credentials::info(
-        &app,
-        &caller.0,
-        request.credential_id.as_deref(),
-        certificates(request.certificates),
-        request.cert_info.unwrap_or(false),
-    )
-    .await?;
+    let view = super::credential_view(&app, &caller, &request).await?;
     Ok(json(&v1::CredentialInfo {
         description: None,
         key: view.key,

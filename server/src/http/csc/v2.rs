@@ -130,14 +130,7 @@ pub async fn list(app: AppData, caller: CscCaller, payload: web::Payload) -> Res
         (status = 401, description = "invalid_token", body = CscErrorBody)))]
 pub async fn credential_info(app: AppData, caller: CscCaller, payload: web::Payload) -> Result<HttpResponse, CscError> {
     let request: InfoRequest = body(&app, payload).await?;
-    let view = credentials::info(
-        &app,
-        &caller.0,
-        request.credential_id.as_deref(),
-        certificates(request.certificates),
-        request.cert_info.unwrap_or(false),
-    )
-    .await?;
+    let view = super::credential_view(&app, &caller, &request).await?;
     Ok(json(&credential_info_of(view)))
 }
 
