@@ -65,6 +65,9 @@ pub struct NewRelyingParty {
     pub media_types: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub webhook_url: Option<String>,
+    /// Exact redirect URIs for CSC `oauth2/authorize` (https, or http to loopback).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub redirect_uris: Vec<String>,
 }
 
 /// The credentials of a new relying party, shown once.

@@ -119,6 +119,18 @@ error_codes! {
     CscSadInvalid => "CSC_SAD_INVALID",
     /// A CSC SAD whose lifetime is over.
     CscSadExpired => "CSC_SAD_EXPIRED",
+    /// An OAuth client id that is unknown, a client secret that is wrong, or
+    /// a redirect URI the client did not register (CSC `oauth2/…`).
+    OAuthClientInvalid => "OAUTH_CLIENT_INVALID",
+    /// An authorization code that is unknown, used, expired, for another
+    /// client or redirect URI, or sent with the wrong PKCE verifier.
+    OAuthGrantInvalid => "OAUTH_GRANT_INVALID",
+    /// A grant type other than `authorization_code`.
+    OAuthGrantTypeUnsupported => "OAUTH_GRANT_TYPE_UNSUPPORTED",
+    /// A scope other than `service` or `credential`.
+    OAuthScopeInvalid => "OAUTH_SCOPE_INVALID",
+    /// A CSC access token whose lifetime is over.
+    CscTokenExpired => "CSC_TOKEN_EXPIRED",
     InternalError => "INTERNAL_ERROR",
     /// A code from a newer version that this one does not know.
     Unknown => "UNKNOWN",
@@ -194,6 +206,13 @@ impl ErrorCode {
             HashNotAuthorized => "This hash was not confirmed on both channels, or it was signed already.",
             CscSadInvalid => "The signing authorization is unknown or used up.",
             CscSadExpired => "The signing authorization has expired. Nothing more can be signed with it.",
+            OAuthClientInvalid => {
+                "The signing application is unknown here, or sent you to an address it did not register."
+            }
+            OAuthGrantInvalid => "The authorization code is unknown, used up or expired.",
+            OAuthGrantTypeUnsupported => "Only the authorization code grant is offered.",
+            OAuthScopeInvalid => "The signing application asked for a kind of access that does not exist.",
+            CscTokenExpired => "The access token has expired; log in again.",
             InternalError => "Something went wrong on our side. Nothing was signed.",
             Unknown => "Something went wrong. Nothing was signed.",
         }

@@ -124,6 +124,7 @@ pub async fn create_relying_party(app: &App, new: &admin::NewRelyingParty) -> Re
             media_types: &new.media_types,
             webhook_url: new.webhook_url.as_deref(),
             webhook_secret: None,
+            redirect_uris: &new.redirect_uris,
         },
     )
     .await?;

@@ -53,6 +53,9 @@ enum Command {
         /// File whose first line is the webhook HMAC secret; a random one is made otherwise.
         #[arg(long)]
         webhook_secret_file: Option<std::path::PathBuf>,
+        /// An exact redirect URI for the CSC API's oauth2/authorize; repeatable.
+        #[arg(long = "redirect-uri")]
+        redirect_uris: Vec<String>,
         /// Print the credentials as JSON (for scripts and tests).
         #[arg(long)]
         json: bool,
@@ -199,7 +202,7 @@ async fn run(command: Command) -> Result<(), Error> {
             }
             Ok(())
         }
-        Command::CreateRp { common, name, media_types, webhook_url, webhook_secret_file, json } => {
+        Command::CreateRp { common, name, media_types, webhook_url, webhook_secret_file, redirect_uris, json } => {
             let (store, _hsm) = wysiwys_server::open_backends(&common).await?;
             let created = relying_parties::create_relying_party(
                 &store,
@@ -210,6 +213,7 @@ async fn run(command: Command) -> Result<(), Error> {
                     media_types: &media_types,
                     webhook_url: webhook_url.as_deref(),
                     webhook_secret: webhook_secret_file.as_deref().map(secret_file).transpose()?,
+                    redirect_uris: &redirect_uris,
                 },
             )
             .await?;

@@ -47,6 +47,8 @@ pub struct NewRelyingParty<'a> {
     pub webhook_url: Option<&'a str>,
     /// Made at random when a webhook URL is given without one.
     pub webhook_secret: Option<SecretString>,
+    /// Exact redirect URIs for the CSC API's `oauth2/authorize`.
+    pub redirect_uris: &'a [String],
 }
 
 fn api_key_hash(key: &str) -> Vec<u8> {
@@ -115,6 +117,9 @@ pub async fn create_relying_party(
         }
         None => None,
     };
+    for uri in new.redirect_uris {
+        crate::csc::oauth::check_redirect_uri(uri)?;
+    }
     let api_key = format!("{API_KEY_PREFIX}{}", b64::encode(random_bytes::<32>(entropy)?));
     let row = RelyingPartyRow {
         id: random_id(entropy)?,
@@ -125,6 +130,7 @@ pub async fn create_relying_party(
         webhook_url: new.webhook_url.map(str::to_owned),
         webhook_secret: webhook_secret.as_ref().map(|s| secrecy::ExposeSecret::expose_secret(s).to_owned()),
         created_at: clock.now_ms(),
+        oauth_redirect_uris: (!new.redirect_uris.is_empty()).then(|| new.redirect_uris.join(" ")),
     };
     if !store.insert_relying_party(&row).await? {
         return Err(Error::refused(

@@ -540,6 +540,40 @@ pub fn sign(hsm: &Hsm, permit: SignPermit) -> Result<[u8; 64], Error> {
     Ok(hsm.sign_with_user_key(&permit)?)
 }
 
+/// Below this many permits one session signs them; above, the work is
+/// spread over the cores, one HSM session each (the pool opens them).
+const PARALLEL_FROM: usize = 16;
+
+/// Signs every permit, in order: a batch (a CSC `signHash` of many
+/// hashes) uses the HSM's sessions in parallel, as an HSM is built for.
+/// The first failure is returned; permits are used up either way.
+pub fn sign_all(hsm: &Hsm, permits: Vec<SignPermit>) -> Result<Vec<[u8; 64]>, Error> {
+    let threads = std::thread::available_parallelism().map_or(1, usize::from).min(8);
+    if permits.len() < PARALLEL_FROM || threads < 2 {
+        return permits.into_iter().map(|permit| sign(hsm, permit)).collect();
+    }
+    let per_thread = permits.len().div_ceil(threads);
+    let mut chunks: Vec<Vec<SignPermit>> = Vec::with_capacity(threads);
+    let mut rest = permits.into_iter().peekable();
+    while rest.peek().is_some() {
+        chunks.push(rest.by_ref().take(per_thread).collect());
+    }
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = chunks
+            .into_iter()
+            .map(|chunk| scope.spawn(move || chunk.into_iter().map(|permit| sign(hsm, permit)).collect::<Vec<_>>()))
+            .collect();
+        let mut signatures = Vec::new();
+        for worker in workers {
+            let done = worker.join().map_err(|_| Error::Internal("an HSM signing thread panicked".into()))?;
+            for signature in done {
+                signatures.push(signature?);
+            }
+        }
+        Ok(signatures)
+    })
+}
+
 mod hashes;
 pub use hashes::{authorize_hashes, permit_hashes};
 

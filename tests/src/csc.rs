@@ -72,6 +72,25 @@ impl CscClient {
         CscAnswer { status, body }
     }
 
+    /// A form POST (`oauth2/token`), with HTTP Basic client credentials if given.
+    pub async fn form(&self, method: &str, pairs: &[(&str, &str)], basic: Option<(&str, &str)>) -> CscAnswer {
+        let mut request = self.client.post(format!("{}/{method}", self.base)).form(pairs);
+        if let Some((id, secret)) = basic {
+            request = request.basic_auth(id, Some(secret));
+        }
+        let response = request.send().await.expect("CSC call");
+        let status = response.status().as_u16();
+        let bytes = response.bytes().await.expect("CSC body");
+        let body = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| panic!("{method}: {status} without JSON: {}", String::from_utf8_lossy(&bytes)));
+        CscAnswer { status, body }
+    }
+
+    /// The same client with another bearer token.
+    pub fn with_token(&self, token: &str) -> CscClient {
+        CscClient { client: self.client.clone(), base: self.base.clone(), token: Some(token.to_owned()) }
+    }
+
     /// The one credential of a signer, by username or external id.
     pub async fn credential_of(&self, user_id: &str) -> String {
         let listed = self.post("credentials/list", &serde_json::json!({"userID": user_id})).await.ok();

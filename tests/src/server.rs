@@ -148,10 +148,16 @@ impl TestServer {
 
     /// Creates a relying party with the admin command.
     pub fn create_rp(&self, name: &str, media_types: &str, webhook_url: Option<&str>) -> RpCredentials {
-        let mut args = vec!["create-rp", name, "--media-types", media_types, "--json"];
-        if let Some(url) = webhook_url {
-            args.extend(["--webhook-url", url]);
+        match webhook_url {
+            Some(url) => self.create_rp_with(name, media_types, &["--webhook-url", url]),
+            None => self.create_rp_with(name, media_types, &[]),
         }
+    }
+
+    /// Creates a relying party with more `create-rp` options (`--redirect-uri …`).
+    pub fn create_rp_with(&self, name: &str, media_types: &str, extra: &[&str]) -> RpCredentials {
+        let args: Vec<&str> =
+            ["create-rp", name, "--media-types", media_types, "--json"].iter().chain(extra).copied().collect();
         serde_json::from_slice(&self.admin(&args)).expect("create-rp JSON")
     }
 

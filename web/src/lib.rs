@@ -141,6 +141,31 @@ pub struct RequestPage<'a> {
     pub csrf: &'a str,
     pub request: &'a SignRequestView,
     pub server_time: i64,
+    /// Where the page goes once the request ended, for a request a signing
+    /// application asked for through OAuth (back to it, with the code).
+    pub continue_to: Option<String>,
+}
+
+/// A signing application's OAuth authorization, for the person to allow
+/// or decline (CSC `oauth2/authorize`).
+#[derive(Template, Debug)]
+#[template(path = "oauth_consent.html")]
+pub struct ConsentPage<'a> {
+    pub nav: Option<Nav>,
+    pub csrf: &'a str,
+    pub grant_id: &'a str,
+    /// The relying party's name (display-checked when it was made).
+    pub client: &'a str,
+    pub scope: &'a str,
+    pub credential: Option<&'a ConsentHashes>,
+}
+
+/// The hashes a credential authorization asks for, with their labels.
+#[derive(Debug, Clone)]
+pub struct ConsentHashes {
+    pub hashes: Vec<String>,
+    pub labels: Vec<Option<String>>,
+    pub description: Option<String>,
 }
 
 #[derive(Template, Debug)]

@@ -46,7 +46,9 @@ fn pages_escape_and_use_no_inline_script_or_style() {
     let nav = Some(Nav { username: "ann".into(), csrf: "tok\"en".into() });
     let pages = [
         IndexPage { nav: None, origin: "http://x<script>", version: "0.1" }.render().unwrap(),
-        RequestPage { nav: nav.clone(), csrf: "tok\"en", request: &v, server_time: 5 }.render().unwrap(),
+        RequestPage { nav: nav.clone(), csrf: "tok\"en", request: &v, server_time: 5, continue_to: None }
+            .render()
+            .unwrap(),
         HistoryPage { nav: nav.clone(), requests: std::slice::from_ref(&v) }.render().unwrap(),
         SignPage { nav: nav.clone(), csrf: "c", demos: &DEMO_LETTERS, max_bytes: 10 }.render().unwrap(),
         LoginPage { nav: None, form_token: "f", username: "<u>", error: Some("Wrong <password>") }.render().unwrap(),

@@ -115,6 +115,11 @@
     if (r.state === "signed" || r.state === "failed" || r.state === "authorized") {
       final = true;
       document.querySelector(".timer").hidden = true;
+      // Asked for by a signing application through OAuth: back to it,
+      // with the code once both channels confirmed (the server decides).
+      const back = document.getElementById("continue");
+      if (back) back.hidden = false;
+      if (back && r.state === "authorized") window.location.assign(page.dataset.continue);
     }
   }
 

@@ -8,6 +8,7 @@
 //! `hash` and `hashAlgo` to either version. Responses differ where the
 //! versions differ (`info`, `credentials/info`), in `v1` and `v2`.
 
+pub mod oauth;
 pub mod v1;
 pub mod v2;
 

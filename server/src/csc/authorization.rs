@@ -120,7 +120,7 @@ pub async fn check(app: &App, caller: &Caller, handle: &str) -> Result<Progress>
     }
 }
 
-async fn issue(app: &App, row: &RequestRow) -> Result<SadResponse> {
+pub(crate) async fn issue(app: &App, row: &RequestRow) -> Result<SadResponse> {
     let sad = format!("{SAD_PREFIX}{}", b64::encode(random_bytes::<32>(app.entropy.as_ref())?));
     let now = app.clock.now_ms();
     let ttl_ms = app.settings.csc_sad_ttl_ms;

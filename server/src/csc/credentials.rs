@@ -13,14 +13,17 @@ use x509_cert::Certificate;
 /// id): one per account. A signer this party does not serve is refused
 /// exactly like an unknown one.
 pub async fn list(app: &App, caller: &Caller, user_id: Option<&str>) -> Result<Vec<String>> {
-    let user_id = user_id.ok_or_else(|| missing("string", "userID"))?;
-    let by_name = app.store.user_by_username(user_id).await?;
-    let user = match by_name {
-        Some(user) => Some(user),
-        None => app.store.user_by_external_id(user_id).await?,
+    let user = match (caller.signer(), user_id) {
+        // A signer's own token lists their own credential.
+        (Some(own), None) => app.store.user_by_id(own).await?,
+        (_, None) => return Err(missing("string", "userID")),
+        (_, Some(named)) => match app.store.user_by_username(named).await? {
+            Some(user) => Some(user),
+            None => app.store.user_by_external_id(named).await?,
+        },
     };
     match user {
-        Some(user) if app.store.rp_serves_user(&caller.rp().id, &user.id).await? => Ok(vec![user.credential_id]),
+        Some(user) if caller.may_use(app, &user.id).await? => Ok(vec![user.credential_id]),
         _ => Err(invalid("userID")),
     }
 }

@@ -9,6 +9,7 @@
 
 pub mod authorization;
 pub mod credentials;
+pub mod oauth;
 pub mod signing;
 
 use crate::app::App;
@@ -17,17 +18,49 @@ use crate::store::{RelyingPartyRow, RequestRow, UserRow};
 use wysiwys_proto::ErrorCode;
 use wysiwys_proto::hashes::MEDIA_TYPE_HASHES;
 
-/// Who calls the CSC API: a relying party with its API key as the service
-/// token. (A signer's own OAuth token is the next kind.)
+/// Who calls the CSC API. Every kind acts for one relying party (the
+/// OAuth client is a relying party too); a signer's own tokens reach only
+/// that signer's credential.
 #[derive(Debug, Clone)]
 pub enum Caller {
+    /// The party's API key, or the token its `auth/login` returned: the
+    /// credentials of the signers the operator linked to it.
     RelyingParty(RelyingPartyRow),
+    /// A service-scope OAuth token the signer consented to.
+    Signer { rp: RelyingPartyRow, user_id: String },
+    /// A credential-scope OAuth token: it is the SAD of the hashes both
+    /// channels confirmed, for that signer's credential.
+    Credential { rp: RelyingPartyRow, user_id: String, sad: String },
 }
 
 impl Caller {
-    fn rp(&self) -> &RelyingPartyRow {
+    pub(crate) fn rp(&self) -> &RelyingPartyRow {
         match self {
-            Caller::RelyingParty(rp) => rp,
+            Caller::RelyingParty(rp) | Caller::Signer { rp, .. } | Caller::Credential { rp, .. } => rp,
+        }
+    }
+
+    /// The one signer a token of a signer's own is limited to.
+    pub(crate) fn signer(&self) -> Option<&str> {
+        match self {
+            Caller::RelyingParty(_) => None,
+            Caller::Signer { user_id, .. } | Caller::Credential { user_id, .. } => Some(user_id),
+        }
+    }
+
+    /// The SAD a credential token carries in itself.
+    pub(crate) fn bearer_sad(&self) -> Option<&str> {
+        match self {
+            Caller::Credential { sad, .. } => Some(sad),
+            _ => None,
+        }
+    }
+
+    /// Whether this caller may use the credential of `user_id`.
+    pub(crate) async fn may_use(&self, app: &App, user_id: &str) -> Result<bool> {
+        match self.signer() {
+            Some(own) => Ok(own == user_id),
+            None => app.store.rp_serves_user(&self.rp().id, user_id).await,
         }
     }
 }
@@ -49,7 +82,7 @@ pub(crate) async fn credential_owner(app: &App, caller: &Caller, credential_id: 
         return Err(unknown());
     }
     let user = app.store.user_by_credential(credential_id).await?.ok_or_else(unknown)?;
-    if !app.store.rp_serves_user(&caller.rp().id, &user.id).await? {
+    if !caller.may_use(app, &user.id).await? {
         tracing::info!(rp = %caller.rp().id, credential = credential_id, "CSC: credential of a signer this party does not serve");
         return Err(unknown());
     }
@@ -58,9 +91,9 @@ pub(crate) async fn credential_owner(app: &App, caller: &Caller, credential_id: 
 
 /// A hash-only request this caller made.
 pub(crate) async fn own_hash_request(app: &App, caller: &Caller, id: &str) -> Result<Option<RequestRow>> {
-    Ok(app
-        .store
-        .request(id)
-        .await?
-        .filter(|row| row.media_type == MEDIA_TYPE_HASHES && row.rp_id.as_deref() == Some(caller.rp().id.as_str())))
+    Ok(app.store.request(id).await?.filter(|row| {
+        row.media_type == MEDIA_TYPE_HASHES
+            && row.rp_id.as_deref() == Some(caller.rp().id.as_str())
+            && caller.signer().is_none_or(|own| own == row.user_id)
+    }))
 }

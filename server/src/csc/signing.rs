@@ -37,7 +37,8 @@ fn not_authorized() -> Error {
 /// HSM is called, so a crash can never lead to a second signature.
 pub async fn sign_hashes(app: &App, caller: &Caller, input: SignHashInput<'_>) -> Result<Vec<Vec<u8>>> {
     let credential_id = input.credential_id.ok_or_else(|| missing("string", "credentialID"))?;
-    let sad = input.sad.ok_or_else(|| missing("string", "SAD"))?;
+    // v2: a credential token in the Authorization header is the SAD.
+    let sad = input.sad.or(caller.bearer_sad()).ok_or_else(|| missing("string", "SAD"))?;
     let hashes = input.hashes.ok_or_else(|| missing("array", "hash"))?;
     if hashes.is_empty() {
         return Err(Error::refused(ErrorCode::BadRequest, "Empty hash array"));
@@ -98,12 +99,12 @@ pub async fn sign_hashes(app: &App, caller: &Caller, input: SignHashInput<'_>) -
     let device = app.store.device(device_id).await?.ok_or_else(|| Error::Internal("device vanished".into()))?;
     let ctx = Context { origin: &app.settings.origin, now_ms: now };
     let permits = sam::permit_hashes(&row, &user, &device, &claimed, ctx).map_err(Error::from)?;
-    let mut signatures = Vec::with_capacity(permits.len());
-    for (permit, hash) in permits.into_iter().zip(&claimed) {
-        let raw = sam::sign(&app.hsm, permit).inspect_err(|e| {
-            tracing::error!(request = %row.id, error = ?e, "CSC: signing failed after the SAM agreed; the hashes stay used");
-        })?;
-        let der = p256::ecdsa::Signature::from_slice(&raw)
+    let raw = sam::sign_all(&app.hsm, permits).inspect_err(|e| {
+        tracing::error!(request = %row.id, error = ?e, "CSC: signing failed after the SAM agreed; the hashes stay used");
+    })?;
+    let mut signatures = Vec::with_capacity(raw.len());
+    for (raw, hash) in raw.iter().zip(&claimed) {
+        let der = p256::ecdsa::Signature::from_slice(raw)
             .map_err(|e| Error::Internal(format!("HSM signature: {e}")))?
             .to_der()
             .as_bytes()

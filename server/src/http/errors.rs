@@ -8,7 +8,9 @@ use wysiwys_proto::{ErrorBody, ErrorCode};
 pub fn status_for(code: ErrorCode) -> StatusCode {
     use ErrorCode::*;
     match code {
-        BadRequest | DocumentInvalid => StatusCode::BAD_REQUEST,
+        BadRequest | DocumentInvalid | OAuthGrantInvalid | OAuthGrantTypeUnsupported | OAuthScopeInvalid => {
+            StatusCode::BAD_REQUEST
+        }
         Unauthenticated | LoginFailed | TotpInvalid | TotpReplayed | ApiKeyInvalid | AdminTokenInvalid => {
             StatusCode::UNAUTHORIZED
         }
@@ -22,6 +24,7 @@ pub fn status_for(code: ErrorCode) -> StatusCode {
         | ActivationCodeInvalid
         | PairingPending => StatusCode::FORBIDDEN,
         NotFound | RequestNotFound | UserUnknown | CredentialUnknown => StatusCode::NOT_FOUND,
+        OAuthClientInvalid | CscTokenExpired => StatusCode::UNAUTHORIZED,
         RequestNotPending | SadReplayed | PairingCodeInvalid | RequestCancelled | LimitReached | RpNameConfusable => {
             StatusCode::CONFLICT
         }

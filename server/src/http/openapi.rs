@@ -56,6 +56,9 @@ use utoipa::{Modify, OpenApi};
         csc::v2::authorize,
         csc::v2::authorize_check,
         csc::v2::sign_hash,
+        csc::oauth::token,
+        csc::oauth::login,
+        csc::oauth::revoke,
     ),
     components(schemas(wysiwys_proto::rp::WebhookEvent, wysiwys_proto::api::StatusEvent)),
     modifiers(&SecuritySchemes),
@@ -112,6 +115,8 @@ mod tests {
             "/csc/v1/signatures/signHash",
             "/csc/v2/credentials/authorizeCheck",
             "/csc/v2/signatures/signHash",
+            "/csc/v2/oauth2/token",
+            "/csc/v1/auth/login",
         ] {
             assert!(paths.contains_key(path), "{path} is not documented");
         }

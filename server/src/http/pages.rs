@@ -198,7 +198,8 @@ pub struct CodeForm {
 /// Step two of logging in (and the first code of a new account).
 async fn finish(app: &App, req: &HttpRequest, pending: &Session, form: &CodeForm) -> Result<HttpResponse, Error> {
     let session = accounts::finish_login(app, &pending.session, &pending.user, &form.code, client_ip(req)).await?;
-    Ok(with_cookie(see_other("/sign"), Some(session_cookie(app, &session))))
+    let (next, used_up) = super::csc::oauth::after_login(req);
+    Ok(with_cookie(with_cookie(see_other(&next), Some(session_cookie(app, &session))), used_up))
 }
 
 pub async fn enrol(app: AppData, req: HttpRequest, pending: Option<PendingLogin>, form: web::Form<CodeForm>) -> Page {
@@ -386,11 +387,13 @@ pub async fn sign_demo(
 pub async fn request_page(app: AppData, session: Option<Session>, id: web::Path<String>) -> Page {
     let session = require(session)?;
     let view = requests::get(&app, &session.user, &id).await?;
+    let grant = crate::csc::oauth::grant_of_request(&app, &session.user, &id).await?;
     let page = wysiwys_web::RequestPage {
         nav: nav(&session),
         csrf: &session.session.csrf_token,
         request: &view,
         server_time: app.clock.now_ms(),
+        continue_to: grant.map(|grant| format!("/csc/oauth2/grants/{grant}/return")),
     };
     render(StatusCode::OK, &page)
 }

@@ -8,6 +8,7 @@
 //! both move it; the loser sees `false` and reports REQUEST_NOT_PENDING.
 
 mod csc;
+mod csc_oauth;
 mod devices;
 mod pushes;
 mod relying_parties;

@@ -16,8 +16,9 @@ impl Store {
     pub async fn insert_relying_party(&self, rp: &RelyingPartyRow) -> Result<bool> {
         let r = sqlx::query(
             "INSERT INTO relying_parties
-                 (id, name, name_skeleton, api_key_hash, media_types, webhook_url, webhook_secret, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
+                 (id, name, name_skeleton, api_key_hash, media_types, webhook_url, webhook_secret, created_at,
+                  oauth_redirect_uris)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
         )
         .bind(&rp.id)
         .bind(&rp.name)
@@ -27,6 +28,7 @@ impl Store {
         .bind(&rp.webhook_url)
         .bind(&rp.webhook_secret)
         .bind(rp.created_at)
+        .bind(&rp.oauth_redirect_uris)
         .execute(&self.pool)
         .await?;
         Ok(r.rows_affected() == 1)

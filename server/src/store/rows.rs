@@ -225,6 +225,8 @@ pub struct RelyingPartyRow {
     pub webhook_url: Option<String>,
     pub webhook_secret: Option<String>,
     pub created_at: i64,
+    /// Exact OAuth redirect URIs, space-separated (CSC `oauth2/authorize`).
+    pub oauth_redirect_uris: Option<String>,
 }
 
 impl std::fmt::Debug for RelyingPartyRow {
@@ -293,5 +295,37 @@ pub struct CscSadRow {
     pub request_id: String,
     pub sad_sha256: Vec<u8>,
     pub issued_at: i64,
+    pub expires_at: i64,
+}
+
+/// One CSC `oauth2/authorize`, from the client's redirect to its code's use.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct OAuthGrantRow {
+    pub id: String,
+    pub rp_id: String,
+    /// `service` or `credential`.
+    pub scope: String,
+    pub redirect_uri: String,
+    pub client_state: Option<String>,
+    /// Base64url SHA-256 of the client's code verifier (PKCE S256).
+    pub code_challenge: String,
+    /// The credential authorization asked for (JSON), scope `credential`.
+    pub details: Option<String>,
+    pub user_id: Option<String>,
+    pub request_id: Option<String>,
+    pub code_sha256: Option<Vec<u8>>,
+    pub code_expires_at: Option<i64>,
+    pub code_used_at: Option<i64>,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+/// A service-scope CSC access token (kept as its SHA-256).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct CscAccessTokenRow {
+    pub token_sha256: Vec<u8>,
+    pub rp_id: String,
+    pub user_id: Option<String>,
+    pub created_at: i64,
     pub expires_at: i64,
 }

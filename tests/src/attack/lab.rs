@@ -443,6 +443,7 @@ impl Lab {
             name: name.to_owned(),
             media_types: media_types.iter().map(|&m| m.to_owned()).collect(),
             webhook_url: None,
+            redirect_uris: Vec::new(),
         };
         let response = self
             .http

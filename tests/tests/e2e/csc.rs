@@ -155,7 +155,7 @@ fn assert_refused(answer: &CscAnswer, status: u16, error: &str, description: &st
 
 /// `openssl pkeyutl -verify` of a DER ECDSA signature over a SHA-256 digest
 /// with the public key of the certificate (standard base64 DER).
-fn openssl_verifies(dir: &Path, certificate_b64: &str, digest_b64: &str, signature: &[u8]) -> bool {
+pub(crate) fn openssl_verifies(dir: &Path, certificate_b64: &str, digest_b64: &str, signature: &[u8]) -> bool {
     let engine = base64::engine::general_purpose::STANDARD;
     let (cert, key, hash, sig) = (dir.join("cert.der"), dir.join("key.pem"), dir.join("hash.bin"), dir.join("sig.der"));
     std::fs::write(&cert, engine.decode(certificate_b64).unwrap()).unwrap();

@@ -8,6 +8,7 @@ mod attack;
 mod bad_input;
 mod batch;
 mod csc;
+mod csc_oauth;
 mod device_app;
 mod enrolment;
 mod fixture;

@@ -55,7 +55,7 @@ async fn pair_device(chrome: &Chrome, server: &TestServer, activation: Option<&s
 
 /// An account made by the administrator, logged in, with a paired device.
 /// Returns the credentials, the device and the TOTP code used to log in.
-async fn ready(server: &TestServer, chrome: &Chrome, name: &str) -> (Credentials, ConfirmApp, String) {
+pub(crate) async fn ready(server: &TestServer, chrome: &Chrome, name: &str) -> (Credentials, ConfirmApp, String) {
     let creds = server.create_user(name);
     let code = log_in(chrome, server, &creds, false).await;
     let device = pair_device(chrome, server, creds.activation_code.as_deref(), false).await;
@@ -71,7 +71,7 @@ async fn open_demo_letter(chrome: &Chrome, server: &TestServer) -> String {
     path.trim_start_matches("/requests/").to_owned()
 }
 
-async fn loaded(chrome: &Chrome) {
+pub(crate) async fn loaded(chrome: &Chrome) {
     for _ in 0..100 {
         if chrome.attr("#sign-button", "disabled").await.is_none() {
             return;
@@ -226,7 +226,7 @@ async fn the_page_shows_that_the_device_rejected() {
 }
 
 /// Serves one HTML page on another origin: the attacker's site.
-async fn attacker_site(html: String) -> u16 {
+pub(crate) async fn attacker_site(html: String) -> u16 {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     tokio::spawn(async move {

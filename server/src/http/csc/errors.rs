@@ -41,6 +41,11 @@ fn spec_error(code: ErrorCode) -> (StatusCode, &'static str) {
     use ErrorCode::*;
     match code {
         ApiKeyInvalid | Unauthenticated => (StatusCode::UNAUTHORIZED, "invalid_token"),
+        CscTokenExpired => (StatusCode::UNAUTHORIZED, "expired_token"),
+        OAuthClientInvalid => (StatusCode::UNAUTHORIZED, "invalid_client"),
+        OAuthGrantInvalid => (StatusCode::BAD_REQUEST, "invalid_grant"),
+        OAuthGrantTypeUnsupported => (StatusCode::BAD_REQUEST, "unsupported_grant_type"),
+        OAuthScopeInvalid => (StatusCode::BAD_REQUEST, "invalid_scope"),
         DeviceRejected | AccountLockedNotMe | ChallengeExpired | RequestCancelled | HashMismatch | SummaryMismatch
         | SadInvalid | SadReplayed | SadWrongRequest | DeviceRevoked | DeviceUnknown | PairingPending
         | SigningInterrupted => (StatusCode::BAD_REQUEST, "access_denied"),
@@ -93,13 +98,27 @@ mod tests {
         for code in ErrorCode::ALL {
             let (status, error) = spec_error(*code);
             assert!(
-                ["invalid_request", "invalid_token", "access_denied", "temporarily_unavailable", "server_error"]
-                    .contains(&error),
+                [
+                    "invalid_request",
+                    "invalid_token",
+                    "expired_token",
+                    "access_denied",
+                    "temporarily_unavailable",
+                    "server_error",
+                    "invalid_client",
+                    "invalid_grant",
+                    "unsupported_grant_type",
+                    "invalid_scope",
+                ]
+                .contains(&error),
                 "{code}"
             );
-            assert_eq!(status == StatusCode::UNAUTHORIZED, error == "invalid_token", "{code}");
+            let unauthorized = ["invalid_token", "expired_token", "invalid_client"].contains(&error);
+            assert_eq!(status == StatusCode::UNAUTHORIZED, unauthorized, "{code}");
         }
         assert_eq!(spec_error(ErrorCode::HashNotAuthorized), (StatusCode::BAD_REQUEST, "invalid_request"));
         assert_eq!(spec_error(ErrorCode::DeviceRejected), (StatusCode::BAD_REQUEST, "access_denied"));
+        assert_eq!(spec_error(ErrorCode::OAuthGrantInvalid), (StatusCode::BAD_REQUEST, "invalid_grant"));
+        assert_eq!(spec_error(ErrorCode::OAuthClientInvalid), (StatusCode::UNAUTHORIZED, "invalid_client"));
     }
 }

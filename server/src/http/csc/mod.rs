@@ -3,6 +3,7 @@
 //! errors take the spec's form here, once (`errors`).
 
 mod errors;
+pub mod oauth;
 pub mod v1;
 pub mod v2;
 
@@ -25,7 +26,8 @@ use wysiwys_proto::csc::{AuthorizeRequest, SignHashRequest, SignHashResponse};
 type AppData = web::Data<Arc<App>>;
 
 /// The caller behind `Authorization: Bearer …`: a relying party's API key
-/// is its service token.
+/// or `auth/login` token, a signer's OAuth service token, or a
+/// credential token (a SAD).
 #[derive(Debug)]
 pub struct CscCaller(pub Caller);
 
@@ -39,10 +41,7 @@ impl FromRequest for CscCaller {
             let app = req.app_data::<AppData>().ok_or_else(|| Error::Internal("app state missing".into()))?.clone();
             let token = super::auth::bearer_token(&req)
                 .ok_or_else(|| Error::refused(ErrorCode::BadRequest, "Malformed authorization header"))?;
-            let rp = crate::relying_parties::authenticate(&app, token.trim())
-                .await
-                .map_err(|_| Error::refused(ErrorCode::ApiKeyInvalid, "The access token is not valid"))?;
-            Ok(CscCaller(Caller::RelyingParty(rp)))
+            Ok(CscCaller(crate::csc::oauth::caller_of_token(&app, token.trim()).await?))
         })
     }
 }
@@ -70,15 +69,30 @@ fn logo(app: &App) -> String {
 const SERVICE_NAME: &str = "wysiwys";
 const SERVICE_DESCRIPTION: &str =
     "Two-channel remote signing: every signature is confirmed by the person in the browser and on a paired device";
-/// Service authorization: a relying party's API key, issued by the operator.
-const AUTH_TYPE: &str = "external";
+/// Service authorization: a relying party's API key, issued by the operator
+/// ("external"), its `auth/login` ("basic", v1), or a signer's OAuth
+/// authorization code flow ("oauth2code").
+const AUTH_TYPES: &[&str] = &["external", "basic", "oauth2code"];
 
-/// The routes of both versions.
+fn auth_types(version: &str) -> Vec<String> {
+    AUTH_TYPES.iter().filter(|t| version == "v1" || **t != "basic").map(|t| (*t).to_owned()).collect()
+}
+
+/// The base URI `oauth2/authorize` and `oauth2/token` are appended to.
+fn oauth2_base(app: &App, version: &str) -> String {
+    format!("{}/csc/{version}/", app.settings.origin)
+}
+
+/// The routes of both versions, and the OAuth pages they share.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/csc/v1")
             .route("/info", web::get().to(v1::info))
             .route("/info", web::post().to(v1::info))
+            .route("/auth/login", web::post().to(oauth::login))
+            .route("/auth/revoke", web::post().to(oauth::revoke))
+            .route("/oauth2/authorize", web::get().to(oauth::authorize))
+            .route("/oauth2/token", web::post().to(oauth::token))
             .route("/credentials/list", web::post().to(v1::list))
             .route("/credentials/info", web::post().to(v1::credential_info))
             .route("/credentials/authorize", web::post().to(v1::authorize))
@@ -88,12 +102,21 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(
         web::scope("/csc/v2")
             .route("/info", web::post().to(v2::info))
+            .route("/auth/revoke", web::post().to(oauth::revoke))
+            .route("/oauth2/authorize", web::get().to(oauth::authorize))
+            .route("/oauth2/token", web::post().to(oauth::token))
             .route("/credentials/list", web::post().to(v2::list))
             .route("/credentials/info", web::post().to(v2::credential_info))
             .route("/credentials/authorize", web::post().to(v2::authorize))
             .route("/credentials/authorizeCheck", web::post().to(v2::authorize_check))
             .route("/signatures/signHash", web::post().to(v2::sign_hash))
             .default_service(web::to(not_implemented)),
+    )
+    .service(
+        web::scope("/csc/oauth2/grants")
+            .route("/{id}", web::get().to(oauth::consent_page))
+            .route("/{id}", web::post().to(oauth::consent))
+            .route("/{id}/return", web::get().to(oauth::finish)),
     );
 }
 

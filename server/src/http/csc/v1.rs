@@ -2,7 +2,7 @@
 //! person confirmed on both channels (v1 has no asynchronous answer).
 
 use super::{
-    AUTH_TYPE, AppData, CscCaller, CscError, SCAL, SERVICE_DESCRIPTION, SERVICE_NAME, authorize_input, body, invalid,
+    AppData, CscCaller, CscError, SCAL, SERVICE_DESCRIPTION, SERVICE_NAME, auth_types, authorize_input, body, invalid,
     json, logo,
 };
 use crate::csc::{authorization, credentials};
@@ -13,7 +13,16 @@ use wysiwys_proto::csc::{
 };
 
 /// The methods `/csc/v1/` implements.
-pub const METHODS: &[&str] = &["credentials/list", "credentials/info", "credentials/authorize", "signatures/signHash"];
+pub const METHODS: &[&str] = &[
+    "auth/login",
+    "auth/revoke",
+    "oauth2/authorize",
+    "oauth2/token",
+    "credentials/list",
+    "credentials/info",
+    "credentials/authorize",
+    "signatures/signHash",
+];
 
 #[utoipa::path(post, path = "/csc/v1/info", tag = "csc",
     responses((status = 200, description = "What this service implements", body = v1::InfoResponse)))]
@@ -25,8 +34,8 @@ pub async fn info(app: AppData) -> HttpResponse {
         region: app.settings.service_region.clone(),
         lang: "en-US".to_owned(),
         description: SERVICE_DESCRIPTION.to_owned(),
-        auth_type: vec![AUTH_TYPE.to_owned()],
-        oauth2: None,
+        auth_type: auth_types("v1"),
+        oauth2: Some(super::oauth2_base(&app, "v1")),
         methods: METHODS.iter().map(|m| (*m).to_owned()).collect(),
     })
 }

@@ -2,7 +2,7 @@
 //! a handle at once; the client polls `credentials/authorizeCheck`.
 
 use super::{
-    AUTH_TYPE, AppData, CscCaller, CscError, SCAL, SERVICE_DESCRIPTION, SERVICE_NAME, authorize_input, body,
+    AppData, CscCaller, CscError, SCAL, SERVICE_DESCRIPTION, SERVICE_NAME, auth_types, authorize_input, body,
     certificates, json, logo,
 };
 use crate::csc::authorization::{self, Progress};
@@ -18,6 +18,9 @@ use wysiwys_proto::csc::{
 
 /// The methods `/csc/v2/` implements.
 pub const METHODS: &[&str] = &[
+    "auth/revoke",
+    "oauth2/authorize",
+    "oauth2/token",
     "credentials/list",
     "credentials/info",
     "credentials/authorize",
@@ -35,8 +38,8 @@ pub async fn info(app: AppData) -> HttpResponse {
         region: app.settings.service_region.clone(),
         lang: "en-US".to_owned(),
         description: SERVICE_DESCRIPTION.to_owned(),
-        auth_type: vec![AUTH_TYPE.to_owned()],
-        oauth2: None,
+        auth_type: auth_types("v2"),
+        oauth2: Some(super::oauth2_base(&app, "v2")),
         asynchronous_operation_mode: false,
         methods: METHODS.iter().map(|m| (*m).to_owned()).collect(),
         validation_info: false,
