@@ -84,6 +84,15 @@ impl Browser {
         self.client = client(&self.cookies, &self.tls);
     }
 
+    /// The same browser (cookies, trust) showing each redirect instead of
+    /// following it: an OAuth flow step by step.
+    pub fn stepwise(&self) -> reqwest::Client {
+        let builder = reqwest::Client::builder()
+            .cookie_provider(self.cookies.clone())
+            .redirect(reqwest::redirect::Policy::none());
+        trusting(builder, &self.tls).build().expect("HTTP client")
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.origin)
     }

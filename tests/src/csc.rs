@@ -48,6 +48,16 @@ impl CscAnswer {
     }
 }
 
+/// Sends a CSC call; its status and JSON body.
+async fn answer(method: &str, request: reqwest::RequestBuilder) -> CscAnswer {
+    let response = request.send().await.expect("CSC call");
+    let status = response.status().as_u16();
+    let bytes = response.bytes().await.expect("CSC body");
+    let body = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| panic!("{method}: {status} without JSON: {}", String::from_utf8_lossy(&bytes)));
+    CscAnswer { status, body }
+}
+
 impl CscClient {
     /// `version` is `v1` or `v2`; `token` the relying party's API key.
     pub fn new(origin: &str, version: &str, token: Option<&str>) -> CscClient {
@@ -64,12 +74,7 @@ impl CscClient {
         if let Some(token) = &self.token {
             request = request.bearer_auth(token);
         }
-        let response = request.send().await.expect("CSC call");
-        let status = response.status().as_u16();
-        let bytes = response.bytes().await.expect("CSC body");
-        let body = serde_json::from_slice(&bytes)
-            .unwrap_or_else(|_| panic!("{method}: {status} without JSON: {}", String::from_utf8_lossy(&bytes)));
-        CscAnswer { status, body }
+        answer(method, request).await
     }
 
     /// A form POST (`oauth2/token`), with HTTP Basic client credentials if given.
@@ -78,12 +83,7 @@ impl CscClient {
         if let Some((id, secret)) = basic {
             request = request.basic_auth(id, Some(secret));
         }
-        let response = request.send().await.expect("CSC call");
-        let status = response.status().as_u16();
-        let bytes = response.bytes().await.expect("CSC body");
-        let body = serde_json::from_slice(&bytes)
-            .unwrap_or_else(|_| panic!("{method}: {status} without JSON: {}", String::from_utf8_lossy(&bytes)));
-        CscAnswer { status, body }
+        answer(method, request).await
     }
 
     /// The same client with another bearer token.

@@ -505,23 +505,8 @@ pub async fn exchange(
     }
     let user_id = grant.user_id.clone().ok_or_else(|| invalid_grant("Invalid parameter code"))?;
     if grant.scope == SCOPE_SERVICE {
-        let token = format!("{ACCESS_TOKEN_PREFIX}{}", b64::encode(random_bytes::<32>(app.entropy.as_ref())?));
-        app.store
-            .insert_csc_access_token(&CscAccessTokenRow {
-                token_sha256: jcs::sha256(token.as_bytes()).to_vec(),
-                rp_id: rp.id.clone(),
-                user_id: Some(user_id),
-                created_at: now,
-                expires_at: now + SERVICE_TOKEN_TTL_MS,
-            })
-            .await?;
         tracing::info!(grant = %grant.id, "OAuth service token issued");
-        return Ok(TokenResponse {
-            access_token: token,
-            token_type: "Bearer".to_owned(),
-            expires_in: (SERVICE_TOKEN_TTL_MS / 1000) as u64,
-            credential_id: None,
-        });
+        return service_token(app, &rp.id, Some(user_id)).await;
     }
     let request_id = grant.request_id.as_deref().ok_or_else(|| invalid_grant("Invalid parameter code"))?;
     let row = app.store.request(request_id).await?.ok_or_else(|| invalid_grant("Invalid parameter code"))?;
@@ -539,18 +524,24 @@ pub async fn exchange(
 /// typed into a client: signers authorize through `oauth2/authorize`.
 pub async fn login(app: &App, client_id: &str, secret: &str) -> Result<TokenResponse> {
     let rp = authenticate_client(app, client_id, secret).await?;
+    tracing::info!(rp = %rp.id, "CSC auth/login");
+    service_token(app, &rp.id, None).await
+}
+
+/// A new service token of `rp_id`, for the signer `user_id` (OAuth) or for
+/// the party itself (`auth/login`); kept as its SHA-256.
+async fn service_token(app: &App, rp_id: &str, user_id: Option<String>) -> Result<TokenResponse> {
     let token = format!("{ACCESS_TOKEN_PREFIX}{}", b64::encode(random_bytes::<32>(app.entropy.as_ref())?));
     let now = app.clock.now_ms();
     app.store
         .insert_csc_access_token(&CscAccessTokenRow {
             token_sha256: jcs::sha256(token.as_bytes()).to_vec(),
-            rp_id: rp.id.clone(),
-            user_id: None,
+            rp_id: rp_id.to_owned(),
+            user_id,
             created_at: now,
             expires_at: now + SERVICE_TOKEN_TTL_MS,
         })
         .await?;
-    tracing::info!(rp = %rp.id, "CSC auth/login");
     Ok(TokenResponse {
         access_token: token,
         token_type: "Bearer".to_owned(),

@@ -418,6 +418,20 @@ impl Lab {
         Ok(CscPlatform { credentials, csc })
     }
 
+    /// A signing application with one OAuth redirect URI (nothing listens
+    /// there: each redirect is read, not followed), allowed hash-only requests.
+    pub async fn csc_oauth_client(&self, redirect_uri: &str) -> Result<CscPlatform> {
+        let party = admin::NewRelyingParty {
+            name: self.name("signing app"),
+            media_types: vec![MEDIA_TYPE_HASHES.to_owned()],
+            webhook_url: None,
+            redirect_uris: vec![redirect_uri.to_owned()],
+        };
+        let credentials = self.register(&party).await.map_err(api)?;
+        let csc = CscClient::with_client(&self.origin, "v2", None, self.client());
+        Ok(CscPlatform { credentials, csc })
+    }
+
     /// A relying party allowed letters and payments.
     pub async fn relying_party(&self) -> Result<Bank> {
         let credentials = self.register_relying_party(&self.name("bank")).await.map_err(api)?;
@@ -445,11 +459,16 @@ impl Lab {
             webhook_url: None,
             redirect_uris: Vec::new(),
         };
+        self.register(&party).await
+    }
+
+    /// The operator API makes the relying party.
+    async fn register(&self, party: &admin::NewRelyingParty) -> ApiResult<RpCredentials> {
         let response = self
             .http
             .post(format!("{}/api/v1/admin/relying-parties", self.origin))
             .bearer_auth(self.admin_token.expose_secret())
-            .json(&party)
+            .json(party)
             .send()
             .await
             .expect("the operator API answers");

@@ -13,6 +13,8 @@ pub struct Fixture {
     pub browser: Browser,
     pub device: ConfirmApp,
     pub device_id: String,
+    /// The server time (s) whose authenticator code the log-in used.
+    pub logged_in_at_s: i64,
 }
 
 impl Fixture {
@@ -20,11 +22,13 @@ impl Fixture {
         let server = TestServer::start(db).await;
         let creds = server.create_user("ann");
         let mut browser = Browser::new(&server);
-        browser.login(&server, &creds).await.expect("log in");
+        let logged_in_at_s = server.now_s();
+        let code = wysiwys_tests::browser::totp_code(&creds.totp_secret, logged_in_at_s);
+        browser.login_with(&creds.username, &creds.password, &code).await.expect("log in");
         let pairing = browser.pairing_code().await.expect("pairing code");
         let device = ConfirmApp::new();
         let device_id = device.pair(&pairing.uri, creds.activation_code.as_deref()).expect("pair");
-        Fixture { server, creds, browser, device, device_id }
+        Fixture { server, creds, browser, device, device_id, logged_in_at_s }
     }
 }
 

@@ -42,11 +42,13 @@ async fn a_step_up_expires_after_five_minutes() {
 #[tokio::test]
 async fn a_step_up_needs_the_password_a_fresh_code_and_the_csrf_token() {
     let mut f = Fixture::new(Db::Sqlite).await;
-    let next_code = totp_code(&f.creds.totp_secret, f.server.now_s() + 30);
+    // Codes by the log-in's time step, not the clock's: the step may have
+    // turned since.
+    let next_code = totp_code(&f.creds.totp_secret, f.logged_in_at_s + 30);
     let err = f.browser.step_up_with("not the password", &next_code).await.unwrap_err();
     assert_eq!((err.status, err.code()), (401, ErrorCode::LoginFailed));
     // The code of the log-in was used already.
-    let login_code = totp_code(&f.creds.totp_secret, f.server.now_s());
+    let login_code = totp_code(&f.creds.totp_secret, f.logged_in_at_s);
     let err = f.browser.step_up_with(&f.creds.password, &login_code).await.unwrap_err();
     assert_eq!((err.status, err.code()), (401, ErrorCode::TotpReplayed));
     let err = f.browser.step_up_with(&f.creds.password, "000000x").await.unwrap_err();

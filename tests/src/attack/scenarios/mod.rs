@@ -7,6 +7,7 @@ mod channel;
 mod csc;
 mod enrolment;
 mod inputs;
+mod oauth;
 mod parties;
 mod pdfs;
 mod sad;
@@ -327,6 +328,27 @@ pub static ALL: &[Scenario] = &[
         [CscSadInvalid],
         csc::web_confirmation_alone,
         "script in the page confirms a CSC authorization; without the device no SAD is issued and a guessed one is refused"
+    ),
+    scenario!(
+        "csc-oauth-stolen-code",
+        ManInTheBrowser,
+        [OAuthGrantInvalid],
+        oauth::stolen_code,
+        "script in the page reads the OAuth code from the address bar and redeems it with a guessed PKCE verifier"
+    ),
+    scenario!(
+        "csc-oauth-page-alone",
+        ManInTheBrowser,
+        [OAuthGrantInvalid],
+        oauth::page_alone,
+        "script in the page consents to an OAuth credential authorization and confirms it on the Sign page; without the device no code, so no SAD"
+    ),
+    scenario!(
+        "csc-oauth-redirect-hijack",
+        Network,
+        [OAuthClientInvalid],
+        oauth::redirect_hijack,
+        "a link sends the person to our authorization page with the attacker's redirect URI, to collect the code there"
     ),
     scenario!(
         "unsafe-document-bidi",
