@@ -129,3 +129,67 @@ pub struct AuthorizeCheckRequest {
     #[serde(default, rename = "clientData")]
     pub client_data: Option<String>,
 }
+
+/// One document of `signatures/signDoc`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SignDocDocument {
+    /// Standard base64 of the document: a PDF (`P`) or a UTF-8 letter (`C`).
+    #[serde(default)]
+    pub document: Option<String>,
+    /// `P` (PAdES) or `C` (CAdES, detached).
+    #[serde(default)]
+    pub signature_format: Option<String>,
+    /// `Ades-B-B` (the default); higher levels once time-stamping exists.
+    #[serde(default)]
+    pub conformance_level: Option<String>,
+    #[serde(default, rename = "signAlgo")]
+    pub sign_algo: Option<String>,
+    #[serde(default, rename = "signAlgoParams")]
+    pub sign_algo_params: Option<String>,
+    /// `Revision` (PAdES, an approval signature) or `Detached` (CAdES).
+    #[serde(default)]
+    pub signed_envelope_property: Option<String>,
+    /// wysiwys: what both channels show for a PDF (its title and lines),
+    /// as in the relying-party API; required for `P`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display: Option<crate::summary::DisplayFields>,
+}
+
+/// `signatures/signDoc`: the documents themselves, rendered and confirmed
+/// on both channels during the call (no SAD: the person authorizes here).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SignDocRequest {
+    #[serde(default, rename = "credentialID")]
+    pub credential_id: Option<String>,
+    #[serde(default, rename = "signatureQualifier")]
+    pub signature_qualifier: Option<String>,
+    #[serde(default, rename = "SAD")]
+    pub sad: Option<String>,
+    #[serde(default)]
+    pub documents: Option<Vec<SignDocDocument>>,
+    /// Refused: digests are what `signHash` is for.
+    #[serde(default, rename = "documentDigests")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub document_digests: Option<serde_json::Value>,
+    #[serde(default, rename = "operationMode")]
+    pub operation_mode: Option<String>,
+    #[serde(default, rename = "returnValidationInfo")]
+    pub return_validation_info: Option<bool>,
+    #[serde(default, rename = "clientData")]
+    pub client_data: Option<String>,
+}
+
+/// The answer of `signatures/signDoc`, in the order of the documents of
+/// each kind.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SignDocResponse {
+    /// Standard base64 signed PDFs (`P`).
+    #[serde(rename = "DocumentWithSignature", default, skip_serializing_if = "Vec::is_empty")]
+    pub document_with_signature: Vec<String>,
+    /// Standard base64 detached CMS signatures (`C`).
+    #[serde(rename = "SignatureObject", default, skip_serializing_if = "Vec::is_empty")]
+    pub signature_object: Vec<String>,
+}

@@ -9,6 +9,7 @@
 
 pub mod authorization;
 pub mod credentials;
+pub mod documents;
 pub mod oauth;
 pub mod signing;
 

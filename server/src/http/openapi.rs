@@ -56,6 +56,7 @@ use utoipa::{Modify, OpenApi};
         csc::v2::authorize,
         csc::v2::authorize_check,
         csc::v2::sign_hash,
+        csc::v2::sign_doc,
         csc::oauth::token,
         csc::oauth::login,
         csc::oauth::revoke,

@@ -285,3 +285,84 @@ async fn a_v2_client_polls_authorize_check_and_every_misuse_of_the_sad_is_refuse
     let missing = csc.post("credentials/sendOTP", &json!({"credentialID": ann})).await;
     assert_eq!(missing.status, 501, "{}", missing.body);
 }
+
+/// `signDoc`: the documents themselves, shown on both channels during the
+/// call (one PDF and one letter: a batch), answered with PAdES and
+/// detached CAdES that pdfsig and openssl accept. Every parameter it does
+/// not offer is refused before anything reaches the person.
+#[tokio::test]
+async fn sign_doc_shows_the_documents_on_both_channels_and_returns_pades_and_cades() {
+    let f = Fixture::new(Db::Sqlite).await;
+    let rp = f.server.create_rp(PLATFORM, "application/pdf,text/plain", None);
+    f.server.link_user("ann", &rp.rp_id);
+    let csc = CscClient::new(&f.server.origin, "v2", Some(&rp.api_key));
+    let credential = csc.credential_of("ann").await;
+    let pdf = decision_pdf();
+    let letter = crate::fixture::LETTER;
+    let document = |content: &[u8], format: &str| {
+        json!({"document": b64(content), "signature_format": format, "conformance_level": "Ades-B-B",
+               "signAlgo": OID_ECDSA_WITH_SHA256})
+    };
+    let sign_doc = |documents: Vec<Value>, extra: Value| {
+        let mut body = json!({"credentialID": credential, "documents": documents});
+        for (k, v) in extra.as_object().cloned().unwrap_or_default() {
+            body[k] = v;
+        }
+        body
+    };
+    let mut xades = document(letter.as_bytes(), "X");
+    let mut later_level = document(&pdf, "P");
+    later_level["conformance_level"] = json!("Ades-B-T");
+    let refusals = [
+        (sign_doc(vec![xades.take()], json!({})), "signature_format"),
+        (sign_doc(vec![later_level], json!({})), "conformance_level"),
+        (sign_doc(vec![document(letter.as_bytes(), "P")], json!({})), "needs a PDF"),
+        (sign_doc(vec![document(&pdf, "P")], json!({"SAD": "wysiwys_sad_x"})), "takes no SAD"),
+        (sign_doc(vec![], json!({})), "documents"),
+    ];
+    for (body, said) in refusals {
+        let answer = csc.post("signatures/signDoc", &body).await;
+        assert_eq!((answer.status, answer.error()), (400, "invalid_request"), "{}", answer.body);
+        assert!(answer.body["error_description"].as_str().unwrap().contains(said), "{said}: {}", answer.body);
+    }
+    assert!(f.browser.history().await.unwrap().is_empty(), "nothing reached the person");
+
+    let info = csc.post("info", &json!({})).await.ok();
+    assert_eq!(info["signature_formats"]["formats"], json!(["C", "P"]));
+    assert_eq!(info["conformance_levels"], json!(["Ades-B-B"]));
+    assert!(info["methods"].to_string().contains("signatures/signDoc"));
+
+    let mut device = f.device.answer("approve");
+    device.wait_for("connected").await;
+    let mut decision = document(&pdf, "P");
+    decision["display"] = json!({"title": "Decision 2026-4411", "lines": [{"label": "Case", "value": "2026-4411"}]});
+    let no_display = csc.post("signatures/signDoc", &sign_doc(vec![document(&pdf, "P")], json!({}))).await;
+    assert_eq!(
+        no_display.wysiwys_error(),
+        "DOCUMENT_INVALID",
+        "a PDF needs what both channels show: {}",
+        no_display.body
+    );
+    let body = sign_doc(vec![decision, document(letter.as_bytes(), "C")], json!({}));
+    let client = csc.clone();
+    let call = tokio::spawn(async move { client.post("signatures/signDoc", &body).await });
+    let pushed = device.wait_for("request").await;
+    assert_eq!(pushed["requester"], PLATFORM);
+    let (code, events) = device.finish().await;
+    assert_eq!(code, 0, "{events:?}");
+    let id = pushed["request_id"].as_str().unwrap();
+    let documents = f.browser.request(id).await.unwrap();
+    assert_eq!(documents.requester, PLATFORM);
+    f.browser.confirm_as_displayed(id).await.unwrap();
+    let answer = call.await.unwrap().ok();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = f.server.get_ca_pem().await;
+    let engine = base64::engine::general_purpose::STANDARD;
+    let signed_pdf = engine.decode(answer["DocumentWithSignature"][0].as_str().unwrap()).unwrap();
+    assert!(signed_pdf.starts_with(&pdf), "an incremental update of the PDF sent");
+    let verdict = pdfsig(dir.path(), &ca, &signed_pdf);
+    assert!(verdict.contains("Signature is Valid."), "{verdict}");
+    let p7s = engine.decode(answer["SignatureObject"][0].as_str().unwrap()).unwrap();
+    crate::fixture::openssl_verify(dir.path(), &ca, letter.as_bytes(), &p7s).expect("openssl verifies the CAdES");
+    assert_eq!(f.browser.request(id).await.unwrap().state, RequestState::Signed);
+}

@@ -49,7 +49,15 @@ impl FromRequest for CscCaller {
 /// A JSON body of at most the server's JSON limit; an empty body is `{}`
 /// (the spec's samples send `info` without one).
 async fn body<T: serde::de::DeserializeOwned + Default>(app: &App, payload: web::Payload) -> Result<T, CscError> {
-    let bytes = read_limited(payload, app.settings.max_json_bytes).await?;
+    body_of_size(payload, app.settings.max_json_bytes).await
+}
+
+/// `body` with another limit (`signDoc` carries whole documents, base64).
+async fn body_of_size<T: serde::de::DeserializeOwned + Default>(
+    payload: web::Payload,
+    limit: usize,
+) -> Result<T, CscError> {
+    let bytes = read_limited(payload, limit).await?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
@@ -110,6 +118,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/credentials/authorize", web::post().to(v2::authorize))
             .route("/credentials/authorizeCheck", web::post().to(v2::authorize_check))
             .route("/signatures/signHash", web::post().to(v2::sign_hash))
+            .route("/signatures/signDoc", web::post().to(v2::sign_doc))
             .default_service(web::to(not_implemented)),
     )
     .service(

@@ -7,6 +7,7 @@ use super::{
 };
 use crate::csc::authorization::{self, Progress};
 use crate::csc::credentials::{self, CredentialView};
+use crate::csc::documents;
 use crate::error::Error;
 use actix_web::{HttpResponse, web};
 use wysiwys_proto::ErrorCode;
@@ -26,6 +27,7 @@ pub const METHODS: &[&str] = &[
     "credentials/authorize",
     "credentials/authorizeCheck",
     "signatures/signHash",
+    "signatures/signDoc",
 ];
 
 #[utoipa::path(post, path = "/csc/v2/info", tag = "csc",
@@ -44,9 +46,11 @@ pub async fn info(app: AppData) -> HttpResponse {
         methods: METHODS.iter().map(|m| (*m).to_owned()).collect(),
         validation_info: false,
         sign_algorithms: v2::SignAlgorithms { algos: vec![OID_ECDSA_WITH_SHA256.to_owned()] },
-        // signDoc is not offered yet: no formats to sign documents in.
-        signature_formats: v2::SignatureFormats { formats: Vec::new(), envelope_properties: Vec::new() },
-        conformance_levels: Vec::new(),
+        signature_formats: v2::SignatureFormats {
+            formats: documents::FORMATS.iter().map(|(f, _)| (*f).to_owned()).collect(),
+            envelope_properties: documents::FORMATS.iter().map(|(_, p)| vec![(*p).to_owned()]).collect(),
+        },
+        conformance_levels: documents::CONFORMANCE_LEVELS.iter().map(|l| (*l).to_owned()).collect(),
     })
 }
 
@@ -175,4 +179,15 @@ pub async fn authorize_check(app: AppData, caller: CscCaller, payload: web::Payl
         (status = 401, description = "invalid_token", body = CscErrorBody)))]
 pub async fn sign_hash(app: AppData, caller: CscCaller, payload: web::Payload) -> Result<HttpResponse, CscError> {
     super::sign_hash(app, caller, payload).await
+}
+
+#[utoipa::path(post, path = "/csc/v2/signatures/signDoc", tag = "csc", security(("api_key" = [])),
+    request_body = v2::SignDocRequest,
+    responses((status = 200, description = "Both channels showed and confirmed the documents: PAdES in DocumentWithSignature, detached CAdES in SignatureObject", body = v2::SignDocResponse),
+        (status = 400, description = "invalid_request (a SAD, documentDigests, another format or level), or access_denied (declined, \"not me\", not in time)", body = CscErrorBody),
+        (status = 401, description = "invalid_token", body = CscErrorBody)))]
+pub async fn sign_doc(app: AppData, caller: CscCaller, payload: web::Payload) -> Result<HttpResponse, CscError> {
+    let request: v2::SignDocRequest =
+        super::body_of_size(payload, app.settings.max_pdf_bytes.saturating_mul(2)).await?;
+    Ok(json(&documents::sign_documents(&app, &caller.0, &request).await?))
 }

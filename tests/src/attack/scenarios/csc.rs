@@ -171,3 +171,34 @@ pub fn web_confirmation_alone(lab: &Lab) -> Played<'_> {
         Ok(o)
     })
 }
+
+/// `signDoc` is a second way for a platform to send a PDF: every attack
+/// class must meet the same refusals as through the relying-party API,
+/// before anything reaches the person.
+pub fn sign_doc_unsafe_pdf(lab: &Lab) -> Played<'_> {
+    Box::pin(async move {
+        let credentials = lab
+            .register_relying_party_for(&lab.name("pdf platform"), &[wysiwys_proto::summary::MEDIA_TYPE_PDF])
+            .await
+            .map_err(api)?;
+        let csc = crate::csc::CscClient::with_client(&lab.origin, "v2", Some(&credentials.api_key), lab.client());
+        let signer = lab.account_served_by(vec![credentials.rp_id.clone()]).await?;
+        let browser = lab.log_in(&signer).await?;
+        let credential = csc.credential_of(&signer.username).await;
+        let mut o: Option<Observation> = None;
+        for attack in crate::attack::pdfs::active_content() {
+            let body = json!({"credentialID": credential, "documents": [{
+                "document": wysiwys_proto::b64::encode_standard(&attack.bytes), "signature_format": "P",
+                "signAlgo": OID_ECDSA_WITH_SHA256,
+                "display": {"title": "Decision 2026-4411", "lines": [{"label": "Case", "value": "2026-4411"}]}}]});
+            let answer = csc.post("signatures/signDoc", &body).await;
+            let observation = o.get_or_insert_with(|| Observation::new(answer.code()));
+            observation.expect(attack.what, answer.code(), attack.refused_with());
+            let said = answer.body["error_description"].as_str().unwrap_or_default();
+            observation.require(&format!("{}: names rule `{}`", attack.what, attack.rule), said.contains(attack.rule));
+        }
+        let mut o = o.unwrap_or_default();
+        o.require("nothing reached the person", browser.history().await.map_err(api)?.is_empty());
+        Ok(o)
+    })
+}

@@ -330,6 +330,13 @@ pub static ALL: &[Scenario] = &[
         "script in the page confirms a CSC authorization; without the device no SAD is issued and a guessed one is refused"
     ),
     scenario!(
+        "csc-signdoc-unsafe-pdf",
+        RelyingParty,
+        [UnsafeDocument],
+        csc::sign_doc_unsafe_pdf,
+        "a CSC platform sends PDFs with JavaScript, actions, embedded files or XFA through signDoc"
+    ),
+    scenario!(
         "csc-oauth-stolen-code",
         ManInTheBrowser,
         [OAuthGrantInvalid],
