@@ -312,6 +312,9 @@ pub async fn expire_due(app: &App) -> Result<u64> {
     let now = app.clock.now_ms();
     let closed = app.store.expire_due(now - EXPIRY_GRACE_MS, now).await?
         + app.store.expire_authorizations(now, now - app.settings.challenge_ttl_ms).await?;
+    // Ended OAuth grants and tokens are kept a day (for an operator's
+    // questions), then forgotten; the consent stays in the audit trail.
+    app.store.purge_csc_oauth(now - 24 * 3600 * 1000).await?;
     if closed > 0 {
         metrics::counter!("wysiwys_requests_finished_total", "outcome" => ErrorCode::ChallengeExpired.as_str())
             .increment(closed);

@@ -141,6 +141,21 @@ impl Store {
             .await?)
     }
 
+    /// Forgets grants and service tokens that ended before `before`.
+    pub async fn purge_csc_oauth(&self, before: i64) -> Result<u64> {
+        let grants = sqlx::query(
+            "DELETE FROM csc_oauth_grants WHERE expires_at <= $1 AND (code_expires_at IS NULL OR code_expires_at <= $1)",
+        )
+        .bind(before)
+        .execute(&self.pool)
+        .await?;
+        let tokens = sqlx::query("DELETE FROM csc_access_tokens WHERE expires_at <= $1")
+            .bind(before)
+            .execute(&self.pool)
+            .await?;
+        Ok(grants.rows_affected() + tokens.rows_affected())
+    }
+
     /// `auth/revoke`: the token no longer works.
     pub async fn revoke_csc_access_token(&self, token_sha256: &[u8]) -> Result<bool> {
         let r = sqlx::query("DELETE FROM csc_access_tokens WHERE token_sha256 = $1")

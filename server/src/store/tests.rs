@@ -227,10 +227,56 @@ async fn signed_pushes(store: &Store) {
     assert_eq!(kept, 1);
 }
 
+/// An OAuth grant is bound to one person once, its code issued once and
+/// redeemed once while unexpired; ended grants and tokens are purged.
+async fn oauth_grants(store: &Store) {
+    let grant = |id: &str| OAuthGrantRow {
+        id: id.into(),
+        rp_id: "p1".into(),
+        scope: "service".into(),
+        redirect_uri: "https://app.example/cb".into(),
+        client_state: None,
+        code_challenge: "c".into(),
+        details: None,
+        user_id: None,
+        request_id: None,
+        code_sha256: None,
+        code_expires_at: None,
+        code_used_at: None,
+        created_at: 10,
+        expires_at: 100,
+    };
+    store.insert_oauth_grant(&grant("g1")).await.unwrap();
+    store.insert_oauth_grant(&grant("g2")).await.unwrap();
+    assert!(!store.consent_oauth_grant("g1", "u1", 100).await.unwrap(), "an expired grant takes no consent");
+    assert!(store.consent_oauth_grant("g1", "u1", 50).await.unwrap());
+    assert!(!store.consent_oauth_grant("g1", "u1", 51).await.unwrap(), "bound once");
+    assert!(!store.issue_oauth_code("g1", "someone", b"code1", 70, 52).await.unwrap(), "only for its person");
+    assert!(store.issue_oauth_code("g1", "u1", b"code1", 70, 52).await.unwrap());
+    assert!(!store.issue_oauth_code("g1", "u1", b"code1b", 70, 53).await.unwrap(), "one code");
+    assert!(store.redeem_oauth_code(b"code1", 70).await.unwrap().is_none(), "an expired code");
+    assert!(store.consent_oauth_grant("g2", "u1", 50).await.unwrap());
+    assert!(store.issue_oauth_code("g2", "u1", b"code2", 90, 52).await.unwrap());
+    assert_eq!(store.redeem_oauth_code(b"code2", 60).await.unwrap().map(|g| g.id), Some("g2".into()));
+    assert!(store.redeem_oauth_code(b"code2", 61).await.unwrap().is_none(), "redeemed once");
+    let token = CscAccessTokenRow {
+        token_sha256: vec![9; 32],
+        rp_id: "p1".into(),
+        user_id: Some("u1".into()),
+        created_at: 10,
+        expires_at: 200,
+    };
+    store.insert_csc_access_token(&token).await.unwrap();
+    assert_eq!(store.purge_csc_oauth(150).await.unwrap(), 2, "both grants, not the live token");
+    assert_eq!(store.purge_csc_oauth(200).await.unwrap(), 1);
+    assert!(store.csc_access_token(&[9; 32]).await.unwrap().is_none());
+}
+
 async fn exercise(store: Store) {
     store.insert_user(&user()).await.unwrap();
     enrolment(&store).await;
     relying_party_skeletons(&store).await;
+    oauth_grants(&store).await;
     signed_pushes(&store).await;
 
     // Three failures lock until 100 + 50; after the lock, one failure is one, not a new lock.
