@@ -6,7 +6,7 @@ use super::{Caller, credential_owner, invalid, missing, own_hash_request};
 use crate::app::App;
 use crate::error::{Error, Result};
 use crate::sam::{self, Context};
-use subtle::ConstantTimeEq;
+use std::collections::{HashMap, HashSet};
 use wysiwys_proto::csc::{OID_ECDSA_WITH_SHA256, OID_SHA256, SAD_PREFIX};
 use wysiwys_proto::hashes::MAX_HASHES;
 use wysiwys_proto::{ErrorCode, jcs};
@@ -77,15 +77,15 @@ pub async fn sign_hashes(app: &App, caller: &Caller, input: SignHashInput<'_>) -
     if row.state != "authorized" {
         return Err(sad_invalid());
     }
-    let confirmed = app.store.csc_hashes(&row.id).await?;
+    // The confirmed hashes are no secret (the client sent them), so a map
+    // finds each one; a batch of 100 was 10 000 comparisons before.
+    let confirmed: HashMap<Vec<u8>, i64> =
+        app.store.csc_hashes(&row.id).await?.into_iter().map(|h| (h.digest, h.position)).collect();
     let mut positions = Vec::with_capacity(digests.len());
+    let mut seen = HashSet::with_capacity(digests.len());
     for digest in &digests {
-        let position = confirmed
-            .iter()
-            .find(|h| bool::from(h.digest.as_slice().ct_eq(digest)))
-            .map(|h| h.position)
-            .ok_or_else(not_authorized)?;
-        if positions.contains(&position) {
+        let position = *confirmed.get(digest.as_slice()).ok_or_else(not_authorized)?;
+        if !seen.insert(position) {
             return Err(not_authorized());
         }
         positions.push(position);

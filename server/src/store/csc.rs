@@ -135,10 +135,12 @@ impl Store {
             // One was claimed before (or listed twice): none is claimed.
             return Ok(None);
         }
+        let mut by_position: std::collections::HashMap<i64, CscHashRow> =
+            rows.into_iter().map(|row| (row.position, row)).collect();
         let mut claimed = Vec::with_capacity(positions.len());
         for position in positions {
-            let Some(row) = rows.iter().find(|row| row.position == *position) else { return Ok(None) };
-            claimed.push(row.clone());
+            let Some(row) = by_position.remove(position) else { return Ok(None) };
+            claimed.push(row);
         }
         tx.commit().await?;
         Ok(Some(claimed))
