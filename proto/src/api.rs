@@ -159,6 +159,10 @@ pub struct SignRequestView {
     pub signed_at: Option<i64>,
     pub device_id: Option<String>,
     pub sad_sha256: Option<String>,
+    /// The AdES level the signature reached, once signed. Lower than the
+    /// level asked for only under the operator's best-effort timestamp policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature_level: Option<crate::signature_level::SignatureLevel>,
     pub error: Option<crate::ErrorBody>,
 }
 

@@ -131,6 +131,10 @@ error_codes! {
     OAuthScopeInvalid => "OAUTH_SCOPE_INVALID",
     /// A CSC access token whose lifetime is over.
     CscTokenExpired => "CSC_TOKEN_EXPIRED",
+    /// The timestamp a signature needs could not be had from the
+    /// time-stamping authority; with the operator's policy `required`,
+    /// nothing was released.
+    TimestampUnavailable => "TIMESTAMP_UNAVAILABLE",
     InternalError => "INTERNAL_ERROR",
     /// A code from a newer version that this one does not know.
     Unknown => "UNKNOWN",
@@ -213,6 +217,7 @@ impl ErrorCode {
             OAuthGrantTypeUnsupported => "Only the authorization code grant is offered.",
             OAuthScopeInvalid => "The signing application asked for a kind of access that does not exist.",
             CscTokenExpired => "The access token has expired; log in again.",
+            TimestampUnavailable => "The time-stamping service did not answer, so nothing was signed. Try again later.",
             InternalError => "Something went wrong on our side. Nothing was signed.",
             Unknown => "Something went wrong. Nothing was signed.",
         }

@@ -23,6 +23,7 @@ pub mod pairing_approval;
 pub mod payment;
 pub mod rp;
 pub mod sad;
+pub mod signature_level;
 pub mod summary;
 pub mod time;
 pub mod vc;

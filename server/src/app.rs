@@ -33,6 +33,8 @@ pub struct Settings {
     pub csc_sad_ttl_ms: i64,
     /// Where the service is established (CSC `info.region`).
     pub service_region: String,
+    /// The AdES level of new signatures.
+    pub signature_level: wysiwys_proto::signature_level::SignatureLevel,
 }
 
 #[derive(Debug)]
@@ -43,6 +45,7 @@ pub struct App {
     pub entropy: Arc<dyn Entropy>,
     pub settings: Settings,
     pub ca_certificate: Vec<u8>,
+    pub timestamping: crate::timestamping::Timestamping,
     pub channel_key: Jwk,
     pub hub: DeviceHub,
     /// Authenticated sockets per device id.
@@ -54,6 +57,8 @@ pub struct App {
     pub login_limiter: RateLimiter<IpAddr>,
     pub pairing_limiter: RateLimiter<IpAddr>,
     pub request_limiter: RateLimiter<String>,
+    /// Queries to the public time-stamping authority, per client address.
+    pub tsa_limiter: RateLimiter<IpAddr>,
     /// SHA-256 of the operator's bootstrap token; the admin API exists only with it.
     pub admin_token_sha256: Option<[u8; 32]>,
     /// Present only with `--test-clock`.
@@ -73,6 +78,7 @@ impl App {
         let entropy: Arc<dyn Entropy> = Arc::new(OsEntropy);
         let admin_token_sha256 = config.admin_token_file.as_deref().map(crate::admin::load_token).transpose()?;
         let ca_certificate = crate::pki::ensure_ca(&store, &hsm, clock.as_ref(), entropy.as_ref()).await?;
+        let timestamping = timestamping(config, &store, &hsm, clock.as_ref(), entropy.as_ref()).await?;
         let channel_key =
             Jwk::from_sec1(&hsm.channel_public_key()?).map_err(|e| Error::Internal(format!("channel key: {e}")))?;
         let closed = store.close_interrupted_signing(clock.now_ms() - INTERRUPTED_AFTER_MS, clock.now_ms()).await?;
@@ -99,10 +105,12 @@ impl App {
                     .filter(|ms| *ms > 0)
                     .ok_or_else(|| Error::Internal("--csc-sad-ttl-secs must be positive".into()))?,
                 service_region: config.service_region.clone(),
+                signature_level: config.signature_level,
             },
             clock,
             entropy,
             ca_certificate,
+            timestamping,
             channel_key,
             hub: DeviceHub::default(),
             device_sockets: ConnectionCap::new(connection_caps::SOCKETS_PER_DEVICE),
@@ -111,8 +119,40 @@ impl App {
             login_limiter: RateLimiter::new(config.login_rate_per_minute),
             pairing_limiter: RateLimiter::new(config.login_rate_per_minute),
             request_limiter: RateLimiter::new(config.request_rate_per_minute),
+            tsa_limiter: RateLimiter::new(config.tsa_rate_per_minute),
             admin_token_sha256,
             test_clock,
         })
     }
+}
+
+async fn timestamping(
+    config: &ServeConfig,
+    store: &Store,
+    hsm: &Hsm,
+    clock: &dyn Clock,
+    entropy: &dyn Entropy,
+) -> Result<crate::timestamping::Timestamping> {
+    use crate::timestamping::{ExternalTsa, Source, Timestamping};
+    let tsa_certificate = crate::pki::ensure_tsa(store, hsm, clock, entropy).await?;
+    let source = match &config.tsa_url {
+        None => Source::BuiltIn,
+        Some(url) => {
+            let basic_auth = config.tsa_basic_auth_file.as_deref().map(read_basic_auth).transpose()?;
+            tracing::info!(%url, "timestamps come from an external authority");
+            Source::External(ExternalTsa::new(url.clone(), basic_auth)?)
+        }
+    };
+    Ok(Timestamping { source, policy: config.timestamp_policy, tsa_certificate })
+}
+
+/// `user:password` on the file's first line.
+fn read_basic_auth(path: &std::path::Path) -> Result<(String, secrecy::SecretString)> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::Internal(format!("cannot read the TSA credentials {}: {e}", path.display())))?;
+    let line = text.lines().next().unwrap_or_default();
+    let (user, password) = line
+        .split_once(':')
+        .ok_or_else(|| Error::Internal(format!("{} holds no user:password line", path.display())))?;
+    Ok((user.to_owned(), secrecy::SecretString::from(password.to_owned())))
 }

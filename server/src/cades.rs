@@ -1,29 +1,27 @@
-//! CAdES-B-B detached signatures (CMS SignedData, RFC 5652 / ETSI EN 319 122-1).
+//! CAdES-B-B and B-T detached signatures (CMS SignedData, RFC 5652 /
+//! ETSI EN 319 122-1): the signed attributes, the evidence of both
+//! channels, and the signature-time-stamp.
 //!
-//! The structure is written with a small DER writer instead of typed CMS
-//! structs because the evidence attribute's OID lives under the 2.25 (UUID)
-//! arc, whose 128-bit arc does not fit the 32-bit arcs of the `der` crate.
-//! Certificates are parsed with `x509-cert`; everything written here is
-//! checked by `openssl cms -verify -cades` in the end-to-end tests.
+//! Everything written here is checked by `openssl cms -verify -cades`
+//! and, parsed back, by the RustCrypto `cms` crate in the end-to-end tests.
 
+use crate::der_writer::{octet_string, oid, utc_time, utf8_string};
 use crate::error::{Error, Result};
-use der::{Decode, Encode};
+use crate::signed_data::{
+    OID_CONTENT_TYPE, OID_DATA, OID_MESSAGE_DIGEST, OID_SIGNATURE_TIME_STAMP, OID_SIGNING_TIME, SignedAttributes,
+    SignedDataParts, attribute, signing_certificate_v2,
+};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
-use x509_cert::Certificate;
 
-/// OID of the wysiwys evidence attribute: 2.25 and the UUID
-/// a69b64df-4fcf-4110-8b0e-6dbf0740ef81 as an integer.
-pub const EVIDENCE_OID: &str = "2.25.221458699246909409711979724285883248513";
-
-const OID_SIGNED_DATA: &str = "1.2.840.113549.1.7.2";
-const OID_DATA: &str = "1.2.840.113549.1.7.1";
-const OID_CONTENT_TYPE: &str = "1.2.840.113549.1.9.3";
-const OID_MESSAGE_DIGEST: &str = "1.2.840.113549.1.9.4";
-const OID_SIGNING_TIME: &str = "1.2.840.113549.1.9.5";
-const OID_SIGNING_CERTIFICATE_V2: &str = "1.2.840.113549.1.9.16.2.47";
-const OID_SHA256: &str = "2.16.840.1.101.3.4.2.1";
-const OID_ECDSA_WITH_SHA256: &str = "1.2.840.10045.4.3.2";
+/// OID of the wysiwys evidence attribute. Every arc fits in 31 bits so that
+/// verifiers with 32-bit (RustCrypto `const-oid`) or signed 32-bit (Go)
+/// arcs parse the signature; the 1397600879 arc is the first 31 bits of the
+/// UUID of [`LEGACY_EVIDENCE_OID`]. See docs/DECISIONS.md for the arc.
+pub const EVIDENCE_OID: &str = "1.3.6.1.4.1.32473.1397600879.1";
+/// The evidence OID of signatures made before December 2026: 2.25 and the
+/// UUID a69b64df-4fcf-4110-8b0e-6dbf0740ef81 as an integer. Never written
+/// again; verifiers keep reading it.
+pub const LEGACY_EVIDENCE_OID: &str = "2.25.221458699246909409711979724285883248513";
 
 /// What both channels confirmed, signed into the signature itself so that a
 /// verifier can see it without asking us. JCS JSON in a UTF8String.
@@ -63,191 +61,63 @@ pub struct BatchEvidence {
     pub path: Vec<String>,
 }
 
-/// DER of the SignedAttributes SET, exactly the bytes whose SHA-256 the
-/// signing key signs.
-#[derive(Debug, Clone)]
-pub struct SignedAttributes {
-    /// `SET OF Attribute`, tag 0x31.
-    der: Vec<u8>,
-    /// The same attributes without the outer tag (for `[0] IMPLICIT`).
-    content: Vec<u8>,
+/// The CAdES signed attributes of one signature.
+///
+/// `signing_time_ms` is `None` for PAdES, where EN 319 142-1 forbids the
+/// attribute and the time is the signature dictionary's `/M`.
+pub fn signed_attributes(
+    message_digest: &[u8; 32],
+    signing_time_ms: Option<i64>,
+    signer_cert: &[u8],
+    evidence: &Evidence,
+) -> Result<SignedAttributes> {
+    let evidence_json = wysiwys_proto::jcs::to_vec(evidence).map_err(|e| Error::Internal(e.to_string()))?;
+    let mut attributes = vec![
+        attribute(OID_CONTENT_TYPE, &oid(OID_DATA)),
+        attribute(OID_MESSAGE_DIGEST, &octet_string(message_digest)),
+        signing_certificate_v2(signer_cert)?,
+        attribute(EVIDENCE_OID, &utf8_string(&evidence_json)),
+    ];
+    if let Some(ms) = signing_time_ms {
+        attributes.push(attribute(OID_SIGNING_TIME, &utc_time(ms)?));
+    }
+    Ok(SignedAttributes::from_attributes(attributes))
 }
 
-impl SignedAttributes {
-    /// `signing_time_ms` is `None` for PAdES, where EN 319 142-1 forbids
-    /// the attribute and the time is the signature dictionary's `/M`.
-    pub fn new(
-        message_digest: &[u8; 32],
-        signing_time_ms: Option<i64>,
-        signer_cert: &[u8],
-        evidence: &Evidence,
-    ) -> Result<Self> {
-        let cert =
-            Certificate::from_der(signer_cert).map_err(|e| Error::Internal(format!("signer certificate: {e}")))?;
-        let evidence_json = wysiwys_proto::jcs::to_vec(evidence).map_err(|e| Error::Internal(e.to_string()))?;
-        let ess_cert_id = seq(&[&octet_string(&Sha256::digest(signer_cert)), &issuer_serial(&cert)?]);
-        let mut attributes = vec![
-            attribute(OID_CONTENT_TYPE, &oid(OID_DATA)),
-            attribute(OID_MESSAGE_DIGEST, &octet_string(message_digest)),
-            attribute(OID_SIGNING_CERTIFICATE_V2, &seq(&[&seq(&[&ess_cert_id])])),
-            attribute(EVIDENCE_OID, &tlv(0x0c, &evidence_json)),
-        ];
-        if let Some(ms) = signing_time_ms {
-            attributes.push(attribute(OID_SIGNING_TIME, &utc_time(ms)?));
-        }
-        // DER: the elements of a SET OF are sorted by their encodings.
-        attributes.sort();
-        let content = attributes.concat();
-        Ok(SignedAttributes { der: tlv(0x31, &content), content })
-    }
-
-    pub fn der(&self) -> &[u8] {
-        &self.der
-    }
-
-    pub fn digest(&self) -> [u8; 32] {
-        Sha256::digest(&self.der).into()
-    }
-
-    /// The message-digest attribute's value, read back from the encoding.
-    pub fn message_digest(&self) -> Option<[u8; 32]> {
-        let marker = attribute(OID_MESSAGE_DIGEST, &octet_string(&[0u8; 32]));
-        let prefix = &marker[..marker.len() - 32];
-        let at = self.der.windows(prefix.len()).position(|w| w == prefix)?;
-        self.der.get(at + prefix.len()..at + prefix.len() + 32)?.try_into().ok()
-    }
-}
-
-/// Wraps the signed attributes and the HSM's raw `r ‖ s` into a detached
-/// SignedData with the signer's and the CA's certificates.
+/// Wraps the signed attributes and the signature value into a detached
+/// SignedData with the signer's and the CA's certificates; with a
+/// timestamp token over the signature value, CAdES-B-T.
 pub fn assemble(
-    attrs: &SignedAttributes,
-    raw_signature: &[u8; 64],
+    attributes: &SignedAttributes,
+    signature_der: &[u8],
     signer_cert: &[u8],
     ca_cert: &[u8],
+    signature_timestamp: Option<&[u8]>,
 ) -> Result<Vec<u8>> {
-    let cert = Certificate::from_der(signer_cert).map_err(|e| Error::Internal(format!("signer certificate: {e}")))?;
-    let signature = p256::ecdsa::Signature::from_slice(raw_signature)
-        .map_err(|_| Error::Internal("HSM returned an invalid ECDSA signature".into()))?;
-    let signature_der = signature.to_der();
-    let tbs = cert.tbs_certificate();
-    let issuer_and_serial = seq(&[&der_of(tbs.issuer())?, &der_of(tbs.serial_number())?]);
-    let signer_info = seq(&[
-        &integer_small(1),
-        &issuer_and_serial,
-        &algorithm(OID_SHA256),
-        &tlv(0xa0, &attrs.content),
-        &algorithm(OID_ECDSA_WITH_SHA256),
-        &octet_string(signature_der.as_bytes()),
-    ]);
-    let mut certificates = [signer_cert.to_vec(), ca_cert.to_vec()];
-    certificates.sort();
-    let signed_data = seq(&[
-        &integer_small(1),
-        &tlv(0x31, &algorithm(OID_SHA256)),
-        &seq(&[&oid(OID_DATA)]),
-        &tlv(0xa0, &certificates.concat()),
-        &tlv(0x31, &signer_info),
-    ]);
-    Ok(seq(&[&oid(OID_SIGNED_DATA), &tlv(0xa0, &signed_data)]))
-}
-
-fn der_of(value: &impl Encode) -> Result<Vec<u8>> {
-    value.to_der().map_err(|e| Error::Internal(format!("DER encoding: {e}")))
-}
-
-fn issuer_serial(cert: &Certificate) -> Result<Vec<u8>> {
-    let tbs = cert.tbs_certificate();
-    // GeneralNames with one directoryName; [4] is explicit because Name is a CHOICE.
-    let general_names = seq(&[&tlv(0xa4, &der_of(tbs.issuer())?)]);
-    Ok(seq(&[&general_names, &der_of(tbs.serial_number())?]))
-}
-
-fn attribute(oid_text: &str, value: &[u8]) -> Vec<u8> {
-    seq(&[&oid(oid_text), &tlv(0x31, value)])
-}
-
-fn algorithm(oid_text: &str) -> Vec<u8> {
-    // RFC 5754 / RFC 5758: parameters absent for SHA-256 and ECDSA.
-    seq(&[&oid(oid_text)])
-}
-
-fn utc_time(ms: i64) -> Result<Vec<u8>> {
-    let t = time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
-        .map_err(|e| Error::Internal(format!("signing time: {e}")))?;
-    if !(1950..2050).contains(&t.year()) {
-        return Err(Error::Internal("signing time outside UTCTime range".into()));
+    SignedDataParts {
+        content_type: OID_DATA,
+        content: None,
+        attributes,
+        signature_der,
+        signer_cert,
+        certificates: &[signer_cert, ca_cert],
+        unsigned: signature_timestamp.map(|token| attribute(OID_SIGNATURE_TIME_STAMP, token)).into_iter().collect(),
     }
-    let text = format!(
-        "{:02}{:02}{:02}{:02}{:02}{:02}Z",
-        t.year() % 100,
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    );
-    Ok(tlv(0x17, text.as_bytes()))
-}
-
-fn seq(parts: &[&[u8]]) -> Vec<u8> {
-    tlv(0x30, &parts.concat())
-}
-
-fn octet_string(bytes: &[u8]) -> Vec<u8> {
-    tlv(0x04, bytes)
-}
-
-fn integer_small(value: u8) -> Vec<u8> {
-    debug_assert!(value < 0x80);
-    tlv(0x02, &[value])
-}
-
-fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(content.len() + 6);
-    out.push(tag);
-    let len = content.len();
-    if len < 0x80 {
-        out.push(len as u8);
-    } else {
-        let bytes = len.to_be_bytes();
-        let skip = bytes.iter().take_while(|b| **b == 0).count();
-        out.push(0x80 | (bytes.len() - skip) as u8);
-        out.extend_from_slice(&bytes[skip..]);
-    }
-    out.extend_from_slice(content);
-    out
-}
-
-/// Encodes a dotted OID with arcs of any size (the 2.25 arc is 128 bits).
-fn oid(text: &str) -> Vec<u8> {
-    let arcs: Vec<u128> = text.split('.').map(|a| a.parse().unwrap_or(0)).collect();
-    let mut body = Vec::new();
-    let first = arcs.first().copied().unwrap_or(0) * 40 + arcs.get(1).copied().unwrap_or(0);
-    for arc in std::iter::once(first).chain(arcs.iter().skip(2).copied()) {
-        let mut groups = vec![(arc & 0x7f) as u8];
-        let mut rest = arc >> 7;
-        while rest > 0 {
-            groups.push((rest & 0x7f) as u8 | 0x80);
-            rest >>= 7;
-        }
-        body.extend(groups.iter().rev());
-    }
-    tlv(0x06, &body)
+    .encode()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use der::Encode;
 
     #[test]
-    fn der_primitives() {
-        assert_eq!(oid("1.2.840.113549.1.7.2"), [0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02]);
-        assert_eq!(oid("2.25.1"), [0x06, 0x02, 0x69, 0x01]);
-        // 2.25.<uuid>: 128-bit arc in base 128 is 19 bytes.
-        assert_eq!(oid(EVIDENCE_OID).len(), 2 + 1 + 19);
-        assert_eq!(tlv(0x04, &[0u8; 200])[..3], [0x04, 0x81, 200]);
-        assert_eq!(tlv(0x04, &[0u8; 300])[..4], [0x04, 0x82, 0x01, 0x2c]);
-        assert_eq!(utc_time(1_795_000_000_999).unwrap(), tlv(0x17, b"261118110640Z"));
+    fn the_evidence_oid_has_only_31_bit_arcs() {
+        for arc in EVIDENCE_OID.split('.') {
+            assert!(arc.parse::<u32>().is_ok_and(|a| a < 1 << 31), "{arc}");
+        }
+        assert!(LEGACY_EVIDENCE_OID.split('.').any(|arc| arc.parse::<u32>().is_err()));
+        let parsed: der::asn1::ObjectIdentifier = EVIDENCE_OID.parse().unwrap();
+        assert_eq!(parsed.to_der().unwrap(), oid(EVIDENCE_OID));
     }
 }

@@ -64,6 +64,14 @@ pub struct CommonConfig {
     pub hsm: HsmConfig,
 }
 
+fn parse_level(s: &str) -> Result<wysiwys_proto::signature_level::SignatureLevel, String> {
+    use wysiwys_proto::signature_level::SignatureLevel;
+    match s.parse()? {
+        level @ (SignatureLevel::BaselineB | SignatureLevel::BaselineT) => Ok(level),
+        other => Err(format!("{other} is not offered yet; choose B-B or B-T")),
+    }
+}
+
 /// `10.0.0.0/8`, or one address (`127.0.0.1`, `::1`) as a /32 or /128.
 fn parse_net(s: &str) -> Result<ipnet::IpNet, String> {
     s.parse::<ipnet::IpNet>()
@@ -130,6 +138,27 @@ pub struct ServeConfig {
     /// ISO 3166-1 alpha-2 code of the country the service is established in (CSC `info`).
     #[arg(long, env = "WYSIWYS_SERVICE_REGION", default_value = "EU")]
     pub service_region: String,
+    /// An external RFC 3161 time-stamping authority (http or https URL).
+    /// Absent, the built-in authority (key in the HSM) stamps.
+    #[arg(long, env = "WYSIWYS_TSA_URL")]
+    pub tsa_url: Option<url::Url>,
+    /// File whose first line is `user:password` for the external authority
+    /// (HTTP Basic).
+    #[arg(long, env = "WYSIWYS_TSA_BASIC_AUTH_FILE")]
+    pub tsa_basic_auth_file: Option<PathBuf>,
+    /// Queries to the public time-stamping authority (POST /api/pki/tsa)
+    /// per client address per minute; each costs an HSM signature.
+    #[arg(long, env = "WYSIWYS_TSA_RATE_PER_MINUTE", default_value_t = 60)]
+    pub tsa_rate_per_minute: u32,
+    /// When the timestamp cannot be had: `required` releases nothing and
+    /// ends the request with TIMESTAMP_UNAVAILABLE; `best-effort` releases
+    /// the signature at B-B and the request says so.
+    #[arg(long, env = "WYSIWYS_TIMESTAMP_POLICY", value_enum, default_value = "required")]
+    pub timestamp_policy: crate::timestamping::TimestampPolicy,
+    /// Level of every new signature: B-B (no timestamp) or B-T (a
+    /// signature timestamp).
+    #[arg(long, env = "WYSIWYS_SIGNATURE_LEVEL", default_value = "B-T", value_parser = parse_level)]
+    pub signature_level: wysiwys_proto::signature_level::SignatureLevel,
     /// Testing only: lets POST /test/clock move the server's clock forward.
     /// Refused unless listening on loopback.
     #[arg(long, hide = true)]

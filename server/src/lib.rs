@@ -16,6 +16,7 @@ pub mod clock;
 pub mod config;
 pub mod connection_caps;
 pub mod csc;
+pub mod der_writer;
 pub mod devices;
 pub mod enrolment;
 pub mod entropy;
@@ -30,8 +31,10 @@ pub mod ratelimit;
 pub mod relying_parties;
 pub mod requests;
 pub mod sam;
+pub mod signed_data;
 pub mod step_up;
 pub mod store;
+pub mod timestamping;
 pub mod webhooks;
 
 pub use error::{Error, Result};

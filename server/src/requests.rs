@@ -10,10 +10,13 @@ use crate::store::{
     AdmitOutcome, AdmittedSadRow, AuditEvent, BatchDocumentRow, DeviceRow, FailFrom, Idempotency, Members, NewRequest,
     PushFor, PushKind, RequestRow, UserRow,
 };
+use crate::timestamping::Stamped;
+use sha2::Digest;
 use wysiwys_proto::api::{AckOutcome, AuditEntry, RequestState, ServerMessage, SignRequestView, WebConfirmation};
 use wysiwys_proto::challenge::{CHALLENGE_TYP, ChallengeClaims};
 use wysiwys_proto::hashes::MEDIA_TYPE_HASHES;
 use wysiwys_proto::sad::Decision;
+use wysiwys_proto::signature_level::SignatureLevel;
 use wysiwys_proto::summary::{self, DisplayFields, MEDIA_TYPE_PDF, Summary};
 use wysiwys_proto::{ErrorBody, ErrorCode, RENDER_VERSION, b64, vc};
 
@@ -53,6 +56,7 @@ pub fn view(row: &RequestRow) -> SignRequestView {
         signed_at: row.signed_at,
         device_id: row.device_id.clone(),
         sad_sha256: row.sad_sha256.as_ref().map(b64::encode),
+        signature_level: row.signature_level.as_deref().map(|l| l.parse().unwrap_or(SignatureLevel::Unknown)),
         error: row.error_code.as_deref().map(|code| {
             let code = ErrorCode::parse(code).unwrap_or(ErrorCode::InternalError);
             ErrorBody::new(code, crate::error::public_detail(code, row.error_detail.as_deref().unwrap_or_default()))
@@ -590,33 +594,82 @@ async fn complete(
         // The other channel's call got here first and is signing.
         return reload(app, &row.id).await;
     }
-    // On this thread, like the channel signature: about 0.1 ms with SoftHSM2.
-    let sign_one = |signing: sam::Signing| {
-        sam::sign(&app.hsm, signing.permit)
-            .and_then(|raw| crate::cades::assemble(&signing.attributes, &raw, &user.certificate, &app.ca_certificate))
-            .and_then(|cms| match signing.pdf {
-                Some(pdf) => pdf.finish(&cms),
-                None => Ok(cms),
-            })
-    };
-    let signed = sign_one(authorization.document)
-        .and_then(|main| Ok((main, authorization.members.into_iter().map(sign_one).collect::<Result<Vec<_>>>()?)));
-    let (signature, member_signatures) = match signed {
+    let signed = async {
+        let (main, mut level) = sign_document(app, &row, user, authorization.document).await?;
+        let mut members = Vec::with_capacity(authorization.members.len());
+        for member in authorization.members {
+            let (signature, member_level) = sign_document(app, &row, user, member).await?;
+            level = level.min(member_level);
+            members.push(signature);
+        }
+        Ok::<_, Error>((main, members, level))
+    }
+    .await;
+    let (signature, member_signatures, level) = match signed {
         Ok(s) => s,
         Err(e) => {
             tracing::error!(request = %row.id, error = ?e, "signing failed after the SAM agreed");
-            let now = app.clock.now_ms();
-            app.store.fail_request(&row.id, FailFrom::Signing, ErrorCode::InternalError, "signing failed", now).await?;
+            // A refusal (no timestamp under `required`) keeps its code.
+            let (code, detail) = match &e {
+                Error::Refused { code, detail } => (*code, detail.as_str()),
+                _ => (ErrorCode::InternalError, "signing failed"),
+            };
+            app.store.fail_request(&row.id, FailFrom::Signing, code, detail, app.clock.now_ms()).await?;
             return Err(e);
         }
     };
-    let finished = app.store.finish_signing(&row.id, &signature, &member_signatures, app.clock.now_ms()).await?;
+    let finished =
+        app.store.finish_signing(&row.id, &signature, &member_signatures, level.as_str(), app.clock.now_ms()).await?;
     let Some(signed_row) = finished else {
         return Err(Error::Internal(format!("request {} left the signing state while signing", row.id)));
     };
     metrics::counter!("wysiwys_requests_finished_total", "outcome" => "SIGNED").increment(1);
     tracing::info!(request = %row.id, "signed");
     Ok(signed_row)
+}
+
+/// One permitted signature, stamped as the level asks (the token covers
+/// the signature value) and wrapped: CAdES, or PAdES inside its PDF.
+/// Returns the level reached, lower than asked only under best effort.
+async fn sign_document(
+    app: &App,
+    row: &RequestRow,
+    user: &UserRow,
+    signing: sam::Signing,
+) -> Result<(Vec<u8>, SignatureLevel)> {
+    // On this thread, like the channel signature: about 0.05 ms with SoftHSM2.
+    let raw = sam::sign(&app.hsm, signing.permit)?;
+    let signature = crate::signed_data::ecdsa_signature_der(&raw)?;
+    let wanted = app.settings.signature_level;
+    let (token, level) = if wanted.has_timestamp() {
+        let digest: [u8; 32] = sha2::Sha256::digest(&signature).into();
+        match app
+            .timestamping
+            .stamp(&app.hsm, &app.ca_certificate, app.entropy.as_ref(), app.clock.now_ms(), &digest)
+            .await?
+        {
+            Stamped::Token(facts) => (Some(facts.token), SignatureLevel::BaselineT),
+            Stamped::Unavailable(detail) => {
+                audit(app, "timestamp_unavailable", row, None, Some(ErrorCode::TimestampUnavailable), Some(&detail))
+                    .await?;
+                (None, SignatureLevel::BaselineB)
+            }
+        }
+    } else {
+        (None, SignatureLevel::BaselineB)
+    };
+    let cms = crate::cades::assemble(
+        &signing.attributes,
+        &signature,
+        &user.certificate,
+        &app.ca_certificate,
+        token.as_deref(),
+    )?;
+    let file = match signing.pdf {
+        Some(pdf) => pdf.finish(&cms)?,
+        None => cms,
+    };
+    Ok((file, level))
 }
 
 /// Both channels confirmed a hash-only request: the SAM checks them as for

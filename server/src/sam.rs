@@ -15,10 +15,11 @@
 //! constructor outside this module, and [`crate::hsm::Hsm::sign_with_user_key`]
 //! requires one. Every function here is pure apart from [`sign`].
 
-use crate::cades::{BatchEvidence, Evidence, SignedAttributes};
+use crate::cades::{self, BatchEvidence, Evidence};
 use crate::error::Error;
 use crate::hsm::Hsm;
 use crate::pdf::pades;
+use crate::signed_data::SignedAttributes;
 use crate::store::{BatchDocumentRow, DeviceRow, RequestRow, UserRow};
 use subtle::ConstantTimeEq;
 use wysiwys_proto::api::WebConfirmation;
@@ -512,7 +513,7 @@ fn signing(
         (*doc_hash, Some(ctx.now_ms), None)
     };
     let attributes =
-        SignedAttributes::new(&message_digest, signing_time, signer_certificate, evidence).map_err(internal)?;
+        cades::signed_attributes(&message_digest, signing_time, signer_certificate, evidence).map_err(internal)?;
     if attributes.message_digest() != Some(message_digest) {
         return refuse(ErrorCode::InternalError, "signed attributes do not carry the digest of the confirmed document");
     }

@@ -19,7 +19,10 @@ from pyhanko.sign.validation import async_validate_pdf_signature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
-EVIDENCE_OID = "2.25.221458699246909409711979724285883248513"
+# The evidence OID (docs/PROTOCOL.md); signatures made before December 2026
+# carry LEGACY_EVIDENCE_OID.
+EVIDENCE_OID = "1.3.6.1.4.1.32473.1397600879.1"
+LEGACY_EVIDENCE_OID = "2.25.221458699246909409711979724285883248513"
 
 
 async def main(pdf_path: str, ca_path: str, client_signed: bool) -> None:

@@ -18,6 +18,7 @@ pub mod pdf;
 pub mod postgres;
 pub mod relying_party;
 pub mod server;
+pub mod signature;
 pub mod tls;
 
 pub use browser::{ApiError, Browser};

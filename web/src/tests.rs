@@ -18,6 +18,7 @@ fn view(state: RequestState) -> SignRequestView {
         signed_at: None,
         device_id: None,
         sad_sha256: None,
+        signature_level: None,
         error: None,
     }
 }

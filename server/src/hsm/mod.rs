@@ -1,8 +1,9 @@
 //! The HSM, through PKCS#11 (SoftHSM2 by default, any module by path).
 //!
-//! Three kinds of keys live here and nowhere else: the CA key that issues
-//! user certificates, the channel key that signs pushes to devices, and one
-//! signing key per user. All are generated inside the token, sensitive and
+//! Four kinds of keys live here and nowhere else: the CA key that issues
+//! certificates, CRLs and OCSP answers, the time-stamping authority's key,
+//! the channel key that signs pushes to devices, and one signing key per
+//! user. All are generated inside the token, sensitive and
 //! non-extractable.
 //!
 //! Architecture invariant: a user key signs only through
@@ -27,6 +28,7 @@ use std::sync::Mutex;
 const P256_PARAMS: &[u8] = &[0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
 const CA_KEY_ID: &[u8] = b"wysiwys-ca";
 const CHANNEL_KEY_ID: &[u8] = b"wysiwys-channel";
+const TSA_KEY_ID: &[u8] = b"wysiwys-tsa";
 
 #[derive(Debug, thiserror::Error)]
 pub enum HsmError {
@@ -54,16 +56,18 @@ enum Role {
     User,
     Ca,
     Channel,
+    Tsa,
 }
 
 impl Role {
-    const ALL: [Role; 3] = [Role::User, Role::Ca, Role::Channel];
+    const ALL: [Role; 4] = [Role::User, Role::Ca, Role::Channel, Role::Tsa];
 
     fn label(self) -> &'static str {
         match self {
             Role::User => "user",
             Role::Ca => "ca",
             Role::Channel => "channel",
+            Role::Tsa => "tsa",
         }
     }
 }
@@ -136,7 +140,7 @@ impl Hsm {
 
     /// Makes the CA and channel keys on first start. Idempotent.
     pub fn ensure_service_keys(&self) -> Result<(), HsmError> {
-        for id in [CA_KEY_ID, CHANNEL_KEY_ID] {
+        for id in [CA_KEY_ID, CHANNEL_KEY_ID, TSA_KEY_ID] {
             if self.find_private_key(id)?.is_none() {
                 self.generate_key(id)?;
                 tracing::info!(key = %String::from_utf8_lossy(id), "generated service key in the HSM");
@@ -162,6 +166,10 @@ impl Hsm {
         self.public_point(CHANNEL_KEY_ID)
     }
 
+    pub fn tsa_public_key(&self) -> Result<Vec<u8>, HsmError> {
+        self.public_point(TSA_KEY_ID)
+    }
+
     /// The SAM's signature: only reachable with a permit.
     pub fn sign_with_user_key(&self, permit: &crate::sam::SignPermit) -> Result<[u8; 64], HsmError> {
         self.sign_digest(Role::User, &user_key_id(permit.credential_id()), permit.digest())
@@ -170,6 +178,11 @@ impl Hsm {
     /// Signs a to-be-signed certificate (rcgen hands us the whole TBS).
     pub fn sign_as_ca(&self, message: &[u8]) -> Result<[u8; 64], HsmError> {
         self.sign_digest(Role::Ca, CA_KEY_ID, &Sha256::digest(message).into())
+    }
+
+    /// Signs the signed attributes of a timestamp token.
+    pub fn sign_as_tsa(&self, message: &[u8]) -> Result<[u8; 64], HsmError> {
+        self.sign_digest(Role::Tsa, TSA_KEY_ID, &Sha256::digest(message).into())
     }
 
     /// Signs a push to a device (the JWS signing input).

@@ -36,6 +36,7 @@ pub fn status_for(code: ErrorCode) -> StatusCode {
             StatusCode::UNPROCESSABLE_ENTITY
         }
         RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        TimestampUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         // SIGNING_INTERRUPTED, INTERNAL_ERROR, and UNKNOWN (a client-side reading only).
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }

@@ -20,7 +20,7 @@ use wysiwys_proto::api::{LoginRequest, PairDeviceRequest, RequestState, SESSION_
 use wysiwys_proto::api::{StepUpRequest, StepUpResponse};
 use wysiwys_proto::summary::{MEDIA_TYPE_PAYMENT, MEDIA_TYPE_TEXT};
 
-type AppData = web::Data<Arc<App>>;
+pub(super) type AppData = web::Data<Arc<App>>;
 
 /// The real client, as the per-address limits key it (its IPv4 address or
 /// its IPv6 /64): the peer, or behind a trusted proxy what that proxy saw.

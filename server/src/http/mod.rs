@@ -9,6 +9,7 @@ pub mod errors;
 mod handlers;
 pub mod openapi;
 mod pages;
+mod pki;
 mod rp_api;
 
 use crate::app::App;
@@ -119,6 +120,13 @@ pub fn configure(
             .service(
                 web::scope("/api")
                     .route("/ca.pem", web::get().to(handlers::ca_pem))
+                    .route("/pki/ca.pem", web::get().to(handlers::ca_pem))
+                    .route("/pki/tsa.pem", web::get().to(pki::tsa_pem))
+                    .service(
+                        web::resource("/pki/tsa")
+                            .app_data(web::PayloadConfig::new(crate::timestamping::MAX_QUERY_BYTES))
+                            .route(web::post().to(pki::tsa_query)),
+                    )
                     .route("/session", web::post().to(handlers::login))
                     .route("/session", web::delete().to(handlers::logout))
                     .route("/session/step-up", web::post().to(handlers::step_up))

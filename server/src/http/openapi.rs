@@ -2,7 +2,7 @@
 //! own attributes and the wire types of `proto`, served at
 //! `/api/openapi.json` with a Swagger UI at `/api/docs/` (vendored: no CDN).
 
-use super::{admin_api, csc, handlers, rp_api};
+use super::{admin_api, csc, handlers, pki, rp_api};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -18,6 +18,8 @@ use utoipa::{Modify, OpenApi};
     paths(
         handlers::health,
         handlers::ca_pem,
+        pki::tsa_pem,
+        pki::tsa_query,
         handlers::login,
         handlers::logout,
         handlers::step_up,

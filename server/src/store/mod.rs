@@ -565,6 +565,7 @@ impl Store {
         id: &str,
         signature: &[u8],
         batch_signatures: &[Vec<u8>],
+        level: &str,
         now: i64,
     ) -> Result<Option<RequestRow>> {
         let mut tx = self.begin_write().await?;
@@ -577,12 +578,13 @@ impl Store {
                 .await?;
         }
         let row: Option<RequestRow> = sqlx::query_as(
-            "UPDATE sign_requests SET state = 'signed', signature = $2, signed_at = $3
+            "UPDATE sign_requests SET state = 'signed', signature = $2, signed_at = $3, signature_level = $4
              WHERE id = $1 AND state = 'signing' AND signature IS NULL RETURNING *",
         )
         .bind(id)
         .bind(signature)
         .bind(now)
+        .bind(level)
         .fetch_optional(&mut *tx)
         .await?;
         if row.is_some() {

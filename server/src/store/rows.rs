@@ -135,6 +135,8 @@ pub struct RequestRow {
     /// The relying party that asked, if not the user's own upload.
     pub rp_id: Option<String>,
     pub rp_reference: Option<String>,
+    /// The AdES level reached (`B-T`, …), once signed.
+    pub signature_level: Option<String>,
 }
 
 /// What a new request is made of; everything else starts empty.
@@ -187,6 +189,7 @@ impl From<NewRequest> for RequestRow {
             finished_at: None,
             rp_id: n.rp_id,
             rp_reference: n.rp_reference,
+            signature_level: None,
         }
     }
 }

@@ -308,9 +308,10 @@ async fn exercise(store: Store) {
         !store.fail_request("r1", FailFrom::Pending, ErrorCode::HashMismatch, "late", 32).await.unwrap(),
         "signing is not pending"
     );
-    let signed = store.finish_signing("r1", b"p7s", &[], 33).await.unwrap().unwrap();
+    let signed = store.finish_signing("r1", b"p7s", &[], "B-T", 33).await.unwrap().unwrap();
     assert_eq!((signed.state.as_str(), signed.signature.as_deref()), ("signed", Some(&b"p7s"[..])));
-    assert!(store.finish_signing("r1", b"again", &[], 34).await.unwrap().is_none());
+    assert_eq!(signed.signature_level.as_deref(), Some("B-T"));
+    assert!(store.finish_signing("r1", b"again", &[], "B-T", 34).await.unwrap().is_none());
     let trail = store.audit_trail("r1").await.unwrap();
     let events: Vec<&str> = trail.iter().map(|(_, e, _, _)| e.as_str()).collect();
     assert_eq!(events, ["created", "web_confirmed", "device_answered", "signing", "signed"]);
@@ -335,7 +336,7 @@ async fn exercise(store: Store) {
     assert_eq!(store.close_interrupted_signing(61, 70).await.unwrap(), 1);
     let closed = store.request("r3").await.unwrap().unwrap();
     assert_eq!((closed.state.as_str(), closed.error_code.as_deref()), ("failed", Some("SIGNING_INTERRUPTED")));
-    assert!(store.finish_signing("r3", b"late", &[], 71).await.unwrap().is_none());
+    assert!(store.finish_signing("r3", b"late", &[], "B-T", 71).await.unwrap().is_none());
 
     // A second answer for a request that has one: still pending, answered already;
     // once it is being signed, no longer pending. Neither leaves a trace.

@@ -19,7 +19,12 @@ pub struct Fixture {
 
 impl Fixture {
     pub async fn new(db: Db) -> Fixture {
-        let server = TestServer::start(db).await;
+        Fixture::with_args(db, &[]).await
+    }
+
+    /// The same, with these flags for `wysiwys-server serve`.
+    pub async fn with_args(db: Db, server_args: &[&str]) -> Fixture {
+        let server = TestServer::start_with(db, server_args).await;
         let creds = server.create_user("ann");
         let mut browser = Browser::new(&server);
         let logged_in_at_s = server.now_s();

@@ -21,4 +21,5 @@ mod refusals;
 mod relying_parties;
 mod resilience;
 mod step_up;
+mod timestamps;
 mod web;

@@ -50,6 +50,7 @@ fn spec_error(code: ErrorCode) -> (StatusCode, &'static str) {
         | SadInvalid | SadReplayed | SadWrongRequest | DeviceRevoked | DeviceUnknown | PairingPending
         | SigningInterrupted => (StatusCode::BAD_REQUEST, "access_denied"),
         RateLimited => (StatusCode::TOO_MANY_REQUESTS, "temporarily_unavailable"),
+        TimestampUnavailable => (StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable"),
         InternalError | Unknown => (StatusCode::INTERNAL_SERVER_ERROR, "server_error"),
         _ => (StatusCode::BAD_REQUEST, "invalid_request"),
     }

@@ -1,5 +1,6 @@
-//! The service CA and user certificates. The CA key is in the HSM; rcgen
-//! builds the certificates and asks the HSM to sign them.
+//! The service CA, its certificates (users, the time-stamping authority)
+//! and later its revocation data. The CA key is in the HSM; rcgen builds
+//! the certificates and asks the HSM to sign them.
 
 use crate::clock::Clock;
 use crate::entropy::{Entropy, random_bytes};
@@ -7,16 +8,25 @@ use crate::error::{Error, Result};
 use crate::hsm::Hsm;
 use crate::store::Store;
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, Issuer, KeyIdMethod, KeyUsagePurpose,
-    PublicKeyData, SerialNumber, SignatureAlgorithm, SigningKey,
+    BasicConstraints, CertificateParams, CustomExtension, DistinguishedName, DnType, IsCa, Issuer, KeyIdMethod,
+    KeyUsagePurpose, PublicKeyData, SerialNumber, SignatureAlgorithm, SigningKey,
 };
 use sha2::{Digest, Sha256};
 
 const CA_CERT: &str = "ca-certificate";
+const TSA_CERT: &str = "tsa-certificate";
+const TSA_COMMON_NAME: &str = "wysiwys time-stamping authority";
 const CA_COMMON_NAME: &str = "wysiwys signing CA";
 const ORGANISATION: &str = "wysiwys";
 const USER_CERT_DAYS: i64 = 2 * 365;
 const CA_CERT_DAYS: i64 = 10 * 365;
+/// The TSA's certificate must outlive the user certificates by years: a
+/// B-LTA signature is checked, long after its signer's certificate expired,
+/// against the timestamps this key made.
+const TSA_CERT_DAYS: i64 = 9 * 365;
+/// id-ce-extKeyUsage and id-kp-timeStamping.
+const OID_EXT_KEY_USAGE: &[u64] = &[2, 5, 29, 37];
+const OID_KP_TIME_STAMPING: &str = "1.3.6.1.5.5.7.3.8";
 
 /// The CA key as rcgen sees it: a public point and a signing callback into the HSM.
 struct HsmCaKey<'a> {
@@ -101,6 +111,37 @@ pub async fn ensure_ca(store: &Store, hsm: &Hsm, clock: &dyn Clock, entropy: &dy
     let cert = params.self_signed(&key).map_err(|e| Error::Internal(format!("CA certificate: {e}")))?;
     tracing::info!("created the CA certificate");
     store.put_pki_object(CA_CERT, cert.der()).await
+}
+
+/// Returns the built-in TSA's certificate (DER), issuing it on first start.
+/// RFC 3161 2.3: extended key usage timeStamping only, and critical.
+pub async fn ensure_tsa(store: &Store, hsm: &Hsm, clock: &dyn Clock, entropy: &dyn Entropy) -> Result<Vec<u8>> {
+    if let Some(der) = store.pki_object(TSA_CERT).await? {
+        return Ok(der);
+    }
+    let ca_public = hsm.ca_public_key()?;
+    let issuer = Issuer::new(ca_params(&ca_public), HsmCaKey { hsm, public: ca_public });
+    let point = hsm.tsa_public_key()?;
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::OrganizationName, ORGANISATION);
+    dn.push(DnType::CommonName, TSA_COMMON_NAME);
+    let mut params = CertificateParams::default();
+    params.distinguished_name = dn;
+    params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    let mut eku = CustomExtension::from_oid_content(
+        OID_EXT_KEY_USAGE,
+        crate::der_writer::seq(&[&crate::der_writer::oid(OID_KP_TIME_STAMPING)]),
+    );
+    eku.set_criticality(true);
+    params.custom_extensions = vec![eku];
+    params.use_authority_key_identifier_extension = true;
+    params.key_identifier_method = KeyIdMethod::PreSpecified(key_id(&point));
+    params.serial_number = Some(serial(random_bytes::<16>(entropy)?));
+    validity(&mut params, clock.now_ms(), TSA_CERT_DAYS)?;
+    let cert =
+        params.signed_by(&SubjectKey(point), &issuer).map_err(|e| Error::Internal(format!("TSA certificate: {e}")))?;
+    tracing::info!("issued the time-stamping authority's certificate");
+    store.put_pki_object(TSA_CERT, cert.der()).await
 }
 
 /// Issues a user's signing certificate: key usage nonRepudiation only, as
