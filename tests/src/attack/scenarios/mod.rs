@@ -10,6 +10,7 @@ mod inputs;
 mod oauth;
 mod parties;
 mod pdfs;
+mod pki;
 mod sad;
 
 use super::lab::{LETTER, Victim, api};
@@ -356,6 +357,13 @@ pub static ALL: &[Scenario] = &[
         [OAuthClientInvalid],
         oauth::redirect_hijack,
         "a link sends the person to our authorization page with the attacker's redirect URI, to collect the code there"
+    ),
+    scenario!(
+        "tsa-oracle-flood",
+        Stranger,
+        [RateLimited],
+        pki::tsa_flood,
+        "anyone asks the public time-stamping authority to sign what they choose, as fast as they can"
     ),
     scenario!(
         "unsafe-document-bidi",

@@ -1,0 +1,70 @@
+//! The public time-stamping authority as a way in: anyone may ask it for a
+//! token, so it must sign only TSTInfo structures with its own
+//! timeStamping key (never anything a user key or the CA would vouch for),
+//! and a flood must hit the per-address limit before it exhausts the HSM.
+
+use crate::attack::{Lab, Observation, Played};
+use wysiwys_proto::ErrorCode;
+
+/// A well-formed TimeStampReq (RFC 3161) for a SHA-256 imprint, with a
+/// positive 64-bit nonce, asking for the authority's certificate.
+fn query(imprint: &[u8; 32]) -> Vec<u8> {
+    const SHA256: [u8; 11] = [0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01];
+    let mut der = vec![0x30, 65, 0x02, 0x01, 0x01, 0x30, 47, 0x30, 11];
+    der.extend_from_slice(&SHA256);
+    der.extend_from_slice(&[0x04, 32]);
+    der.extend_from_slice(imprint);
+    der.extend_from_slice(&[0x02, 8]);
+    der.extend_from_slice(&crate::attack::lab::rand_bytes::<8>().map(|b| b & 0x7f));
+    der.extend_from_slice(&[0x01, 0x01, 0xff]);
+    der
+}
+
+pub fn tsa_flood(lab: &Lab) -> Played<'_> {
+    Box::pin(async move {
+        let client = lab.client();
+        let url = format!("{}/api/pki/tsa", lab.origin);
+        let tsa_pem = client.get(format!("{}/api/pki/tsa.pem", lab.origin)).send().await?.text().await?;
+        let letter_hash = wysiwys_proto::jcs::sha256(b"I owe the bearer 10 000 EUR.");
+        let mut refused = None;
+        let mut granted = Vec::new();
+        for _ in 0..200 {
+            let answer = client
+                .post(&url)
+                .header("content-type", "application/timestamp-query")
+                .body(query(&letter_hash))
+                .send()
+                .await?;
+            if answer.status() == 429 {
+                let body: wysiwys_proto::ErrorBody = answer.json().await?;
+                refused = Some(body.error);
+                break;
+            }
+            anyhow::ensure!(answer.status() == 200, "the authority answered {}", answer.status());
+            granted.push(answer.bytes().await?.to_vec());
+        }
+        let mut o = Observation::new(refused);
+        o.require("the flood was cut off within 200 queries", refused == Some(ErrorCode::RateLimited));
+        let first = granted.first().ok_or_else(|| anyhow::anyhow!("no token at all"))?;
+        // What the oracle gives is a timestamp token by the TSA's own key:
+        // its certificate is in the reply, and no user's or the CA's name
+        // is its signer.
+        let tsa_der = pem_body(&tsa_pem)?;
+        o.require("the token is signed by the TSA's certificate", find(first, &tsa_der[..64]));
+        o.require(
+            "the token is a TSTInfo (id-ct-TSTInfo)",
+            find(first, &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x10, 0x01, 0x04]),
+        );
+        o.require("the imprint is only echoed, never signed as a document", find(first, &letter_hash));
+        Ok(o)
+    })
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+fn pem_body(pem: &str) -> anyhow::Result<Vec<u8>> {
+    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    Ok(base64::Engine::decode(&base64::engine::general_purpose::STANDARD, body)?)
+}
