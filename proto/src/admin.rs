@@ -79,3 +79,85 @@ pub struct CreatedRelyingParty {
     pub api_key: String,
     pub webhook_secret: Option<String>,
 }
+
+/// What the operator does to a person's signing certificate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum CredentialAction {
+    /// For good: the certificate is listed on the CRL and OCSP says revoked.
+    Revoke,
+    /// certificateHold until resumed.
+    Suspend,
+    /// Ends a suspension.
+    Resume,
+}
+
+/// Why a certificate is revoked: the RFC 5280 CRLReason names an operator
+/// may choose (certificateHold is `suspend`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum RevocationReason {
+    Unspecified,
+    KeyCompromise,
+    AffiliationChanged,
+    Superseded,
+    CessationOfOperation,
+    PrivilegeWithdrawn,
+}
+
+impl RevocationReason {
+    /// The CRLReason code.
+    pub fn code(self) -> u8 {
+        match self {
+            RevocationReason::Unspecified => 0,
+            RevocationReason::KeyCompromise => 1,
+            RevocationReason::AffiliationChanged => 3,
+            RevocationReason::Superseded => 4,
+            RevocationReason::CessationOfOperation => 5,
+            RevocationReason::PrivilegeWithdrawn => 9,
+        }
+    }
+}
+
+impl std::str::FromStr for RevocationReason {
+    type Err = String;
+
+    /// The RFC's name (`keyCompromise`), for the command line.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        serde_json::from_value(serde_json::Value::String(s.to_owned())).map_err(|_| {
+            format!(
+                "{s:?} is not one of unspecified, keyCompromise, affiliationChanged, superseded, cessationOfOperation, privilegeWithdrawn"
+            )
+        })
+    }
+}
+
+/// `POST /api/v1/admin/users/{username}/credential`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CredentialChange {
+    pub action: CredentialAction,
+    /// Only with `revoke`; `unspecified` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<RevocationReason>,
+}
+
+/// A person's signing certificate after a change.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CredentialState {
+    pub username: String,
+    pub credential_id: String,
+    /// The certificate's serial, hex.
+    pub serial: String,
+    /// `valid`, `revoked` or `suspended`.
+    pub status: String,
+    /// Unix ms of the revocation or suspension.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<i64>,
+    /// Open sign requests and CSC authorizations the change ended.
+    pub requests_ended: u64,
+}

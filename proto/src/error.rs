@@ -135,6 +135,14 @@ error_codes! {
     /// time-stamping authority; with the operator's policy `required`,
     /// nothing was released.
     TimestampUnavailable => "TIMESTAMP_UNAVAILABLE",
+    /// The signing certificate was revoked by the operator: nothing is
+    /// signed with it again.
+    CredentialRevoked => "CREDENTIAL_REVOKED",
+    /// The signing certificate is suspended (certificateHold) until the
+    /// operator resumes it.
+    CredentialSuspended => "CREDENTIAL_SUSPENDED",
+    /// The signing certificate has expired (or is not valid yet).
+    CredentialExpired => "CREDENTIAL_EXPIRED",
     InternalError => "INTERNAL_ERROR",
     /// A code from a newer version that this one does not know.
     Unknown => "UNKNOWN",
@@ -218,6 +226,9 @@ impl ErrorCode {
             OAuthScopeInvalid => "The signing application asked for a kind of access that does not exist.",
             CscTokenExpired => "The access token has expired; log in again.",
             TimestampUnavailable => "The time-stamping service did not answer, so nothing was signed. Try again later.",
+            CredentialRevoked => "This signing certificate has been revoked. Nothing can be signed with it.",
+            CredentialSuspended => "This signing certificate is suspended. Ask the service to resume it.",
+            CredentialExpired => "This signing certificate has expired. Ask the service to renew it.",
             InternalError => "Something went wrong on our side. Nothing was signed.",
             Unknown => "Something went wrong. Nothing was signed.",
         }

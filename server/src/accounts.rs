@@ -136,13 +136,15 @@ pub async fn create_user(
     let password_hash = crate::password_hashing::run(move || hash_password(&pw, &salt)).await??;
     let (cred, name) = (credential_id.clone(), username.to_owned());
     let serial = random_bytes::<16>(entropy)?;
+    let distribution = crate::pki::Distribution::recorded(store).await?;
     let certificate = tokio::task::spawn_blocking(move || -> Result<Vec<u8>> {
         let point = hsm.generate_user_key(&cred)?;
-        crate::pki::issue_user_certificate(&hsm, &name, &point, now, serial)
+        crate::pki::issue_user_certificate(&hsm, &name, &point, now, serial, distribution.as_ref())
     })
     .await
     .map_err(|e| Error::Internal(e.to_string()))??;
 
+    let (certificate_der, credential_id_kept) = (certificate, credential_id);
     let totp = totp_for(&totp_secret, username)?;
     let otpauth_uri = totp.to_url().map_err(|e| Error::Internal(format!("otpauth URI: {e}")))?;
     let secret_b32 = base32_encode(&totp_secret);
@@ -156,8 +158,8 @@ pub async fn create_user(
             failed_logins: 0,
             locked_until: 0,
             signing_locked_at: None,
-            credential_id,
-            certificate,
+            credential_id: credential_id_kept.clone(),
+            certificate: certificate_der.clone(),
             created_at: now,
             totp_enabled_at: match enrolment {
                 TotpEnrolment::Active => Some(now),
@@ -166,6 +168,8 @@ pub async fn create_user(
             external_id: external_id.map(str::to_owned),
         })
         .await?;
+    let registered = crate::pki::certificate_row(&certificate_der, Some(&user_id), Some(&credential_id_kept), now)?;
+    store.register_certificate(&registered).await?;
     store.audit(&AuditEvent { at: now, event: "user_created", user_id: Some(&user_id), ..Default::default() }).await?;
     for rp in relying_parties {
         store.link_rp_user(rp, &user_id, now).await?;

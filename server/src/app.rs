@@ -46,6 +46,10 @@ pub struct App {
     pub settings: Settings,
     pub ca_certificate: Vec<u8>,
     pub timestamping: crate::timestamping::Timestamping,
+    /// The CA's last CRL on this node.
+    pub crl_cache: crate::pki::crl::CrlCache,
+    /// The CA as OCSP requests name it.
+    pub ocsp_issuer: crate::pki::ocsp::Issuer,
     pub channel_key: Jwk,
     pub hub: DeviceHub,
     /// Authenticated sockets per device id.
@@ -78,7 +82,10 @@ impl App {
         let entropy: Arc<dyn Entropy> = Arc::new(OsEntropy);
         let admin_token_sha256 = config.admin_token_file.as_deref().map(crate::admin::load_token).transpose()?;
         let ca_certificate = crate::pki::ensure_ca(&store, &hsm, clock.as_ref(), entropy.as_ref()).await?;
-        let timestamping = timestamping(config, &store, &hsm, clock.as_ref(), entropy.as_ref()).await?;
+        let ocsp_issuer = crate::pki::ocsp::Issuer::from_certificate(&ca_certificate)?;
+        let distribution = crate::pki::Distribution::record(&store, &origin).await?;
+        crate::pki::register_existing(&store, clock.now_ms()).await?;
+        let timestamping = timestamping(config, &store, &hsm, clock.as_ref(), entropy.as_ref(), &distribution).await?;
         let channel_key =
             Jwk::from_sec1(&hsm.channel_public_key()?).map_err(|e| Error::Internal(format!("channel key: {e}")))?;
         let closed = store.close_interrupted_signing(clock.now_ms() - INTERRUPTED_AFTER_MS, clock.now_ms()).await?;
@@ -111,6 +118,8 @@ impl App {
             entropy,
             ca_certificate,
             timestamping,
+            crl_cache: crate::pki::crl::CrlCache::default(),
+            ocsp_issuer,
             channel_key,
             hub: DeviceHub::default(),
             device_sockets: ConnectionCap::new(connection_caps::SOCKETS_PER_DEVICE),
@@ -132,9 +141,10 @@ async fn timestamping(
     hsm: &Hsm,
     clock: &dyn Clock,
     entropy: &dyn Entropy,
+    distribution: &crate::pki::Distribution,
 ) -> Result<crate::timestamping::Timestamping> {
     use crate::timestamping::{ExternalTsa, Source, Timestamping};
-    let tsa_certificate = crate::pki::ensure_tsa(store, hsm, clock, entropy).await?;
+    let tsa_certificate = crate::pki::ensure_tsa(store, hsm, clock, entropy, distribution).await?;
     let source = match &config.tsa_url {
         None => Source::BuiltIn,
         Some(url) => {

@@ -15,6 +15,7 @@ pub mod client_address;
 pub mod clock;
 pub mod config;
 pub mod connection_caps;
+pub mod credentials;
 pub mod csc;
 pub mod der_writer;
 pub mod devices;

@@ -3,6 +3,7 @@
 use clap::{Parser, Subcommand};
 use secrecy::ExposeSecret;
 use std::io::Write;
+use wysiwys_proto::admin::CredentialAction;
 use wysiwys_server::accounts::{NewAccount, TotpEnrolment};
 use wysiwys_server::config::{CommonConfig, ServeConfig};
 use wysiwys_server::relying_parties::{self, NewRelyingParty};
@@ -79,6 +80,35 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Revokes a person's signing certificate for good: nothing is signed
+    /// with it again, their open requests end, the CRL and OCSP say so.
+    RevokeCredential {
+        #[command(flatten)]
+        common: CommonConfig,
+        username: String,
+        /// RFC 5280 reason: unspecified, keyCompromise, affiliationChanged,
+        /// superseded, cessationOfOperation or privilegeWithdrawn.
+        #[arg(long, default_value = "unspecified")]
+        reason: wysiwys_proto::admin::RevocationReason,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Suspends a person's signing certificate (certificateHold) until resumed.
+    SuspendCredential {
+        #[command(flatten)]
+        common: CommonConfig,
+        username: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Ends the suspension of a person's signing certificate.
+    ResumeCredential {
+        #[command(flatten)]
+        common: CommonConfig,
+        username: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// Demo: create the user `demo` on first start, print its credentials, serve.
     Demo(ServeConfig),
 }
@@ -90,7 +120,10 @@ impl Command {
             Command::CreateUser { common, .. }
             | Command::CreateRp { common, .. }
             | Command::LinkUser { common, .. }
-            | Command::RecoverUser { common, .. } => common,
+            | Command::RecoverUser { common, .. }
+            | Command::RevokeCredential { common, .. }
+            | Command::SuspendCredential { common, .. }
+            | Command::ResumeCredential { common, .. } => common,
         }
     }
 }
@@ -202,6 +235,15 @@ async fn run(command: Command) -> Result<(), Error> {
             }
             Ok(())
         }
+        Command::RevokeCredential { common, username, reason, json } => {
+            change_credential(&common, &username, CredentialAction::Revoke, Some(reason), json).await
+        }
+        Command::SuspendCredential { common, username, json } => {
+            change_credential(&common, &username, CredentialAction::Suspend, None, json).await
+        }
+        Command::ResumeCredential { common, username, json } => {
+            change_credential(&common, &username, CredentialAction::Resume, None, json).await
+        }
         Command::CreateRp { common, name, media_types, webhook_url, webhook_secret_file, redirect_uris, json } => {
             let (store, _hsm) = wysiwys_server::open_backends(&common).await?;
             let created = relying_parties::create_relying_party(
@@ -221,6 +263,29 @@ async fn run(command: Command) -> Result<(), Error> {
             Ok(())
         }
     }
+}
+
+async fn change_credential(
+    common: &CommonConfig,
+    username: &str,
+    action: CredentialAction,
+    reason: Option<wysiwys_proto::admin::RevocationReason>,
+    json: bool,
+) -> wysiwys_server::Result<()> {
+    let (store, _hsm) = wysiwys_server::open_backends(common).await?;
+    let change = wysiwys_proto::admin::CredentialChange { action, reason };
+    let state = wysiwys_server::credentials::change(&store, &SystemClock, username, &change).await?;
+    let mut out = std::io::stdout().lock();
+    if json {
+        let _ = writeln!(out, "{}", serde_json::to_string(&state).unwrap_or_default());
+    } else {
+        let _ = writeln!(
+            out,
+            "The certificate {} of {:?} is {} now; {} open requests ended.",
+            state.serial, state.username, state.status, state.requests_ended
+        );
+    }
+    Ok(())
 }
 
 /// Shown once, on the operator's terminal; never logged.

@@ -586,7 +586,8 @@ async fn complete(
         return authorize_hashes(app, row, user, device, evidence).await;
     }
     let batch = app.store.batch_documents(&row.id).await?;
-    let authorization = match sam::authorize(&row, &batch, user, device, evidence, &user.certificate, ctx) {
+    let signer = crate::pki::current_certificate(&app.store, user).await?;
+    let authorization = match sam::authorize(&row, &batch, user, device, evidence, &signer, ctx) {
         Ok(a) => a,
         Err(refusal) => return Err(refused(app, &row, Some(&device.id), "attempt_refused", refusal).await?),
     };

@@ -20,7 +20,7 @@ use crate::error::Error;
 use crate::hsm::Hsm;
 use crate::pdf::pades;
 use crate::signed_data::SignedAttributes;
-use crate::store::{BatchDocumentRow, DeviceRow, RequestRow, UserRow};
+use crate::store::{BatchDocumentRow, CertificateRow, DeviceRow, RequestRow, UserRow};
 use subtle::ConstantTimeEq;
 use wysiwys_proto::api::WebConfirmation;
 use wysiwys_proto::batch::{BatchManifest, MEDIA_TYPE_BATCH};
@@ -126,6 +126,20 @@ fn check_request_open(req: &RequestRow, user: &UserRow, now_ms: i64) -> Result<(
         return refuse(ErrorCode::AccountLockedNotMe, "signing is locked after a \"not me\" answer; log in again");
     }
     Ok(())
+}
+
+/// The signer's certificate must be the user's current one, and neither
+/// revoked, suspended nor expired at this moment (the register's typed
+/// standing decides). A refusal ends the request.
+fn check_signer(signer: &CertificateRow, user: &UserRow, now_ms: i64) -> Result<(), Refusal> {
+    if signer.credential_id.as_deref() != Some(user.credential_id.as_str()) || !ct_equal(&signer.der, &user.certificate)
+    {
+        return Err(Refusal::internal("the registered certificate is not the user's current one"));
+    }
+    match signer.standing(now_ms).refusal() {
+        Some((code, detail)) => refuse(code, detail),
+        None => Ok(()),
+    }
 }
 
 /// The browser channel: hashes of the exact bytes the page received.
@@ -384,7 +398,7 @@ pub fn authorize(
     user: &UserRow,
     device: &DeviceRow,
     sad_evidence: SadEvidence<'_>,
-    signer_certificate: &[u8],
+    signer: &CertificateRow,
     ctx: Context<'_>,
 ) -> Result<Authorization, Refusal> {
     if req.media_type == MEDIA_TYPE_HASHES {
@@ -392,6 +406,8 @@ pub fn authorize(
     }
     let Confirmed { web_confirmed_at, device_confirmed_at, sad_sha256 } =
         check_confirmed(req, user, device, sad_evidence, ctx)?;
+    check_signer(signer, user, ctx.now_ms)?;
+    let signer_certificate = signer.der.as_slice();
     let doc_hash = hash32(&req.doc_hash, "document hash")?;
     let evidence = Evidence {
         v: "evidence/1",

@@ -46,3 +46,11 @@ pub fn signature_timestamp(cms_der: &[u8]) -> Result<(Vec<u8>, Vec<u8>), String>
     let token = token.to_der().map_err(|e| e.to_string())?;
     Ok((token, signer.signature.as_bytes().to_vec()))
 }
+
+/// The certificates a CMS signature carries (DER), in its order.
+pub fn certificates(cms_der: &[u8]) -> Result<Vec<Vec<u8>>, String> {
+    let info = ContentInfo::from_der(cms_der).map_err(|e| format!("ContentInfo: {e}"))?;
+    let signed: SignedData = info.content.decode_as().map_err(|e| format!("SignedData: {e}"))?;
+    let set = signed.certificates.ok_or("no certificates")?;
+    set.0.iter().map(|c| c.to_der().map_err(|e| e.to_string())).collect()
+}

@@ -49,8 +49,9 @@ pub async fn info(
     let certificate = Certificate::from_der(&user.certificate)
         .map_err(|e| Error::Internal(format!("certificate of {credential_id}: {e}")))?;
     let validity = certificate.tbs_certificate().validity();
-    let now = std::time::Duration::from_millis(u64::try_from(app.clock.now_ms()).unwrap_or(0));
-    let valid = validity.not_before.to_unix_duration() <= now && now < validity.not_after.to_unix_duration();
+    // The register's standing: revoked, suspended and expired as the SAM sees them.
+    let standing = crate::pki::current_certificate(&app.store, &user).await?.standing(app.clock.now_ms());
+    let valid = standing == crate::pki::standing::Standing::Valid;
     let chain = match certificates {
         Certificates::None => None,
         Certificates::Single => Some(vec![b64::encode_standard(&user.certificate)]),
@@ -58,11 +59,7 @@ pub async fn info(
             Some(vec![b64::encode_standard(&user.certificate), b64::encode_standard(&app.ca_certificate)])
         }
     };
-    let mut cert = CertInfo {
-        status: if valid { "valid" } else { "expired" }.to_owned(),
-        certificates: chain,
-        ..CertInfo::default()
-    };
+    let mut cert = CertInfo { status: standing.csc_status().to_owned(), certificates: chain, ..CertInfo::default() };
     if cert_info {
         let tbs = certificate.tbs_certificate();
         cert.issuer_dn = Some(tbs.issuer().to_string());

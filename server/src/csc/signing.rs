@@ -90,6 +90,11 @@ pub async fn sign_hashes(app: &App, caller: &Caller, input: SignHashInput<'_>) -
         }
         positions.push(position);
     }
+    // Before the hashes are used up; the SAM decides again below.
+    let signer = crate::pki::current_certificate(&app.store, &user).await?;
+    if let Some((code, detail)) = signer.standing(now).refusal() {
+        return Err(Error::refused(code, detail));
+    }
     let Some(claimed) = app.store.claim_hashes(&row.id, &positions, now).await? else {
         // Signed before (a replay), or the authorization ended meanwhile.
         tracing::info!(request = %row.id, "CSC: a hash was signed with this SAD already");
@@ -98,7 +103,7 @@ pub async fn sign_hashes(app: &App, caller: &Caller, input: SignHashInput<'_>) -
     let device_id = row.device_id.as_deref().ok_or_else(|| Error::Internal("authorized without device".into()))?;
     let device = app.store.device(device_id).await?.ok_or_else(|| Error::Internal("device vanished".into()))?;
     let ctx = Context { origin: &app.settings.origin, now_ms: now };
-    let permits = sam::permit_hashes(&row, &user, &device, &claimed, ctx).map_err(Error::from)?;
+    let permits = sam::permit_hashes(&row, &user, &device, &claimed, &signer, ctx).map_err(Error::from)?;
     let raw = sam::sign_all(&app.hsm, permits).inspect_err(|e| {
         tracing::error!(request = %row.id, error = ?e, "CSC: signing failed after the SAM agreed; the hashes stay used");
     })?;

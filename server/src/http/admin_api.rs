@@ -9,9 +9,11 @@ use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use std::future::{Ready, ready};
 use std::sync::Arc;
-use wysiwys_proto::admin::{NewRelyingParty, NewUser};
+use wysiwys_proto::admin::{CredentialChange, NewRelyingParty, NewUser};
 #[allow(unused_imports)] // named in the OpenAPI attributes
-use wysiwys_proto::{ErrorBody, admin::CreatedRelyingParty, admin::CreatedUser, admin::RecoveredUser};
+use wysiwys_proto::{
+    ErrorBody, admin::CreatedRelyingParty, admin::CreatedUser, admin::CredentialState, admin::RecoveredUser,
+};
 
 type AppData = web::Data<Arc<App>>;
 
@@ -62,4 +64,21 @@ pub async fn recover_user(app: AppData, _: Operator, username: web::Path<String>
         (status = 404, description = "NOT_FOUND: the server runs without --admin-token-file", body = ErrorBody)))]
 pub async fn create_relying_party(app: AppData, _: Operator, body: web::Json<NewRelyingParty>) -> Result<HttpResponse> {
     Ok(created(&admin::create_relying_party(&app, &body).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/admin/users/{username}/credential", tag = "operator", security(("operator_token" = [])),
+    params(("username" = String, Path, description = "Whose signing certificate")),
+    request_body = CredentialChange,
+    responses((status = 200, description = "The certificate's status now; the person's open requests ended, the CRL and OCSP say so", body = CredentialState),
+        (status = 400, description = "BAD_REQUEST (a change the certificate's status does not allow, a reason without revoke)", body = ErrorBody),
+        (status = 401, description = "ADMIN_TOKEN_INVALID", body = ErrorBody),
+        (status = 404, description = "USER_UNKNOWN, or NOT_FOUND without --admin-token-file", body = ErrorBody)))]
+pub async fn change_credential(
+    app: AppData,
+    _: Operator,
+    username: web::Path<String>,
+    body: web::Json<CredentialChange>,
+) -> Result<HttpResponse> {
+    let state = crate::credentials::change(&app.store, app.clock.as_ref(), &username, &body).await?;
+    Ok(HttpResponse::Ok().insert_header(("cache-control", "no-store")).json(state))
 }

@@ -22,7 +22,10 @@ pub fn status_for(code: ErrorCode) -> StatusCode {
         | MediaTypeNotAllowed
         | ActivationRequired
         | ActivationCodeInvalid
-        | PairingPending => StatusCode::FORBIDDEN,
+        | PairingPending
+        | CredentialRevoked
+        | CredentialSuspended
+        | CredentialExpired => StatusCode::FORBIDDEN,
         NotFound | RequestNotFound | UserUnknown | CredentialUnknown => StatusCode::NOT_FOUND,
         OAuthClientInvalid | CscTokenExpired => StatusCode::UNAUTHORIZED,
         RequestNotPending | SadReplayed | PairingCodeInvalid | RequestCancelled | LimitReached | RpNameConfusable => {

@@ -84,6 +84,7 @@ pub fn configure(
                 web::scope("/api/v1/admin")
                     .route("/users", web::post().to(admin_api::create_user))
                     .route("/users/{username}/recovery", web::post().to(admin_api::recover_user))
+                    .route("/users/{username}/credential", web::post().to(admin_api::change_credential))
                     .route("/relying-parties", web::post().to(admin_api::create_relying_party)),
             );
         }
@@ -122,6 +123,13 @@ pub fn configure(
                     .route("/ca.pem", web::get().to(handlers::ca_pem))
                     .route("/pki/ca.pem", web::get().to(handlers::ca_pem))
                     .route("/pki/tsa.pem", web::get().to(pki::tsa_pem))
+                    .route("/pki/crl", web::get().to(pki::crl))
+                    .route("/pki/ocsp/{request:.*}", web::get().to(pki::ocsp_get))
+                    .service(
+                        web::resource("/pki/ocsp")
+                            .app_data(web::PayloadConfig::new(crate::pki::publish::MAX_OCSP_REQUEST_BYTES))
+                            .route(web::post().to(pki::ocsp_post)),
+                    )
                     .service(
                         web::resource("/pki/tsa")
                             .app_data(web::PayloadConfig::new(crate::timestamping::MAX_QUERY_BYTES))

@@ -9,7 +9,7 @@
 use super::{
     Context, Refusal, SadEvidence, SignPermit, check_confirmed, check_device, ct_equal, refuse_keeping, verify_sad_for,
 };
-use crate::store::{CscHashRow, DeviceRow, RequestRow, UserRow};
+use crate::store::{CertificateRow, CscHashRow, DeviceRow, RequestRow, UserRow};
 use wysiwys_proto::ErrorCode;
 use wysiwys_proto::hashes::{HashManifest, MEDIA_TYPE_HASHES};
 use wysiwys_proto::sad::Decision;
@@ -50,11 +50,13 @@ pub fn permit_hashes(
     user: &UserRow,
     device: &DeviceRow,
     claimed: &[CscHashRow],
+    signer: &CertificateRow,
     ctx: Context<'_>,
 ) -> Result<Vec<SignPermit>, Refusal> {
     if req.state != "authorized" {
         return refuse_keeping(ErrorCode::RequestNotPending, format!("request is {}", req.state));
     }
+    super::check_signer(signer, user, ctx.now_ms).map_err(Refusal::kept)?;
     if req.user_id != user.id || req.signature.is_some() {
         return Err(Refusal::internal("request and user rows do not belong together"));
     }

@@ -1,7 +1,7 @@
 //! One test per refusal branch of the SAM, and the shape of a permit.
 
 use super::*;
-use crate::store::{DeviceRow, NewRequest, RequestRow, UserRow};
+use crate::store::{CertificateRow, DeviceRow, NewRequest, RequestRow, UserRow};
 use p256::ecdsa::SigningKey;
 use sha2::{Digest, Sha256};
 use wysiwys_proto::sad::SadClaims;
@@ -96,7 +96,9 @@ fn world() -> World {
         rp_id: None,
         rp_reference: None,
     });
-    World { req, user, device, key, cert: certificate() }
+    let cert = certificate();
+    let user = UserRow { certificate: cert.clone(), ..user };
+    World { req, user, device, key, cert }
 }
 
 fn ctx(now_ms: i64) -> Context<'static> {
@@ -104,6 +106,11 @@ fn ctx(now_ms: i64) -> Context<'static> {
 }
 
 impl World {
+    /// The register's row of the user's certificate, valid.
+    fn signer(&self) -> CertificateRow {
+        crate::pki::certificate_row(&self.cert, Some(&self.user.id), Some(&self.user.credential_id), 0).unwrap()
+    }
+
     fn claims(&self) -> SadClaims {
         let sum: [u8; 32] = self.req.summary_hash.clone().try_into().unwrap();
         let chal: [u8; 32] = self.req.challenge.clone().try_into().unwrap();
@@ -157,7 +164,7 @@ impl World {
     }
 
     fn authorize(&self, evidence: SadEvidence<'_>, now_ms: i64) -> Result<Authorization, Refusal> {
-        authorize(&self.req, &[], &self.user, &self.device, evidence, &self.cert, ctx(now_ms))
+        authorize(&self.req, &[], &self.user, &self.device, evidence, &self.signer(), ctx(now_ms))
     }
 }
 
@@ -530,7 +537,7 @@ fn batch_of(documents: &[(&str, &str, Vec<u8>)]) -> (Vec<u8>, Vec<BatchDocumentR
 fn a_batch_yields_one_permit_per_document_each_with_its_path_to_the_root() {
     let (manifest, rows) = batch(&["One", "Two", "Three"]);
     let (w, _) = confirmed(world_with(MEDIA_TYPE_BATCH, manifest));
-    let auth = authorize(&w.req, &rows, &w.user, &w.device, SadEvidence::Stored, &w.cert, ctx(NOW)).unwrap();
+    let auth = authorize(&w.req, &rows, &w.user, &w.device, SadEvidence::Stored, &w.signer(), ctx(NOW)).unwrap();
     assert_eq!(auth.document.attributes.message_digest().map(|d| d.to_vec()), Some(w.req.doc_hash.clone()));
     assert_eq!(auth.members.len(), 3);
     let leaves: Vec<[u8; 32]> = rows.iter().map(|r| r.doc_hash.clone().try_into().unwrap()).collect();
@@ -551,7 +558,7 @@ fn batch_refusals() {
     let (manifest, rows) = batch(&["One", "Two", "Three"]);
     let (w, _) = confirmed(world_with(MEDIA_TYPE_BATCH, manifest));
     let refused = |rows: &[BatchDocumentRow]| {
-        code(authorize(&w.req, rows, &w.user, &w.device, SadEvidence::Stored, &w.cert, ctx(NOW)))
+        code(authorize(&w.req, rows, &w.user, &w.device, SadEvidence::Stored, &w.signer(), ctx(NOW)))
     };
     let mut altered = rows.clone();
     altered[1].document = b"Two\n\nAnother text.\n".to_vec();
@@ -570,7 +577,8 @@ fn batch_refusals() {
 
     // Documents stored beside a request that is no batch.
     let (letter, _) = confirmed(world_with("text/plain", b"A letter\n".to_vec()));
-    let r = authorize(&letter.req, &rows, &letter.user, &letter.device, SadEvidence::Stored, &letter.cert, ctx(NOW));
+    let r =
+        authorize(&letter.req, &rows, &letter.user, &letter.device, SadEvidence::Stored, &letter.signer(), ctx(NOW));
     assert_eq!(code(r), ErrorCode::InternalError);
 }
 
@@ -585,8 +593,39 @@ fn payments_carry_the_payment_in_their_evidence_also_inside_a_batch() {
     let (manifest, rows) =
         batch_of(&[("Letter", "text/plain", b"A letter\n".to_vec()), ("Payment", MEDIA_TYPE_PAYMENT, PAYMENT.into())]);
     let (w, _) = confirmed(world_with(MEDIA_TYPE_BATCH, manifest));
-    let auth = authorize(&w.req, &rows, &w.user, &w.device, SadEvidence::Stored, &w.cert, ctx(NOW)).unwrap();
+    let auth = authorize(&w.req, &rows, &w.user, &w.device, SadEvidence::Stored, &w.signer(), ctx(NOW)).unwrap();
     let evidence = |i: usize| String::from_utf8_lossy(auth.members[i].attributes.der()).into_owned();
     assert!(!evidence(0).contains(payee), "{}", evidence(0));
     assert!(evidence(1).contains(payee), "{}", evidence(1));
+}
+
+#[test]
+fn a_revoked_suspended_or_expired_certificate_signs_nothing_and_ends_the_request() {
+    let (w, admitted) = world().confirmed(&world().claims());
+    let good = w.signer();
+    let cases = [
+        (
+            CertificateRow { status: "revoked".into(), revoked_at: Some(NOW - 5), reason: Some(1), ..good.clone() },
+            ErrorCode::CredentialRevoked,
+        ),
+        (
+            CertificateRow { status: "suspended".into(), revoked_at: Some(NOW - 5), ..good.clone() },
+            ErrorCode::CredentialSuspended,
+        ),
+        (CertificateRow { not_after: NOW, ..good.clone() }, ErrorCode::CredentialExpired),
+        (CertificateRow { not_before: NOW + 1, ..good.clone() }, ErrorCode::CredentialExpired),
+        (CertificateRow { status: "something new".into(), ..good.clone() }, ErrorCode::CredentialRevoked),
+    ];
+    for (signer, want) in cases {
+        let refusal =
+            authorize(&w.req, &[], &w.user, &w.device, SadEvidence::JustAdmitted(&admitted), &signer, ctx(NOW))
+                .expect_err("refused");
+        assert_eq!((refusal.code, refusal.ends_request), (want, true), "{signer:?}");
+    }
+    // Another user's certificate is never the signer's.
+    let foreign = CertificateRow { credential_id: Some("cred-2".into()), ..good.clone() };
+    let refusal = authorize(&w.req, &[], &w.user, &w.device, SadEvidence::JustAdmitted(&admitted), &foreign, ctx(NOW))
+        .expect_err("refused");
+    assert_eq!(refusal.code, ErrorCode::InternalError);
+    assert!(authorize(&w.req, &[], &w.user, &w.device, SadEvidence::JustAdmitted(&admitted), &good, ctx(NOW)).is_ok());
 }

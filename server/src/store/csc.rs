@@ -6,7 +6,7 @@
 //! claimed once (`used_at`) before the HSM signs it; when every hash is
 //! used the request is `signed`.
 
-use super::{CscHashRow, CscSadRow, Store, UserRow};
+use super::{CscHashRow, CscSadRow, Store, UserRow, placeholders};
 use crate::error::Result;
 use sqlx::any::AnyQueryResult;
 
@@ -227,9 +227,4 @@ async fn lock_authorized(tx: &mut sqlx::Transaction<'static, sqlx::Any>, request
         .execute(&mut **tx)
         .await?;
     Ok(r.rows_affected() == 1)
-}
-
-/// `$first, $first+1, …`: `count` numbered placeholders.
-fn placeholders(first: usize, count: usize) -> String {
-    (first..first + count).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
 }

@@ -7,6 +7,7 @@
 //! conditional UPDATE on its current state, so two racing callers cannot
 //! both move it; the loser sees `false` and reports REQUEST_NOT_PENDING.
 
+mod certificates;
 mod csc;
 mod csc_oauth;
 mod devices;
@@ -651,6 +652,17 @@ impl Store {
         self.pki_object(name).await?.ok_or_else(|| Error::Internal(format!("PKI object {name} missing after insert")))
     }
 
+    /// Stores or replaces a PKI setting (not a certificate: those are
+    /// written once, by [`Store::put_pki_object`]).
+    pub async fn set_pki_object(&self, name: &str, der: &[u8]) -> Result<()> {
+        sqlx::query("INSERT INTO pki (name, der) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET der = $2")
+            .bind(name)
+            .bind(der)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Events that change no request (log-ins, refused attempts). Changes
     /// of a request are audited by database triggers (migration 0002).
     pub async fn audit(&self, e: &AuditEvent<'_>) -> Result<()> {
@@ -669,6 +681,12 @@ impl Store {
         .await?;
         Ok(())
     }
+}
+
+/// `$first, $first+1, …`: `count` numbered placeholders (only numbers are
+/// formatted into SQL, so dynamic statements built with it are safe).
+fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
 }
 
 #[cfg(test)]

@@ -332,3 +332,19 @@ pub struct CscAccessTokenRow {
     pub created_at: i64,
     pub expires_at: i64,
 }
+
+/// One certificate the CA issued, with its revocation status.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CertificateRow {
+    pub serial: Vec<u8>,
+    pub user_id: Option<String>,
+    pub credential_id: Option<String>,
+    pub der: Vec<u8>,
+    pub not_before: i64,
+    pub not_after: i64,
+    /// `valid`, `revoked` or `suspended`; read through [`CertificateRow::standing`].
+    pub status: String,
+    pub revoked_at: Option<i64>,
+    pub reason: Option<i64>,
+    pub created_at: i64,
+}

@@ -20,6 +20,7 @@ mod proxy;
 mod refusals;
 mod relying_parties;
 mod resilience;
+mod revocation;
 mod step_up;
 mod timestamps;
 mod web;

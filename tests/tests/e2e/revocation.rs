@@ -1,0 +1,168 @@
+//! The certificate lifecycle as every verifier sees it: OCSP (`openssl
+//! ocsp`) and the CRL (`openssl crl`) say revoked or on hold, the SAM signs
+//! nothing with such a credential, open requests end, and a signature made
+//! before the revocation keeps a timestamp from before it.
+
+use crate::fixture::{Fixture, LETTER};
+use std::path::Path;
+use std::process::Command;
+use wysiwys_proto::ErrorCode;
+use wysiwys_proto::api::{RequestState, SignRequestView};
+use wysiwys_tests::{ApiError, Db};
+
+fn openssl(args: &[&str], dir: &Path) -> Result<String, String> {
+    let out = Command::new("openssl").args(args).current_dir(dir).output().expect("run openssl");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    if out.status.success() { Ok(text) } else { Err(text) }
+}
+
+fn pem(der: &[u8]) -> String {
+    wysiwys_server::pki::to_pem("CERTIFICATE", der)
+}
+
+/// Approves on the device, confirms in the browser: the confirmation's answer.
+async fn sign_letter(f: &Fixture) -> (String, Result<SignRequestView, ApiError>) {
+    let mut answer = f.device.answer("approve");
+    answer.wait_for("connected").await;
+    let created = f.browser.upload_letter(LETTER).await.expect("upload");
+    answer.wait_for("request").await;
+    let (code, events) = answer.finish().await;
+    assert_eq!(code, 0, "{events:?}");
+    (created.id.clone(), f.browser.confirm_as_displayed(&created.id).await)
+}
+
+/// Writes ca.pem and ann.pem (the user's certificate, from a signature).
+async fn write_certificates(f: &Fixture, p7s: &[u8]) {
+    let dir = f.server.dir.path();
+    std::fs::write(dir.join("ca.pem"), f.server.get_ca_pem().await).unwrap();
+    for der in wysiwys_tests::signature::certificates(p7s).unwrap() {
+        std::fs::write(dir.join("cert.pem"), pem(&der)).unwrap();
+        let text = openssl(&["x509", "-in", "cert.pem", "-noout", "-subject"], dir).unwrap();
+        if text.contains("CN = ann") {
+            std::fs::write(dir.join("ann.pem"), pem(&der)).unwrap();
+            return;
+        }
+    }
+    panic!("no certificate of ann in the signature");
+}
+
+fn ocsp(f: &Fixture) -> String {
+    let url = format!("{}/api/pki/ocsp", f.server.origin);
+    openssl(
+        &["ocsp", "-issuer", "ca.pem", "-cert", "ann.pem", "-url", &url, "-CAfile", "ca.pem", "-resp_text"],
+        f.server.dir.path(),
+    )
+    .expect("openssl ocsp")
+}
+
+async fn crl_text(f: &Fixture) -> String {
+    let der = reqwest::get(format!("{}/api/pki/crl", f.server.origin)).await.unwrap().bytes().await.unwrap();
+    std::fs::write(f.server.dir.path().join("crl.der"), &der).unwrap();
+    openssl(&["crl", "-inform", "DER", "-in", "crl.der", "-CAfile", "ca.pem", "-text", "-noout"], f.server.dir.path())
+        .expect("openssl crl verifies the CRL")
+}
+
+/// "Dec  7 10:40:12 2026 GMT" (OpenSSL's way) as seconds since the epoch.
+fn openssl_time(text: &str) -> i64 {
+    let parts: Vec<&str> = text.split_whitespace().collect();
+    let month = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        .iter()
+        .position(|m| *m == parts[0])
+        .expect("month") as u8
+        + 1;
+    let hms: Vec<u8> = parts[2].split(['.', ':']).take(3).map(|n| n.parse().unwrap()).collect();
+    let date =
+        time::Date::from_calendar_date(parts[3].parse().unwrap(), month.try_into().unwrap(), parts[1].parse().unwrap())
+            .unwrap();
+    time::PrimitiveDateTime::new(date, time::Time::from_hms(hms[0], hms[1], hms[2]).unwrap())
+        .assume_utc()
+        .unix_timestamp()
+}
+
+fn line_value<'a>(text: &'a str, label: &str) -> &'a str {
+    text.lines().find_map(|l| l.trim().strip_prefix(label)).unwrap_or_else(|| panic!("no {label} in\n{text}")).trim()
+}
+
+#[tokio::test]
+async fn a_revoked_credential_signs_nothing_and_ocsp_and_the_crl_say_so() {
+    let f = Fixture::new(Db::Sqlite).await;
+    let (before_id, signed) = sign_letter(&f).await;
+    assert_eq!(signed.expect("signed before the revocation").state, RequestState::Signed);
+    let p7s = f.browser.signature(&before_id).await.unwrap();
+    write_certificates(&f, &p7s).await;
+    let dir = f.server.dir.path();
+    let certificate = openssl(&["x509", "-in", "ann.pem", "-noout", "-text"], dir).unwrap();
+    assert!(certificate.contains(&format!("URI:{}/api/pki/crl", f.server.origin)), "{certificate}");
+    assert!(certificate.contains(&format!("OCSP - URI:{}/api/pki/ocsp", f.server.origin)), "{certificate}");
+    let answer = ocsp(&f);
+    assert!(answer.contains("Response verify OK") && answer.contains("ann.pem: good"), "{answer}");
+    assert!(!crl_text(&f).await.contains("Serial Number:"), "nothing is revoked yet");
+
+    // A request waiting on both channels when the operator revokes.
+    let waiting = f.browser.upload_letter(LETTER).await.unwrap();
+    let revoked: serde_json::Value =
+        serde_json::from_slice(&f.server.admin(&["revoke-credential", "ann", "--reason", "keyCompromise", "--json"]))
+            .unwrap();
+    assert_eq!(revoked["status"], "revoked");
+    assert_eq!(revoked["requests_ended"], 1);
+    let ended = f.browser.request(&waiting.id).await.unwrap();
+    assert_eq!(ended.state, RequestState::Failed);
+    assert_eq!(ended.error.map(|e| e.error), Some(ErrorCode::CredentialRevoked));
+
+    // Both channels agree on a new request; the SAM still says no.
+    let hsm_before = f.server.hsm_user_signatures().await;
+    let (_, refused) = sign_letter(&f).await;
+    let refused = refused.expect_err("a revoked credential signs nothing");
+    assert_eq!((refused.status, refused.code()), (403, ErrorCode::CredentialRevoked));
+    assert_eq!(f.server.hsm_user_signatures().await, hsm_before, "the HSM was not asked");
+
+    let answer = ocsp(&f);
+    assert!(answer.contains("Response verify OK") && answer.contains("ann.pem: revoked"), "{answer}");
+    assert!(answer.contains("Reason: keyCompromise"), "{answer}");
+    let serial =
+        line_value(&openssl(&["x509", "-in", "ann.pem", "-noout", "-serial"], dir).unwrap(), "serial=").to_owned();
+    let crl = crl_text(&f).await;
+    assert!(crl.contains(&format!("Serial Number: {serial}")) && crl.contains("Key Compromise"), "{serial}\n{crl}");
+
+    // The signature made before keeps a trusted time from before the revocation.
+    let (token, _) = wysiwys_tests::signature::signature_timestamp(&p7s).unwrap();
+    std::fs::write(dir.join("token.der"), token).unwrap();
+    let token_text = openssl(&["ts", "-reply", "-token_in", "-in", "token.der", "-text"], dir).unwrap();
+    let stamped = openssl_time(line_value(&token_text, "Time stamp:"));
+    let revoked_at = openssl_time(line_value(&answer, "Revocation Time:"));
+    assert!(stamped <= revoked_at, "stamped {stamped}, revoked {revoked_at}");
+    // Revoking twice is refused; nothing changes.
+    let again = Command::new(wysiwys_tests::workspace_bin("wysiwys-server"))
+        .args(["revoke-credential", "--data-dir"])
+        .arg(dir)
+        .arg("ann")
+        .env_remove("SOFTHSM2_CONF")
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+}
+
+#[tokio::test]
+async fn a_suspension_holds_signing_until_it_is_resumed_on_postgres() {
+    let f = Fixture::new(Db::Postgres).await;
+    let (id, signed) = sign_letter(&f).await;
+    signed.expect("signed");
+    write_certificates(&f, &f.browser.signature(&id).await.unwrap()).await;
+
+    let suspended: serde_json::Value =
+        serde_json::from_slice(&f.server.admin(&["suspend-credential", "ann", "--json"])).unwrap();
+    assert_eq!(suspended["status"], "suspended");
+    let answer = ocsp(&f);
+    assert!(answer.contains("ann.pem: revoked") && answer.contains("Reason: certificateHold"), "{answer}");
+    assert!(crl_text(&f).await.contains("Certificate Hold"));
+    let (_, refused) = sign_letter(&f).await;
+    assert_eq!(refused.expect_err("held").code(), ErrorCode::CredentialSuspended);
+
+    let resumed: serde_json::Value =
+        serde_json::from_slice(&f.server.admin(&["resume-credential", "ann", "--json"])).unwrap();
+    assert_eq!(resumed["status"], "valid");
+    assert!(ocsp(&f).contains("ann.pem: good"));
+    assert!(!crl_text(&f).await.contains("Serial Number:"), "a resumed certificate leaves the CRL");
+    let (_, signed) = sign_letter(&f).await;
+    assert_eq!(signed.expect("signs again").state, RequestState::Signed);
+}
