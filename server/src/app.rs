@@ -61,8 +61,10 @@ pub struct App {
     pub login_limiter: RateLimiter<IpAddr>,
     pub pairing_limiter: RateLimiter<IpAddr>,
     pub request_limiter: RateLimiter<String>,
-    /// Queries to the public time-stamping authority, per client address.
+    /// Queries to the public TSA, per client address.
     pub tsa_limiter: RateLimiter<IpAddr>,
+    /// Requests to the OCSP responder, per client address.
+    pub ocsp_limiter: RateLimiter<IpAddr>,
     /// SHA-256 of the operator's bootstrap token; the admin API exists only with it.
     pub admin_token_sha256: Option<[u8; 32]>,
     /// Present only with `--test-clock`.
@@ -128,7 +130,8 @@ impl App {
             login_limiter: RateLimiter::new(config.login_rate_per_minute),
             pairing_limiter: RateLimiter::new(config.login_rate_per_minute),
             request_limiter: RateLimiter::new(config.request_rate_per_minute),
-            tsa_limiter: RateLimiter::new(config.tsa_rate_per_minute),
+            tsa_limiter: RateLimiter::new(config.pki_rate_per_minute),
+            ocsp_limiter: RateLimiter::new(config.pki_rate_per_minute),
             admin_token_sha256,
             test_clock,
         })

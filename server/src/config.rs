@@ -146,10 +146,10 @@ pub struct ServeConfig {
     /// (HTTP Basic).
     #[arg(long, env = "WYSIWYS_TSA_BASIC_AUTH_FILE")]
     pub tsa_basic_auth_file: Option<PathBuf>,
-    /// Queries to the public time-stamping authority (POST /api/pki/tsa)
-    /// per client address per minute; each costs an HSM signature.
-    #[arg(long, env = "WYSIWYS_TSA_RATE_PER_MINUTE", default_value_t = 60)]
-    pub tsa_rate_per_minute: u32,
+    /// Queries per client address per minute to each public endpoint that
+    /// costs an HSM signature: the time-stamping authority, and OCSP.
+    #[arg(long, env = "WYSIWYS_PKI_RATE_PER_MINUTE", default_value_t = 60)]
+    pub pki_rate_per_minute: u32,
     /// When the timestamp cannot be had: `required` releases nothing and
     /// ends the request with TIMESTAMP_UNAVAILABLE; `best-effort` releases
     /// the signature at B-B and the request says so.

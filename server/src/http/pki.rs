@@ -29,21 +29,23 @@ fn ocsp_response(der: Vec<u8>) -> HttpResponse {
     responses(
         (status = 200, description = "A DER OCSPResponse signed by the CA: good, revoked (with reason; certificateHold for a suspension) or unknown", body = Vec<u8>, content_type = "application/ocsp-response"),
         (status = 413, description = "Request too large", body = wysiwys_proto::ErrorBody),
-        (status = 415, description = "Not application/ocsp-request", body = wysiwys_proto::ErrorBody)))]
+        (status = 415, description = "Not application/ocsp-request", body = wysiwys_proto::ErrorBody),
+        (status = 429, description = "RATE_LIMITED", body = wysiwys_proto::ErrorBody)))]
 pub async fn ocsp_post(app: AppData, req: HttpRequest, body: web::Bytes) -> Result<HttpResponse, Error> {
     require_content_type(&req, "application/ocsp-request")?;
     if body.len() > MAX_OCSP_REQUEST_BYTES {
         return Err(Error::refused(ErrorCode::PayloadTooLarge, "OCSP request too large"));
     }
-    Ok(ocsp_response(crate::pki::publish::ocsp(&app, &body).await))
+    Ok(ocsp_response(crate::pki::publish::ocsp(&app, client_ip(&req), &body).await?))
 }
 
 /// RFC 6960 appendix A.1: the request, base64 and URL-encoded, in the path.
 #[utoipa::path(get, path = "/api/pki/ocsp/{request}", tag = "service",
     params(("request" = String, Path, description = "base64 (URL-encoded) DER OCSPRequest")),
     responses(
-        (status = 200, description = "A DER OCSPResponse (malformedRequest when the path is not base64)", body = Vec<u8>, content_type = "application/ocsp-response")))]
-pub async fn ocsp_get(app: AppData, request: web::Path<String>) -> HttpResponse {
+        (status = 200, description = "A DER OCSPResponse (malformedRequest when the path is not base64)", body = Vec<u8>, content_type = "application/ocsp-response"),
+        (status = 429, description = "RATE_LIMITED", body = wysiwys_proto::ErrorBody)))]
+pub async fn ocsp_get(app: AppData, req: HttpRequest, request: web::Path<String>) -> Result<HttpResponse, Error> {
     use base64::Engine;
     let text = request.into_inner();
     let decoded = if text.len() > MAX_OCSP_REQUEST_BYTES * 2 {
@@ -51,10 +53,10 @@ pub async fn ocsp_get(app: AppData, request: web::Path<String>) -> HttpResponse 
     } else {
         base64::engine::general_purpose::STANDARD.decode(text.trim()).ok()
     };
-    match decoded {
-        Some(der) => ocsp_response(crate::pki::publish::ocsp(&app, &der).await),
+    Ok(match decoded {
+        Some(der) => ocsp_response(crate::pki::publish::ocsp(&app, client_ip(&req), &der).await?),
         None => ocsp_response(crate::pki::ocsp::failed(crate::pki::ocsp::Failure::MalformedRequest)),
-    }
+    })
 }
 
 fn require_content_type(req: &HttpRequest, wanted: &str) -> Result<(), Error> {

@@ -34,9 +34,20 @@ fn status_of(row: Option<&CertificateRow>, now_ms: i64) -> CertStatus {
     }
 }
 
-/// An `OCSPResponse` for the request: never an error, a validator always
-/// gets an answer it can read.
-pub async fn ocsp(app: &App, request: &[u8]) -> Vec<u8> {
+/// An `OCSPResponse` for the request: a validator always gets an answer it
+/// can read; only a client over the per-address limit gets an error (each
+/// answer is a CA signature).
+pub async fn ocsp(app: &App, client: std::net::IpAddr, request: &[u8]) -> Result<Vec<u8>> {
+    if !app.ocsp_limiter.allow(client, app.clock.now_ms()) {
+        return Err(crate::error::Error::refused(
+            wysiwys_proto::ErrorCode::RateLimited,
+            "too many OCSP requests from this address",
+        ));
+    }
+    Ok(answer_request(app, request).await)
+}
+
+async fn answer_request(app: &App, request: &[u8]) -> Vec<u8> {
     let questions = match Questions::parse(request, &app.ocsp_issuer) {
         Ok(q) => q,
         Err(failure) => {

@@ -366,6 +366,13 @@ pub static ALL: &[Scenario] = &[
         "anyone asks the public time-stamping authority to sign what they choose, as fast as they can"
     ),
     scenario!(
+        "ocsp-oracle-flood",
+        Stranger,
+        [RateLimited],
+        pki::ocsp_oracle_flood,
+        "anyone sends OCSP requests whose nonce is the start of a certificate, to get the CA key to sign it, as fast as they can"
+    ),
+    scenario!(
         "unsafe-document-bidi",
         BadInput,
         [UnsafeDocument],
