@@ -60,8 +60,9 @@ fn main() {
     if let Some(Internal::CryptoLoop { data_dir, iterations, threads }) = &args.internal {
         let rate = crypto_loop(data_dir, *iterations, *threads);
         let device = device_loop(*iterations, *threads);
-        let raw_hsm = raw_hsm_rate(data_dir, *iterations);
-        println!("{rate} {device} {raw_hsm}");
+        let raw_one = raw_hsm_rate(data_dir, *iterations, 1);
+        let raw_all = raw_hsm_rate(data_dir, *iterations, *threads);
+        println!("{rate} {device} {raw_one} {raw_all}");
         return;
     }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
@@ -175,7 +176,8 @@ async fn run(args: Args) {
 
     // The crypto-only loop, on the same token, with as many threads as cores.
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let (crypto_rate, device_rate, _) = crypto_loop_subprocess(&server, args.crypto_iterations, threads);
+    let RawRates { crypto: crypto_rate, device: device_rate, .. } =
+        crypto_loop_subprocess(&server, args.crypto_iterations, threads);
     // The flows also pay the device's crypto (on the same cores here): the
     // best a flow can do is both loops back to back.
     let crypto_bound = 1.0 / (1.0 / crypto_rate + 1.0 / device_rate);
@@ -223,7 +225,17 @@ fn cpu_seconds(pid: u32) -> f64 {
 
 /// The crypto loops in a subprocess: (server loop, device loop, raw HSM
 /// signatures per second on one thread).
-fn crypto_loop_subprocess(server: &TestServer, iterations: usize, threads: usize) -> (f64, f64, f64) {
+/// What the crypto loops measured, each in operations per second.
+struct RawRates {
+    crypto: f64,
+    device: f64,
+    /// HSM signatures, one after another on one thread.
+    hsm_one_thread: f64,
+    /// HSM signatures on as many threads as the loop was given.
+    hsm_all_threads: f64,
+}
+
+fn crypto_loop_subprocess(server: &TestServer, iterations: usize, threads: usize) -> RawRates {
     let conf = server.data_dir().join("softhsm2.conf");
     let out = std::process::Command::new(std::env::current_exe().unwrap())
         .arg("crypto-loop")
@@ -235,8 +247,9 @@ fn crypto_loop_subprocess(server: &TestServer, iterations: usize, threads: usize
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8_lossy(&out.stdout);
-    let mut rates = text.split_whitespace().map(|r| r.parse::<f64>().unwrap());
-    (rates.next().unwrap(), rates.next().unwrap(), rates.next().unwrap())
+    let rates: Vec<f64> = text.split_whitespace().map(|r| r.parse::<f64>().unwrap()).collect();
+    assert_eq!(rates.len(), 4, "the crypto loop printed {text}");
+    RawRates { crypto: rates[0], device: rates[1], hsm_one_thread: rates[2], hsm_all_threads: rates[3] }
 }
 
 fn open_hsm(data_dir: &std::path::Path) -> wysiwys_server::hsm::Hsm {
@@ -246,11 +259,11 @@ fn open_hsm(data_dir: &std::path::Path) -> wysiwys_server::hsm::Hsm {
     Hsm::open(module, "wysiwys", &Pins { user: pin, so: None }).unwrap()
 }
 
-/// One HSM ECDSA signature after another on one thread: what `signHash`
-/// does per hash, without anything around it.
-fn raw_hsm_rate(data_dir: &std::path::Path, iterations: usize) -> f64 {
+/// HSM ECDSA signatures, one after another on each of `threads` threads:
+/// what `signHash` does per hash, without anything around it.
+fn raw_hsm_rate(data_dir: &std::path::Path, iterations: usize, threads: usize) -> f64 {
     let hsm = open_hsm(data_dir);
-    rate_on_threads(iterations, 1, || {
+    rate_on_threads(iterations, threads, || {
         hsm.sign_as_channel(&[7u8; 32]).unwrap();
     })
 }
