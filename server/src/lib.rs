@@ -25,6 +25,7 @@ pub mod error;
 pub mod hsm;
 pub mod http;
 pub mod hub;
+pub mod levels;
 pub mod password_hashing;
 pub mod pdf;
 pub mod pki;
@@ -83,9 +84,11 @@ pub async fn open_backends(common: &CommonConfig) -> Result<(store::Store, Arc<H
     let pins = resolve_pins(common)?;
     let module = common.hsm.module.clone();
     let label = common.hsm.token_label.clone();
-    let hsm = tokio::task::spawn_blocking(move || Hsm::open(&module, &label, &pins))
-        .await
-        .map_err(|e| Error::Internal(e.to_string()))??;
+    let threads = common.hsm.signing_threads;
+    let hsm =
+        tokio::task::spawn_blocking(move || Hsm::open(&module, &label, &pins).map(|h| h.with_signing_threads(threads)))
+            .await
+            .map_err(|e| Error::Internal(e.to_string()))??;
     let hsm = Arc::new(hsm);
     let keys = hsm.clone();
     tokio::task::spawn_blocking(move || keys.ensure_service_keys())

@@ -10,8 +10,6 @@ use crate::store::{
     AdmitOutcome, AdmittedSadRow, AuditEvent, BatchDocumentRow, DeviceRow, FailFrom, Idempotency, Members, NewRequest,
     PushFor, PushKind, RequestRow, UserRow,
 };
-use crate::timestamping::Stamped;
-use sha2::Digest;
 use wysiwys_proto::api::{AckOutcome, AuditEntry, RequestState, ServerMessage, SignRequestView, WebConfirmation};
 use wysiwys_proto::challenge::{CHALLENGE_TYP, ChallengeClaims};
 use wysiwys_proto::hashes::MEDIA_TYPE_HASHES;
@@ -596,10 +594,10 @@ async fn complete(
         return reload(app, &row.id).await;
     }
     let signed = async {
-        let (main, mut level) = sign_document(app, &row, user, authorization.document).await?;
+        let (main, mut level) = crate::levels::sign_document(app, &row, user, authorization.document).await?;
         let mut members = Vec::with_capacity(authorization.members.len());
         for member in authorization.members {
-            let (signature, member_level) = sign_document(app, &row, user, member).await?;
+            let (signature, member_level) = crate::levels::sign_document(app, &row, user, member).await?;
             level = level.min(member_level);
             members.push(signature);
         }
@@ -627,50 +625,6 @@ async fn complete(
     metrics::counter!("wysiwys_requests_finished_total", "outcome" => "SIGNED").increment(1);
     tracing::info!(request = %row.id, "signed");
     Ok(signed_row)
-}
-
-/// One permitted signature, stamped as the level asks (the token covers
-/// the signature value) and wrapped: CAdES, or PAdES inside its PDF.
-/// Returns the level reached, lower than asked only under best effort.
-async fn sign_document(
-    app: &App,
-    row: &RequestRow,
-    user: &UserRow,
-    signing: sam::Signing,
-) -> Result<(Vec<u8>, SignatureLevel)> {
-    // On this thread, like the channel signature: about 0.05 ms with SoftHSM2.
-    let raw = sam::sign(&app.hsm, signing.permit)?;
-    let signature = crate::signed_data::ecdsa_signature_der(&raw)?;
-    let wanted = app.settings.signature_level;
-    let (token, level) = if wanted.has_timestamp() {
-        let digest: [u8; 32] = sha2::Sha256::digest(&signature).into();
-        match app
-            .timestamping
-            .stamp(&app.hsm, &app.ca_certificate, app.entropy.as_ref(), app.clock.now_ms(), &digest)
-            .await?
-        {
-            Stamped::Token(facts) => (Some(facts.token), SignatureLevel::BaselineT),
-            Stamped::Unavailable(detail) => {
-                audit(app, "timestamp_unavailable", row, None, Some(ErrorCode::TimestampUnavailable), Some(&detail))
-                    .await?;
-                (None, SignatureLevel::BaselineB)
-            }
-        }
-    } else {
-        (None, SignatureLevel::BaselineB)
-    };
-    let cms = crate::cades::assemble(
-        &signing.attributes,
-        &signature,
-        &user.certificate,
-        &app.ca_certificate,
-        token.as_deref(),
-    )?;
-    let file = match signing.pdf {
-        Some(pdf) => pdf.finish(&cms)?,
-        None => cms,
-    };
-    Ok((file, level))
 }
 
 /// Both channels confirmed a hash-only request: the SAM checks them as for

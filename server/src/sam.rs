@@ -562,10 +562,10 @@ pub fn sign(hsm: &Hsm, permit: SignPermit) -> Result<[u8; 64], Error> {
 const PARALLEL_FROM: usize = 16;
 
 /// Signs every permit, in order: a batch (a CSC `signHash` of many
-/// hashes) uses the HSM's sessions in parallel, as an HSM is built for.
+/// hashes) uses as many HSM sessions in parallel as the operator set.
 /// The first failure is returned; permits are used up either way.
 pub fn sign_all(hsm: &Hsm, permits: Vec<SignPermit>) -> Result<Vec<[u8; 64]>, Error> {
-    let threads = std::thread::available_parallelism().map_or(1, usize::from).min(8);
+    let threads = hsm.signing_threads().min(16);
     if permits.len() < PARALLEL_FROM || threads < 2 {
         return permits.into_iter().map(|permit| sign(hsm, permit)).collect();
     }

@@ -81,6 +81,8 @@ pub struct Hsm {
     /// CKA_ID → private key handle; handles of token objects stay valid for
     /// the life of the module.
     handles: Mutex<HashMap<Vec<u8>, ObjectHandle>>,
+    /// Sessions a batch of signatures is spread over.
+    signing_threads: usize,
 }
 
 impl std::fmt::Debug for Hsm {
@@ -122,7 +124,17 @@ impl Hsm {
             Ok(()) | Err(CkError::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => {}
             Err(e) => return Err(HsmError::Setup(format!("log-in to token {token_label:?} failed: {e}"))),
         }
-        Ok(Hsm { ctx, slot, idle: Mutex::new(vec![session]), handles: Mutex::new(HashMap::new()) })
+        Ok(Hsm { ctx, slot, idle: Mutex::new(vec![session]), handles: Mutex::new(HashMap::new()), signing_threads: 1 })
+    }
+
+    /// Spreads batches of signatures over `threads` sessions (at least one).
+    pub fn with_signing_threads(mut self, threads: usize) -> Hsm {
+        self.signing_threads = threads.max(1);
+        self
+    }
+
+    pub fn signing_threads(&self) -> usize {
+        self.signing_threads
     }
 
     fn with_session<T>(&self, op: impl FnOnce(&Session) -> Result<T, HsmError>) -> Result<T, HsmError> {

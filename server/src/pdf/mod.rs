@@ -1,7 +1,8 @@
 //! PDFs a relying party sends: checked against the published PDF signature
 //! attacks before anything is stored or shown (`policy`), then signed as
-//! PAdES-B-B (`pades`).
+//! PAdES (`pades`), and made long-term verifiable (`ltv`).
 
+pub mod ltv;
 pub mod pades;
 mod policy;
 

@@ -103,8 +103,26 @@ fn pdf_date(ms: i64) -> Result<String> {
     ))
 }
 
+/// What goes into a signature field's value besides the hole.
+enum FieldKind {
+    /// A CAdES signature made at this time (`/M`).
+    Signature { signing_time_ms: i64 },
+    /// A document timestamp (PAdES B-LTA, ETSI EN 319 142-1 5.4): the
+    /// RFC 3161 token itself is the `/Contents`.
+    DocTimeStamp,
+}
+
 /// Appends an incremental update with an empty signature to `original`.
 pub fn prepare(original: &[u8], field_name: &str, signing_time_ms: i64) -> Result<Prepared> {
+    prepare_field(original, field_name, FieldKind::Signature { signing_time_ms })
+}
+
+/// Appends an incremental update with an empty document timestamp.
+pub fn prepare_doc_timestamp(signed: &[u8], field_name: &str) -> Result<Prepared> {
+    prepare_field(signed, field_name, FieldKind::DocTimeStamp)
+}
+
+fn prepare_field(original: &[u8], field_name: &str, kind: FieldKind) -> Result<Prepared> {
     let mut document = load(original)?;
     let previous = document.get_prev_documents();
     let root_id: ObjectId = previous.trailer.get(b"Root").and_then(Object::as_reference).map_err(invalid)?;
@@ -120,14 +138,24 @@ pub fn prepare(original: &[u8], field_name: &str, signing_time_ms: i64) -> Resul
     ]);
     let contents_placeholder = Object::String(vec![0u8; CONTENTS_BYTES], StringFormat::Hexadecimal);
     let new = &mut document.new_document;
-    let signature_id = new.add_object(dictionary! {
-        "Type" => "Sig",
-        "Filter" => "Adobe.PPKLite",
-        "SubFilter" => "ETSI.CAdES.detached",
-        "ByteRange" => byte_range_placeholder.clone(),
-        "Contents" => contents_placeholder.clone(),
-        "M" => Object::string_literal(pdf_date(signing_time_ms)?),
-    });
+    let value = match kind {
+        FieldKind::Signature { signing_time_ms } => dictionary! {
+            "Type" => "Sig",
+            "Filter" => "Adobe.PPKLite",
+            "SubFilter" => "ETSI.CAdES.detached",
+            "ByteRange" => byte_range_placeholder.clone(),
+            "Contents" => contents_placeholder.clone(),
+            "M" => Object::string_literal(pdf_date(signing_time_ms)?),
+        },
+        FieldKind::DocTimeStamp => dictionary! {
+            "Type" => "DocTimeStamp",
+            "Filter" => "Adobe.PPKLite",
+            "SubFilter" => "ETSI.RFC3161",
+            "ByteRange" => byte_range_placeholder.clone(),
+            "Contents" => contents_placeholder.clone(),
+        },
+    };
+    let signature_id = new.add_object(value);
     // Invisible (zero rectangle), printable and locked, on the first page.
     let field_id = new.add_object(dictionary! {
         "Type" => "Annot",

@@ -154,6 +154,22 @@ impl Questions {
     }
 }
 
+impl Questions {
+    /// The question a validator would ask about our own certificate, for
+    /// answers embedded in a PDF's DSS (B-LT): a SHA-1 CertID, no nonce.
+    pub fn about(certificate_der: &[u8], issuer: &Issuer) -> Result<Questions> {
+        let serial = crate::pki::serial_of(certificate_der)?;
+        let (name, key) = issuer.hashes(OID_SHA1).ok_or_else(|| Error::Internal("SHA-1 CertID".into()))?;
+        let cert_id = seq(&[
+            &seq(&[&oid(OID_SHA1), &crate::der_writer::null()]),
+            &octet_string(&name),
+            &octet_string(&key),
+            &tlv(0x02, &serial),
+        ]);
+        Ok(Questions { questions: vec![Question { cert_id, serial, ours: true }], nonce: None })
+    }
+}
+
 /// `OCSPResponse` with only a status (no responseBytes).
 pub fn failed(failure: Failure) -> Vec<u8> {
     seq(&[&enumerated(failure as u8)])

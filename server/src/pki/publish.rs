@@ -73,3 +73,13 @@ async fn answer(app: &App, questions: &Questions) -> Result<Vec<u8>> {
     }
     ocsp::respond(questions, &answers, &app.ocsp_issuer, now, |tbs| Ok(app.hsm.sign_as_ca(tbs)?))
 }
+
+/// Signed OCSP answers about our own certificates, as now (for a PDF's DSS).
+pub async fn ocsp_about(app: &App, certificates: &[&[u8]]) -> Result<Vec<Vec<u8>>> {
+    let mut answers = Vec::with_capacity(certificates.len());
+    for der in certificates {
+        let questions = Questions::about(der, &app.ocsp_issuer)?;
+        answers.push(answer(app, &questions).await?);
+    }
+    Ok(answers)
+}

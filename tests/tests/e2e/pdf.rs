@@ -131,7 +131,7 @@ async fn pdfs_need_display_fields_and_must_be_pdfs() {
 }
 
 /// Signs `pdf` for ann through both channels; returns the signed file.
-async fn sign_through_both_channels(f: &Fixture, agency: &Bank, pdf: &[u8]) -> Vec<u8> {
+pub async fn sign_through_both_channels(f: &Fixture, agency: &Bank, pdf: &[u8]) -> Vec<u8> {
     let mut answer = f.device.answer("approve");
     answer.wait_for("connected").await;
     let created = agency.create(&pdf_request(pdf), None).await.unwrap();

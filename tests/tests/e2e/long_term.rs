@@ -1,0 +1,56 @@
+//! PAdES B-LT and B-LTA: the signed PDF carries its validation data (DSS)
+//! and a document timestamp; pdfsig accepts it, and pyHanko's AdES engine
+//! validates it offline with only our CA as trust root, now and as of
+//! years ahead, after the signer's certificate expired.
+
+use crate::fixture::{Fixture, decision_pdf};
+use crate::pdf::{pdfsig, sign_through_both_channels};
+use std::path::Path;
+use std::process::Command;
+use wysiwys_proto::summary::MEDIA_TYPE_PDF;
+use wysiwys_tests::{Bank, Db};
+
+fn verify_ltv(dir: &Path, ca_pem: &str, pdf: &[u8], args: &[&str]) -> Result<String, String> {
+    let (file, ca) = (dir.join("ltv.pdf"), dir.join("ltv-ca.pem"));
+    std::fs::write(&file, pdf).unwrap();
+    std::fs::write(&ca, ca_pem).unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("interop/verify_ltv.py");
+    let out = Command::new("python3").arg(script).arg(&file).arg(&ca).args(args).output().expect("python3");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    if out.status.success() { Ok(text) } else { Err(text) }
+}
+
+async fn signed_at(level: &str) -> (Fixture, Vec<u8>, Vec<u8>) {
+    let f = Fixture::with_args(Db::Sqlite, &["--signature-level", level]).await;
+    let agency = Bank::new(&f.server, f.server.create_rp("Tax Agency", MEDIA_TYPE_PDF, None));
+    let pdf = decision_pdf();
+    let signed = sign_through_both_channels(&f, &agency, &pdf).await;
+    (f, pdf, signed)
+}
+
+#[tokio::test]
+async fn a_b_lta_pdf_validates_offline_now_and_in_five_years() {
+    let (f, original, signed) = signed_at("B-LTA").await;
+    assert!(signed.starts_with(&original), "the confirmed bytes open the file");
+    let text = String::from_utf8_lossy(&signed[original.len()..]).into_owned();
+    for needed in ["/Type/DSS", "/OCSPs", "/CRLs", "/Type/DocTimeStamp", "/SubFilter/ETSI.RFC3161"] {
+        assert!(text.contains(needed), "{needed} missing");
+    }
+    let ca = f.server.get_ca_pem().await;
+    let checked = verify_ltv(f.server.dir.path(), &ca, &signed, &["B-LTA", "5"]).expect("pyHanko validates B-LTA");
+    assert!(checked.contains("in 5 years: AdESPassed.OK"), "{checked}");
+    let poppler = pdfsig(f.server.dir.path(), &ca, &signed);
+    assert!(poppler.contains("Signature #1") && poppler.contains("Signature #2"), "{poppler}");
+    assert!(!poppler.contains("Signature is Invalid") && poppler.contains("Signature is Valid."), "{poppler}");
+    // One changed byte in the signed part breaks it.
+    let mut broken = signed.clone();
+    broken[original.len() / 2] ^= 1;
+    assert!(verify_ltv(f.server.dir.path(), &ca, &broken, &["B-LTA"]).is_err());
+}
+
+#[tokio::test]
+async fn a_b_lt_pdf_carries_its_validation_data_and_no_document_timestamp() {
+    let (f, _, signed) = signed_at("B-LT").await;
+    let ca = f.server.get_ca_pem().await;
+    verify_ltv(f.server.dir.path(), &ca, &signed, &["B-LT"]).expect("pyHanko validates B-LT offline");
+}
