@@ -130,38 +130,34 @@ fn date_time(ms: i64) -> Result<time::OffsetDateTime> {
     time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000)).map_err(|e| Error::Internal(format!("time: {e}")))
 }
 
-/// UTCTime, whole seconds (CMS signing-time between 1950 and 2049).
-pub fn utc_time(ms: i64) -> Result<Vec<u8>> {
+/// `YYYYMMDDHHMMSS` in UTC, whole seconds: the digits every time format
+/// here (UTCTime, GeneralizedTime, a PDF date) is made of.
+pub fn utc_digits(ms: i64) -> Result<String> {
     let t = date_time(ms)?;
-    if !(1950..2050).contains(&t.year()) {
-        return Err(Error::Internal("time outside the UTCTime range".into()));
-    }
-    let text = format!(
-        "{:02}{:02}{:02}{:02}{:02}{:02}Z",
-        t.year() % 100,
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    );
-    Ok(tlv(0x17, text.as_bytes()))
-}
-
-/// GeneralizedTime in whole seconds: RFC 5280 forbids fractions in
-/// certificates and CRLs, and pdfsig refuses OCSP times that carry them.
-pub fn generalized_time(ms: i64) -> Result<Vec<u8>> {
-    let t = date_time(ms)?;
-    let text = format!(
-        "{:04}{:02}{:02}{:02}{:02}{:02}Z",
+    Ok(format!(
+        "{:04}{:02}{:02}{:02}{:02}{:02}",
         t.year(),
         u8::from(t.month()),
         t.day(),
         t.hour(),
         t.minute(),
         t.second()
-    );
-    Ok(tlv(0x18, text.as_bytes()))
+    ))
+}
+
+/// UTCTime, whole seconds (CMS signing-time between 1950 and 2049).
+pub fn utc_time(ms: i64) -> Result<Vec<u8>> {
+    if !(1950..2050).contains(&date_time(ms)?.year()) {
+        return Err(Error::Internal("time outside the UTCTime range".into()));
+    }
+    let digits = utc_digits(ms)?;
+    Ok(tlv(0x17, format!("{}Z", &digits[2..]).as_bytes()))
+}
+
+/// GeneralizedTime in whole seconds: RFC 5280 forbids fractions in
+/// certificates and CRLs, and pdfsig refuses OCSP times that carry them.
+pub fn generalized_time(ms: i64) -> Result<Vec<u8>> {
+    Ok(tlv(0x18, format!("{}Z", utc_digits(ms)?).as_bytes()))
 }
 
 #[cfg(test)]

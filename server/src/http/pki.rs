@@ -17,11 +17,16 @@ fn pem(label: &str, der: &[u8]) -> HttpResponse {
     responses((status = 200, description = "The CA's current CRL (DER): revoked certificates with their reason, suspended ones as certificateHold", body = Vec<u8>, content_type = "application/pkix-crl")))]
 pub async fn crl(app: AppData) -> Result<HttpResponse, Error> {
     let der = crate::pki::publish::crl(&app).await?;
-    Ok(HttpResponse::Ok().content_type("application/pkix-crl").insert_header(("cache-control", "no-store")).body(der))
+    Ok(der_reply("application/pkix-crl", der))
+}
+
+/// A DER answer; never cached on the way (a CRL or OCSP answer may change).
+fn der_reply(content_type: &str, der: Vec<u8>) -> HttpResponse {
+    HttpResponse::Ok().content_type(content_type).insert_header(("cache-control", "no-store")).body(der)
 }
 
 fn ocsp_response(der: Vec<u8>) -> HttpResponse {
-    HttpResponse::Ok().content_type("application/ocsp-response").insert_header(("cache-control", "no-store")).body(der)
+    der_reply("application/ocsp-response", der)
 }
 
 #[utoipa::path(post, path = "/api/pki/ocsp", tag = "service",
@@ -82,19 +87,9 @@ pub async fn tsa_pem(app: AppData) -> HttpResponse {
         (status = 415, description = "Not application/timestamp-query", body = wysiwys_proto::ErrorBody),
         (status = 429, description = "RATE_LIMITED", body = wysiwys_proto::ErrorBody)))]
 pub async fn tsa_query(app: AppData, req: HttpRequest, body: web::Bytes) -> Result<HttpResponse, Error> {
-    let content_type = req.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default();
-    if content_type.split(';').next().map(str::trim) != Some("application/timestamp-query") {
-        return Err(Error::refused(
-            ErrorCode::UnsupportedContentType,
-            "expected Content-Type: application/timestamp-query",
-        ));
-    }
+    require_content_type(&req, "application/timestamp-query")?;
     if body.len() > MAX_QUERY_BYTES {
         return Err(Error::refused(ErrorCode::PayloadTooLarge, "time-stamp query too large"));
     }
-    let reply = serve_query(&app, client_ip(&req), &body)?;
-    Ok(HttpResponse::Ok()
-        .content_type("application/timestamp-reply")
-        .insert_header(("cache-control", "no-store"))
-        .body(reply))
+    Ok(der_reply("application/timestamp-reply", serve_query(&app, client_ip(&req), &body)?))
 }

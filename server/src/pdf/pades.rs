@@ -90,17 +90,7 @@ pub(super) fn load(pdf: &[u8]) -> Result<IncrementalDocument> {
 
 /// `D:YYYYMMDDHHmmSSZ`, the PDF date of the signature dictionary's `/M`.
 fn pdf_date(ms: i64) -> Result<String> {
-    let t = time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
-        .map_err(|e| Error::Internal(format!("signing time: {e}")))?;
-    Ok(format!(
-        "D:{:04}{:02}{:02}{:02}{:02}{:02}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    ))
+    Ok(format!("D:{}Z", crate::der_writer::utc_digits(ms)?))
 }
 
 /// What goes into a signature field's value besides the hole.

@@ -2,11 +2,11 @@
 //! revoked certificate with its reason, and every suspended one as
 //! certificateHold. Cached per node until the register changes.
 
-use super::{HsmCaKey, ca_params, key_id};
+use super::{ca_issuer, key_id};
 use crate::error::{Error, Result};
 use crate::hsm::Hsm;
 use crate::store::CertificateRow;
-use rcgen::{CertificateRevocationListParams, Issuer, KeyIdMethod, RevocationReason, RevokedCertParams, SerialNumber};
+use rcgen::{CertificateRevocationListParams, KeyIdMethod, RevocationReason, RevokedCertParams, SerialNumber};
 use sha2::{Digest, Sha256};
 use std::sync::Mutex;
 
@@ -38,9 +38,8 @@ fn reason_of(row: &CertificateRow) -> Option<RevocationReason> {
 
 /// Signs a CRL listing `revoked`, numbered by the time it is made.
 pub fn issue(hsm: &Hsm, revoked: &[CertificateRow], now_ms: i64) -> Result<Vec<u8>> {
-    let ca_public = hsm.ca_public_key()?;
-    let ca_key_id = key_id(&ca_public);
-    let issuer = Issuer::new(ca_params(&ca_public), HsmCaKey { hsm, public: ca_public });
+    let ca_key_id = key_id(&hsm.ca_public_key()?);
+    let issuer = ca_issuer(hsm)?;
     let revoked_certs = revoked
         .iter()
         .map(|row| {

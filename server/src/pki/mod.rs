@@ -131,6 +131,23 @@ fn ca_params(ca_point: &[u8]) -> CertificateParams {
     params
 }
 
+/// The CA as the issuer of what it signs, its key in the HSM.
+fn ca_issuer(hsm: &Hsm) -> Result<Issuer<'static, HsmCaKey<'_>>> {
+    let public = hsm.ca_public_key()?;
+    Ok(Issuer::new(ca_params(&public), HsmCaKey { hsm, public }))
+}
+
+/// `O=wysiwys, CN=<name>` with one key usage.
+fn end_entity(common_name: &str, usage: KeyUsagePurpose) -> CertificateParams {
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::OrganizationName, ORGANISATION);
+    dn.push(DnType::CommonName, common_name);
+    let mut params = CertificateParams::default();
+    params.distinguished_name = dn;
+    params.key_usages = vec![usage];
+    params
+}
+
 fn validity(params: &mut CertificateParams, now_ms: i64, days: i64) -> Result<()> {
     let now = time::OffsetDateTime::from_unix_timestamp(now_ms.div_euclid(1000))
         .map_err(|e| Error::Internal(format!("clock: {e}")))?;
@@ -175,15 +192,9 @@ pub async fn ensure_tsa(
         store.register_certificate(&certificate_row(&der, None, None, clock.now_ms())?).await?;
         return Ok(der);
     }
-    let ca_public = hsm.ca_public_key()?;
-    let issuer = Issuer::new(ca_params(&ca_public), HsmCaKey { hsm, public: ca_public });
+    let issuer = ca_issuer(hsm)?;
     let point = hsm.tsa_public_key()?;
-    let mut dn = DistinguishedName::new();
-    dn.push(DnType::OrganizationName, ORGANISATION);
-    dn.push(DnType::CommonName, TSA_COMMON_NAME);
-    let mut params = CertificateParams::default();
-    params.distinguished_name = dn;
-    params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    let mut params = end_entity(TSA_COMMON_NAME, KeyUsagePurpose::DigitalSignature);
     let mut eku = CustomExtension::from_oid_content(
         OID_EXT_KEY_USAGE,
         crate::der_writer::seq(&[&crate::der_writer::oid(OID_KP_TIME_STAMPING)]),
@@ -264,14 +275,8 @@ pub fn issue_user_certificate(
     serial_bytes: [u8; 16],
     distribution: Option<&Distribution>,
 ) -> Result<Vec<u8>> {
-    let ca_public = hsm.ca_public_key()?;
-    let issuer = Issuer::new(ca_params(&ca_public), HsmCaKey { hsm, public: ca_public });
-    let mut dn = DistinguishedName::new();
-    dn.push(DnType::OrganizationName, ORGANISATION);
-    dn.push(DnType::CommonName, username);
-    let mut params = CertificateParams::default();
-    params.distinguished_name = dn;
-    params.key_usages = vec![KeyUsagePurpose::ContentCommitment];
+    let issuer = ca_issuer(hsm)?;
+    let mut params = end_entity(username, KeyUsagePurpose::ContentCommitment);
     if let Some(distribution) = distribution {
         distribution.apply(&mut params);
     }

@@ -2,6 +2,7 @@
 
 use std::path::Path;
 use std::process::Command;
+use wysiwys_proto::api::SignRequestView;
 use wysiwys_tests::server::Credentials;
 use wysiwys_tests::{Browser, ConfirmApp, Db, TestServer};
 
@@ -34,6 +35,21 @@ impl Fixture {
         let device = ConfirmApp::new();
         let device_id = device.pair(&pairing.uri, creds.activation_code.as_deref()).expect("pair");
         Fixture { server, creds, browser, device, device_id, logged_in_at_s }
+    }
+}
+
+impl Fixture {
+    /// The device approves the letter, then the browser confirms it: the
+    /// request's id and the confirmation's answer (signed, or why not).
+    pub async fn approve_and_confirm_letter(&self) -> (String, wysiwys_tests::browser::ApiResult<SignRequestView>) {
+        let mut answer = self.device.answer("approve");
+        answer.wait_for("connected").await;
+        let created = self.browser.upload_letter(LETTER).await.expect("upload");
+        answer.wait_for("request").await;
+        let (code, events) = answer.finish().await;
+        assert_eq!(code, 0, "{events:?}");
+        let confirmed = self.browser.confirm_as_displayed(&created.id).await;
+        (created.id, confirmed)
     }
 }
 

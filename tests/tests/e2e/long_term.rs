@@ -4,20 +4,13 @@
 //! years ahead, after the signer's certificate expired.
 
 use crate::fixture::{Fixture, decision_pdf};
-use crate::pdf::{pdfsig, sign_through_both_channels};
+use crate::pdf::{pdfsig, pyhanko_script, sign_through_both_channels};
 use std::path::Path;
-use std::process::Command;
 use wysiwys_proto::summary::MEDIA_TYPE_PDF;
 use wysiwys_tests::{Bank, Db};
 
 fn verify_ltv(dir: &Path, ca_pem: &str, pdf: &[u8], args: &[&str]) -> Result<String, String> {
-    let (file, ca) = (dir.join("ltv.pdf"), dir.join("ltv-ca.pem"));
-    std::fs::write(&file, pdf).unwrap();
-    std::fs::write(&ca, ca_pem).unwrap();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("interop/verify_ltv.py");
-    let out = Command::new("python3").arg(script).arg(&file).arg(&ca).args(args).output().expect("python3");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    if out.status.success() { Ok(text) } else { Err(text) }
+    pyhanko_script("verify_ltv.py", dir, ca_pem, pdf, args)
 }
 
 async fn signed_at(level: &str) -> (Fixture, Vec<u8>, Vec<u8>) {

@@ -34,15 +34,20 @@ pub fn pdfsig(dir: &Path, ca_pem: &str, pdf: &[u8]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
 }
 
-/// pyHanko's verdict (`tests/interop/verify_pades.py`, with its `extra` flags).
-pub fn pyhanko(dir: &Path, ca_pem: &str, pdf: &[u8], extra: &[&str]) -> Result<String, String> {
+/// A pyHanko script of `tests/interop/` run on `pdf` with our CA (and `extra`).
+pub fn pyhanko_script(script: &str, dir: &Path, ca_pem: &str, pdf: &[u8], extra: &[&str]) -> Result<String, String> {
     let (file, ca) = (dir.join("pyhanko.pdf"), dir.join("pyhanko-ca.pem"));
     std::fs::write(&file, pdf).unwrap();
     std::fs::write(&ca, ca_pem).unwrap();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("interop/verify_pades.py");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("interop").join(script);
     let out = Command::new("python3").arg(script).arg(&file).arg(&ca).args(extra).output().expect("python3");
     let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     if out.status.success() { Ok(text) } else { Err(text) }
+}
+
+/// pyHanko's verdict (`tests/interop/verify_pades.py`, with its `extra` flags).
+pub fn pyhanko(dir: &Path, ca_pem: &str, pdf: &[u8], extra: &[&str]) -> Result<String, String> {
+    pyhanko_script("verify_pades.py", dir, ca_pem, pdf, extra)
 }
 
 async fn a_pdf_is_signed(db: Db) {

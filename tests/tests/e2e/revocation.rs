@@ -7,8 +7,8 @@ use crate::fixture::{Fixture, LETTER};
 use std::path::Path;
 use std::process::Command;
 use wysiwys_proto::ErrorCode;
-use wysiwys_proto::api::{RequestState, SignRequestView};
-use wysiwys_tests::{ApiError, Db};
+use wysiwys_proto::api::RequestState;
+use wysiwys_tests::Db;
 
 fn openssl(args: &[&str], dir: &Path) -> Result<String, String> {
     let out = Command::new("openssl").args(args).current_dir(dir).output().expect("run openssl");
@@ -18,17 +18,6 @@ fn openssl(args: &[&str], dir: &Path) -> Result<String, String> {
 
 fn pem(der: &[u8]) -> String {
     wysiwys_server::pki::to_pem("CERTIFICATE", der)
-}
-
-/// Approves on the device, confirms in the browser: the confirmation's answer.
-async fn sign_letter(f: &Fixture) -> (String, Result<SignRequestView, ApiError>) {
-    let mut answer = f.device.answer("approve");
-    answer.wait_for("connected").await;
-    let created = f.browser.upload_letter(LETTER).await.expect("upload");
-    answer.wait_for("request").await;
-    let (code, events) = answer.finish().await;
-    assert_eq!(code, 0, "{events:?}");
-    (created.id.clone(), f.browser.confirm_as_displayed(&created.id).await)
 }
 
 /// Writes ca.pem and ann.pem (the user's certificate, from a signature).
@@ -86,7 +75,7 @@ fn line_value<'a>(text: &'a str, label: &str) -> &'a str {
 #[tokio::test]
 async fn a_revoked_credential_signs_nothing_and_ocsp_and_the_crl_say_so() {
     let f = Fixture::new(Db::Sqlite).await;
-    let (before_id, signed) = sign_letter(&f).await;
+    let (before_id, signed) = f.approve_and_confirm_letter().await;
     assert_eq!(signed.expect("signed before the revocation").state, RequestState::Signed);
     let p7s = f.browser.signature(&before_id).await.unwrap();
     write_certificates(&f, &p7s).await;
@@ -111,7 +100,7 @@ async fn a_revoked_credential_signs_nothing_and_ocsp_and_the_crl_say_so() {
 
     // Both channels agree on a new request; the SAM still says no.
     let hsm_before = f.server.hsm_user_signatures().await;
-    let (_, refused) = sign_letter(&f).await;
+    let (_, refused) = f.approve_and_confirm_letter().await;
     let refused = refused.expect_err("a revoked credential signs nothing");
     assert_eq!((refused.status, refused.code()), (403, ErrorCode::CredentialRevoked));
     assert_eq!(f.server.hsm_user_signatures().await, hsm_before, "the HSM was not asked");
@@ -145,7 +134,7 @@ async fn a_revoked_credential_signs_nothing_and_ocsp_and_the_crl_say_so() {
 #[tokio::test]
 async fn a_suspension_holds_signing_until_it_is_resumed_on_postgres() {
     let f = Fixture::new(Db::Postgres).await;
-    let (id, signed) = sign_letter(&f).await;
+    let (id, signed) = f.approve_and_confirm_letter().await;
     signed.expect("signed");
     write_certificates(&f, &f.browser.signature(&id).await.unwrap()).await;
 
@@ -155,7 +144,7 @@ async fn a_suspension_holds_signing_until_it_is_resumed_on_postgres() {
     let answer = ocsp(&f);
     assert!(answer.contains("ann.pem: revoked") && answer.contains("Reason: certificateHold"), "{answer}");
     assert!(crl_text(&f).await.contains("Certificate Hold"));
-    let (_, refused) = sign_letter(&f).await;
+    let (_, refused) = f.approve_and_confirm_letter().await;
     assert_eq!(refused.expect_err("held").code(), ErrorCode::CredentialSuspended);
 
     let resumed: serde_json::Value =
@@ -163,6 +152,6 @@ async fn a_suspension_holds_signing_until_it_is_resumed_on_postgres() {
     assert_eq!(resumed["status"], "valid");
     assert!(ocsp(&f).contains("ann.pem: good"));
     assert!(!crl_text(&f).await.contains("Serial Number:"), "a resumed certificate leaves the CRL");
-    let (_, signed) = sign_letter(&f).await;
+    let (_, signed) = f.approve_and_confirm_letter().await;
     assert_eq!(signed.expect("signs again").state, RequestState::Signed);
 }

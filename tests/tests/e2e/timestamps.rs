@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 use std::path::Path;
 use std::process::Command;
 use wysiwys_proto::ErrorCode;
-use wysiwys_proto::api::{RequestState, SignRequestView};
+use wysiwys_proto::api::RequestState;
 use wysiwys_proto::signature_level::SignatureLevel;
 use wysiwys_tests::{Db, TestServer};
 
@@ -34,19 +34,6 @@ async fn post_query(server: &TestServer, content_type: &str, body: Vec<u8>) -> r
         .send()
         .await
         .expect("query")
-}
-
-/// Both channels approve a letter; returns the request as the browser's
-/// confirmation left it (or the error it got).
-async fn sign_letter(f: &Fixture) -> (String, Result<SignRequestView, wysiwys_tests::ApiError>) {
-    let mut answer = f.device.answer("approve");
-    answer.wait_for("connected").await;
-    let created = f.browser.upload_letter(LETTER).await.expect("upload");
-    answer.wait_for("request").await;
-    let (code, events) = answer.finish().await;
-    assert_eq!(code, 0, "{events:?}");
-    let confirmed = f.browser.confirm_as_displayed(&created.id).await;
-    (created.id, confirmed)
 }
 
 /// `openssl ts -verify` of a CAdES-B-T signature's token against the
@@ -145,7 +132,7 @@ async fn the_built_in_authority_answers_openssl_and_names_what_it_refuses() {
 #[tokio::test]
 async fn a_letter_is_signed_at_b_t_and_its_timestamp_verifies_on_postgres() {
     let f = Fixture::new(Db::Postgres).await;
-    let (id, confirmed) = sign_letter(&f).await;
+    let (id, confirmed) = f.approve_and_confirm_letter().await;
     let signed = confirmed.expect("signed");
     assert_eq!(signed.state, RequestState::Signed);
     assert_eq!(signed.signature_level, Some(SignatureLevel::BaselineT));
@@ -171,7 +158,7 @@ async fn an_external_authority_stamps_when_configured() {
     let f = Fixture::with_args(Db::Sqlite, &["--tsa-url", &url]).await;
     let own_before = f.server.metric("wysiwys_hsm_signatures_total{key=\"tsa\"}").await;
     let theirs_before = authority.metric("wysiwys_hsm_signatures_total{key=\"tsa\"}").await;
-    let (id, confirmed) = sign_letter(&f).await;
+    let (id, confirmed) = f.approve_and_confirm_letter().await;
     assert_eq!(confirmed.expect("signed").signature_level, Some(SignatureLevel::BaselineT));
     assert_eq!(authority.metric("wysiwys_hsm_signatures_total{key=\"tsa\"}").await, theirs_before + 1);
     assert_eq!(f.server.metric("wysiwys_hsm_signatures_total{key=\"tsa\"}").await, own_before);
@@ -196,7 +183,7 @@ fn closed_port_url() -> String {
 async fn with_the_authority_down_required_releases_nothing_and_best_effort_releases_b_b() {
     let url = closed_port_url();
     let f = Fixture::with_args(Db::Sqlite, &["--tsa-url", &url]).await;
-    let (id, confirmed) = sign_letter(&f).await;
+    let (id, confirmed) = f.approve_and_confirm_letter().await;
     let refused = confirmed.expect_err("no timestamp, no signature");
     assert_eq!((refused.status, refused.code()), (503, ErrorCode::TimestampUnavailable));
     let view = f.browser.request(&id).await.unwrap();
@@ -207,7 +194,7 @@ async fn with_the_authority_down_required_releases_nothing_and_best_effort_relea
     assert!(f.server.log().contains("TIMESTAMP_UNAVAILABLE") || f.server.log().contains("no timestamp"));
 
     let f = Fixture::with_args(Db::Sqlite, &["--tsa-url", &url, "--timestamp-policy", "best-effort"]).await;
-    let (id, confirmed) = sign_letter(&f).await;
+    let (id, confirmed) = f.approve_and_confirm_letter().await;
     let signed = confirmed.expect("best effort signs");
     assert_eq!(signed.state, RequestState::Signed);
     assert_eq!(signed.signature_level, Some(SignatureLevel::BaselineB));

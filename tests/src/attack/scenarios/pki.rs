@@ -3,6 +3,7 @@
 //! timeStamping key (never anything a user key or the CA would vouch for),
 //! and a flood must hit the per-address limit before it exhausts the HSM.
 
+use crate::attack::lab::rand_bytes;
 use crate::attack::{Lab, Observation, Played};
 use wysiwys_proto::ErrorCode;
 
@@ -15,9 +16,29 @@ fn query(imprint: &[u8; 32]) -> Vec<u8> {
     der.extend_from_slice(&[0x04, 32]);
     der.extend_from_slice(imprint);
     der.extend_from_slice(&[0x02, 8]);
-    der.extend_from_slice(&crate::attack::lab::rand_bytes::<8>().map(|b| b & 0x7f));
+    der.extend_from_slice(&rand_bytes::<8>().map(|b| b & 0x7f));
     der.extend_from_slice(&[0x01, 0x01, 0xff]);
     der
+}
+
+/// Posts up to 200 bodies as fast as it can: the answers, and the
+/// refusal that stopped the flood (a 429), if any did.
+async fn flood(
+    client: &reqwest::Client,
+    url: &str,
+    content_type: &str,
+    body: impl Fn() -> Vec<u8>,
+) -> anyhow::Result<(Vec<Vec<u8>>, Option<ErrorCode>)> {
+    let mut answers = Vec::new();
+    for _ in 0..200 {
+        let answer = client.post(url).header("content-type", content_type).body(body()).send().await?;
+        if answer.status() == 429 {
+            return Ok((answers, Some(answer.json::<wysiwys_proto::ErrorBody>().await?.error)));
+        }
+        anyhow::ensure!(answer.status() == 200, "{url} answered {}", answer.status());
+        answers.push(answer.bytes().await?.to_vec());
+    }
+    Ok((answers, None))
 }
 
 pub fn tsa_flood(lab: &Lab) -> Played<'_> {
@@ -26,23 +47,7 @@ pub fn tsa_flood(lab: &Lab) -> Played<'_> {
         let url = format!("{}/api/pki/tsa", lab.origin);
         let tsa_pem = client.get(format!("{}/api/pki/tsa.pem", lab.origin)).send().await?.text().await?;
         let letter_hash = wysiwys_proto::jcs::sha256(b"I owe the bearer 10 000 EUR.");
-        let mut refused = None;
-        let mut granted = Vec::new();
-        for _ in 0..200 {
-            let answer = client
-                .post(&url)
-                .header("content-type", "application/timestamp-query")
-                .body(query(&letter_hash))
-                .send()
-                .await?;
-            if answer.status() == 429 {
-                let body: wysiwys_proto::ErrorBody = answer.json().await?;
-                refused = Some(body.error);
-                break;
-            }
-            anyhow::ensure!(answer.status() == 200, "the authority answered {}", answer.status());
-            granted.push(answer.bytes().await?.to_vec());
-        }
+        let (granted, refused) = flood(&client, &url, "application/timestamp-query", || query(&letter_hash)).await?;
         let mut o = Observation::new(refused);
         o.require("the flood was cut off within 200 queries", refused == Some(ErrorCode::RateLimited));
         let first = granted.first().ok_or_else(|| anyhow::anyhow!("no token at all"))?;
@@ -101,8 +106,6 @@ fn ocsp_request(nonce: &[u8]) -> Vec<u8> {
     tlv(0x30, &tlv(0x30, &[request_list, extensions].concat()))
 }
 
-use crate::attack::lab::rand_bytes;
-
 pub fn ocsp_oracle_flood(lab: &Lab) -> Played<'_> {
     Box::pin(async move {
         let client = lab.client();
@@ -112,22 +115,7 @@ pub fn ocsp_oracle_flood(lab: &Lab) -> Played<'_> {
         chosen.extend_from_slice(&[0x42; 16]);
         chosen.resize(120, 0x41);
         let basic_oid = [0x06, 0x09, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01, 0x01];
-        let mut refused = None;
-        let mut answers = Vec::new();
-        for _ in 0..200 {
-            let answer = client
-                .post(&url)
-                .header("content-type", "application/ocsp-request")
-                .body(ocsp_request(&chosen))
-                .send()
-                .await?;
-            if answer.status() == 429 {
-                refused = Some(answer.json::<wysiwys_proto::ErrorBody>().await?.error);
-                break;
-            }
-            anyhow::ensure!(answer.status() == 200, "the responder answered {}", answer.status());
-            answers.push(answer.bytes().await?.to_vec());
-        }
+        let (answers, refused) = flood(&client, &url, "application/ocsp-request", || ocsp_request(&chosen)).await?;
         let mut o = Observation::new(refused);
         o.require("the flood was cut off within 200 requests", refused == Some(ErrorCode::RateLimited));
         let first = answers.first().ok_or_else(|| anyhow::anyhow!("no OCSP answer at all"))?;
