@@ -91,6 +91,9 @@ pub enum CredentialAction {
     Suspend,
     /// Ends a suspension.
     Resume,
+    /// A new certificate for the same HSM key (same credential id), valid
+    /// from now; the old one stays valid until it expires.
+    Renew,
 }
 
 /// Why a certificate is revoked: the RFC 5280 CRLReason names an operator

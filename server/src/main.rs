@@ -101,6 +101,14 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// A new certificate for the same HSM key, valid from now.
+    RenewCredential {
+        #[command(flatten)]
+        common: CommonConfig,
+        username: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// Ends the suspension of a person's signing certificate.
     ResumeCredential {
         #[command(flatten)]
@@ -123,7 +131,8 @@ impl Command {
             | Command::RecoverUser { common, .. }
             | Command::RevokeCredential { common, .. }
             | Command::SuspendCredential { common, .. }
-            | Command::ResumeCredential { common, .. } => common,
+            | Command::ResumeCredential { common, .. }
+            | Command::RenewCredential { common, .. } => common,
         }
     }
 }
@@ -244,6 +253,9 @@ async fn run(command: Command) -> Result<(), Error> {
         Command::ResumeCredential { common, username, json } => {
             change_credential(&common, &username, CredentialAction::Resume, None, json).await
         }
+        Command::RenewCredential { common, username, json } => {
+            change_credential(&common, &username, CredentialAction::Renew, None, json).await
+        }
         Command::CreateRp { common, name, media_types, webhook_url, webhook_secret_file, redirect_uris, json } => {
             let (store, _hsm) = wysiwys_server::open_backends(&common).await?;
             let created = relying_parties::create_relying_party(
@@ -272,9 +284,16 @@ async fn change_credential(
     reason: Option<wysiwys_proto::admin::RevocationReason>,
     json: bool,
 ) -> wysiwys_server::Result<()> {
-    let (store, _hsm) = wysiwys_server::open_backends(common).await?;
-    let change = wysiwys_proto::admin::CredentialChange { action, reason };
-    let state = wysiwys_server::credentials::change(&store, &SystemClock, username, &change).await?;
+    let (store, hsm) = wysiwys_server::open_backends(common).await?;
+    let state = match action {
+        CredentialAction::Renew => {
+            wysiwys_server::credentials::renew(&store, &hsm, &SystemClock, &OsEntropy, username).await?
+        }
+        _ => {
+            let change = wysiwys_proto::admin::CredentialChange { action, reason };
+            wysiwys_server::credentials::change(&store, &SystemClock, username, &change).await?
+        }
+    };
     let mut out = std::io::stdout().lock();
     if json {
         let _ = writeln!(out, "{}", serde_json::to_string(&state).unwrap_or_default());

@@ -175,6 +175,11 @@ pub async fn create(
             "signing is locked after a \"not me\" answer; log in again",
         ));
     }
+    // Nothing reaches the person's devices for a credential that cannot
+    // sign; the SAM checks again before the HSM signs.
+    if let Some((code, detail)) = crate::pki::current_certificate(&app.store, user).await?.standing(now).refusal() {
+        return Err(Error::refused(code, detail));
+    }
     let summary = render(app, media_type, document, requester.display)?;
     // Counted once the document is known to be showable: the limit is on
     // prompts reaching the person's devices, and a refused one is none.

@@ -79,6 +79,11 @@ pub async fn change_credential(
     username: web::Path<String>,
     body: web::Json<CredentialChange>,
 ) -> Result<HttpResponse> {
-    let state = crate::credentials::change(&app.store, app.clock.as_ref(), &username, &body).await?;
+    let state = match body.action {
+        wysiwys_proto::admin::CredentialAction::Renew => {
+            crate::credentials::renew(&app.store, &app.hsm, app.clock.as_ref(), app.entropy.as_ref(), &username).await?
+        }
+        _ => crate::credentials::change(&app.store, app.clock.as_ref(), &username, &body).await?,
+    };
     Ok(HttpResponse::Ok().insert_header(("cache-control", "no-store")).json(state))
 }

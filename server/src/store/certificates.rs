@@ -100,4 +100,35 @@ impl Store {
         tx.commit().await?;
         Ok(Some((row, closed)))
     }
+
+    /// Renewal: registers the new certificate and makes it the user's
+    /// current one, unless another renewal replaced `old` first.
+    pub async fn renew_certificate(&self, user_id: &str, old: &[u8], new: &CertificateRow) -> Result<bool> {
+        let mut tx = self.begin_write().await?;
+        let replaced = sqlx::query("UPDATE users SET certificate = $3 WHERE id = $1 AND certificate = $2")
+            .bind(user_id)
+            .bind(old)
+            .bind(&new.der)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if replaced != 1 {
+            return Ok(false);
+        }
+        sqlx::query(
+            "INSERT INTO certificates (serial, user_id, credential_id, der, not_before, not_after, status, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, 'valid', $7)",
+        )
+        .bind(&new.serial)
+        .bind(&new.user_id)
+        .bind(&new.credential_id)
+        .bind(&new.der)
+        .bind(new.not_before)
+        .bind(new.not_after)
+        .bind(new.created_at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
 }

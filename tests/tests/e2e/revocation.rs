@@ -98,11 +98,12 @@ async fn a_revoked_credential_signs_nothing_and_ocsp_and_the_crl_say_so() {
     assert_eq!(ended.state, RequestState::Failed);
     assert_eq!(ended.error.map(|e| e.error), Some(ErrorCode::CredentialRevoked));
 
-    // Both channels agree on a new request; the SAM still says no.
+    // Nothing new reaches the person, and the ended request cannot be confirmed.
     let hsm_before = f.server.hsm_user_signatures().await;
-    let (_, refused) = f.approve_and_confirm_letter().await;
-    let refused = refused.expect_err("a revoked credential signs nothing");
+    let refused = f.browser.upload_letter(LETTER).await.expect_err("a revoked credential gets no request");
     assert_eq!((refused.status, refused.code()), (403, ErrorCode::CredentialRevoked));
+    let late = f.browser.confirm_as_displayed(&waiting.id).await.expect_err("ended");
+    assert_eq!(late.code(), ErrorCode::RequestNotPending);
     assert_eq!(f.server.hsm_user_signatures().await, hsm_before, "the HSM was not asked");
 
     let answer = ocsp(&f);
@@ -132,7 +133,7 @@ async fn a_revoked_credential_signs_nothing_and_ocsp_and_the_crl_say_so() {
 }
 
 #[tokio::test]
-async fn a_suspension_holds_signing_until_it_is_resumed_on_postgres() {
+async fn a_suspension_holds_signing_until_it_is_resumed_and_a_renewal_signs_on_postgres() {
     let f = Fixture::new(Db::Postgres).await;
     let (id, signed) = f.approve_and_confirm_letter().await;
     signed.expect("signed");
@@ -144,8 +145,8 @@ async fn a_suspension_holds_signing_until_it_is_resumed_on_postgres() {
     let answer = ocsp(&f);
     assert!(answer.contains("ann.pem: revoked") && answer.contains("Reason: certificateHold"), "{answer}");
     assert!(crl_text(&f).await.contains("Certificate Hold"));
-    let (_, refused) = f.approve_and_confirm_letter().await;
-    assert_eq!(refused.expect_err("held").code(), ErrorCode::CredentialSuspended);
+    let refused = f.browser.upload_letter(LETTER).await.expect_err("held");
+    assert_eq!((refused.status, refused.code()), (403, ErrorCode::CredentialSuspended));
 
     let resumed: serde_json::Value =
         serde_json::from_slice(&f.server.admin(&["resume-credential", "ann", "--json"])).unwrap();
@@ -154,4 +155,21 @@ async fn a_suspension_holds_signing_until_it_is_resumed_on_postgres() {
     assert!(!crl_text(&f).await.contains("Serial Number:"), "a resumed certificate leaves the CRL");
     let (_, signed) = f.approve_and_confirm_letter().await;
     assert_eq!(signed.expect("signs again").state, RequestState::Signed);
+
+    // Renewal: a new certificate for the same key; the next signature carries it.
+    let dir = f.server.dir.path();
+    let old_serial = line_value(&openssl(&["x509", "-in", "ann.pem", "-noout", "-serial"], dir).unwrap(), "serial=")
+        .to_lowercase();
+    let renewed: serde_json::Value =
+        serde_json::from_slice(&f.server.admin(&["renew-credential", "ann", "--json"])).unwrap();
+    assert_eq!(renewed["status"], "valid");
+    let new_serial = renewed["serial"].as_str().unwrap().to_owned();
+    assert_ne!(new_serial, old_serial);
+    let (id, signed) = f.approve_and_confirm_letter().await;
+    assert_eq!(signed.expect("signs with the renewed certificate").state, RequestState::Signed);
+    write_certificates(&f, &f.browser.signature(&id).await.unwrap()).await;
+    let serial = line_value(&openssl(&["x509", "-in", "ann.pem", "-noout", "-serial"], dir).unwrap(), "serial=")
+        .to_lowercase();
+    assert_eq!(serial.trim_start_matches('0'), new_serial.trim_start_matches('0'));
+    assert!(ocsp(&f).contains("ann.pem: good"));
 }
