@@ -44,6 +44,10 @@ pub struct CreateRpRequest {
     /// `MIN_EXPIRES_IN_S` up to the server's own limit (also the default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_in_s: Option<u32>,
+    /// The AdES level to reach: `B-B`, `B-T`, and for PDFs `B-LT` or
+    /// `B-LTA` (CAdES stops at B-T). The server's default when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature_level: Option<crate::signature_level::SignatureLevel>,
 }
 
 /// Shortest time a relying party may give the person to confirm.
@@ -73,6 +77,10 @@ pub struct CreateRpBatch {
     pub documents: Vec<BatchDocumentInput>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reference: Option<String>,
+    /// The AdES level to reach: `B-B`, `B-T`, and for PDFs `B-LT` or
+    /// `B-LTA` (CAdES stops at B-T). The server's default when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature_level: Option<crate::signature_level::SignatureLevel>,
 }
 
 /// One document of a batch, as its relying party sees it.

@@ -56,7 +56,11 @@ pub async fn sign_document(
     // On this thread, like the channel signature: about 0.05 ms with SoftHSM2.
     let raw = sam::sign(&app.hsm, signing.permit)?;
     let signature = crate::signed_data::ecdsa_signature_der(&raw)?;
-    let wanted = app.settings.signature_level;
+    let wanted = match row.level_requested.as_deref() {
+        // Stored by us from a known level; anything else fails closed to the default.
+        Some(asked) => asked.parse().unwrap_or(app.settings.signature_level),
+        None => app.settings.signature_level,
+    };
     let token = if wanted.has_timestamp() { stamp(app, row, &Sha256::digest(&signature).into()).await? } else { None };
     let cms = crate::cades::assemble(
         &signing.attributes,

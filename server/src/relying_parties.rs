@@ -19,6 +19,7 @@ use wysiwys_proto::rp::{
     API_KEY_PREFIX, BatchDocumentView, CreateRpBatch, CreateRpRequest, MAX_EXTERNAL_ID_CHARS,
     MAX_IDEMPOTENCY_KEY_CHARS, MAX_REFERENCE_CHARS, MIN_EXPIRES_IN_S, RpRequestView, Signer,
 };
+use wysiwys_proto::signature_level::SignatureLevel;
 use wysiwys_proto::summary::{self, DisplayFields, MEDIA_TYPE_PAYMENT, MEDIA_TYPE_PDF, MEDIA_TYPE_TEXT, Summary};
 use wysiwys_proto::{ErrorCode, b64, display, jcs};
 
@@ -276,6 +277,7 @@ pub struct CreateInput {
     pub reference: Option<String>,
     pub documents: Documents,
     pub expires_in_s: Option<u32>,
+    pub signature_level: Option<SignatureLevel>,
 }
 
 impl CreateInput {
@@ -286,6 +288,7 @@ impl CreateInput {
             reference: body.reference,
             documents: Documents::One(document),
             expires_in_s: body.expires_in_s,
+            signature_level: body.signature_level,
         })
     }
 
@@ -306,6 +309,7 @@ impl CreateInput {
             reference: body.reference,
             documents: Documents::Batch { title: body.title, documents },
             expires_in_s: None,
+            signature_level: body.signature_level,
         })
     }
 
@@ -324,6 +328,7 @@ impl CreateInput {
             "reference": self.reference,
             "documents": documents,
             "expires_in_s": self.expires_in_s,
+            "signature_level": self.signature_level,
         });
         Ok(jcs::sha256(&jcs::to_vec(&value).map_err(|e| Error::Internal(e.to_string()))?).to_vec())
     }
@@ -401,6 +406,9 @@ pub async fn create_request(
     if let Some(reference) = &input.reference {
         check_text("reference", reference, MAX_REFERENCE_CHARS)?;
     }
+    if input.signature_level == Some(SignatureLevel::Unknown) {
+        return Err(Error::refused(ErrorCode::BadRequest, "signature_level is one of B-B, B-T, B-LT, B-LTA"));
+    }
     let ttl_ms = input.expires_in_s.map(|s| i64::from(s) * 1000);
     if ttl_ms.is_some_and(|ttl| ttl < i64::from(MIN_EXPIRES_IN_S) * 1000 || ttl > app.settings.challenge_ttl_ms) {
         return Err(Error::refused(
@@ -432,6 +440,7 @@ pub async fn create_request(
         idempotency: idempotency.as_ref().map(|(key, fingerprint)| (*key, fingerprint.as_slice())),
         display: None,
         ttl_ms,
+        signature_level: input.signature_level,
     };
     let created = match &input.documents {
         Documents::One(d) => {

@@ -143,12 +143,21 @@ pub struct Requester<'a> {
     pub display: Option<&'a DisplayFields>,
     /// A shorter time to confirm than the server's default (relying parties).
     pub ttl_ms: Option<i64>,
+    /// The AdES level asked for; the server's default when `None`.
+    pub signature_level: Option<SignatureLevel>,
 }
 
 impl Requester<'static> {
     /// A document uploaded through our own page.
-    pub const WEB_UPLOAD: Requester<'static> =
-        Requester { name: WEB_REQUESTER, rp_id: None, reference: None, idempotency: None, display: None, ttl_ms: None };
+    pub const WEB_UPLOAD: Requester<'static> = Requester {
+        name: WEB_REQUESTER,
+        rp_id: None,
+        reference: None,
+        idempotency: None,
+        display: None,
+        ttl_ms: None,
+        signature_level: None,
+    };
 }
 
 /// The browser uploads a document for its own user.
@@ -207,6 +216,7 @@ pub async fn create(
         rp_id: requester.rp_id.map(str::to_owned),
         rp_reference: requester.reference.map(str::to_owned),
     });
+    let row = RequestRow { level_requested: requester.signature_level.map(|l| l.as_str().to_owned()), ..row };
     let idempotency = match (requester.rp_id, requester.idempotency) {
         (Some(rp_id), Some((key, fingerprint))) => Some(Idempotency { rp_id, key, fingerprint }),
         _ => None,

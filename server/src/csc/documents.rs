@@ -2,8 +2,9 @@
 //! the documents; they become a sign request exactly like a relying
 //! party's (the same rendering, PDF policy and display checks), the person
 //! confirms what they see on the Sign page and the device during the call,
-//! and the call answers with PAdES (`P`) or detached CAdES (`C`), level
-//! B-B. No SAD is taken: the authorization happens in the call itself.
+//! and the call answers with PAdES (`P`, B-B to B-LTA) or detached CAdES
+//! (`C`, B-B or B-T). No SAD is taken: the authorization happens in the call
+//! itself.
 
 use super::{Caller, credential_owner, invalid, missing};
 use crate::app::App;
@@ -16,11 +17,14 @@ use wysiwys_proto::batch::MAX_BATCH_DOCUMENTS;
 use wysiwys_proto::csc::OID_ECDSA_WITH_SHA256;
 use wysiwys_proto::csc::v2::{SignDocDocument, SignDocRequest, SignDocResponse};
 use wysiwys_proto::rp::Signer;
+use wysiwys_proto::signature_level::SignatureLevel;
 use wysiwys_proto::summary::{MEDIA_TYPE_PDF, MEDIA_TYPE_TEXT};
 use wysiwys_proto::{ErrorCode, b64};
 
-/// The conformance levels offered now (B-T and up need the TSA of issue 13).
-pub const CONFORMANCE_LEVELS: &[&str] = &["Ades-B-B"];
+/// The conformance levels offered, with ours; CAdES stops at B-T.
+pub const CONFORMANCE_LEVELS: &[&str] = &["Ades-B-B", "Ades-B-T", "Ades-B-LT", "Ades-B-LTA"];
+const LEVELS: [SignatureLevel; 4] =
+    [SignatureLevel::BaselineB, SignatureLevel::BaselineT, SignatureLevel::BaselineLt, SignatureLevel::BaselineLta];
 /// The formats offered, with the one envelope property each.
 pub const FORMATS: &[(&str, &str)] = &[("C", "Detached"), ("P", "Revision")];
 
@@ -33,6 +37,23 @@ enum Format {
     Pades,
 }
 
+/// The level a document asks for; `None`: the server's default.
+fn level_of(document: &SignDocDocument, format: Format) -> Result<Option<SignatureLevel>> {
+    let Some(asked) = document.conformance_level.as_deref() else { return Ok(None) };
+    let at = CONFORMANCE_LEVELS.iter().position(|l| l.eq_ignore_ascii_case(asked));
+    match at.map(|i| LEVELS[i]) {
+        Some(level) if format == Format::Pades || level <= SignatureLevel::BaselineT => Ok(Some(level)),
+        Some(_) => Err(Error::refused(
+            ErrorCode::BadRequest,
+            "Invalid parameter conformance_level: CAdES (C) is offered at Ades-B-B and Ades-B-T",
+        )),
+        None => Err(Error::refused(
+            ErrorCode::BadRequest,
+            format!("Invalid parameter conformance_level: one of {}", CONFORMANCE_LEVELS.join(", ")),
+        )),
+    }
+}
+
 fn checked(document: &SignDocDocument) -> Result<(Format, DocumentInput)> {
     let format = match document.signature_format.as_deref() {
         Some("C") => Format::Cades,
@@ -40,13 +61,6 @@ fn checked(document: &SignDocDocument) -> Result<(Format, DocumentInput)> {
         Some(_) => return Err(invalid("signature_format")),
         None => return Err(missing("string", "signature_format")),
     };
-    let level = document.conformance_level.as_deref().unwrap_or(CONFORMANCE_LEVELS[0]);
-    if !CONFORMANCE_LEVELS.iter().any(|l| l.eq_ignore_ascii_case(level)) {
-        return Err(Error::refused(
-            ErrorCode::BadRequest,
-            format!("Invalid parameter conformance_level: {} only for now", CONFORMANCE_LEVELS.join(", ")),
-        ));
-    }
     match document.sign_algo.as_deref() {
         Some(OID_ECDSA_WITH_SHA256) => {}
         Some(_) => return Err(invalid("signAlgo")),
@@ -105,12 +119,26 @@ pub async fn sign_documents(app: &App, caller: &Caller, request: &SignDocRequest
     let user = credential_owner(app, caller, credential_id).await?;
     let (formats, mut inputs): (Vec<Format>, Vec<DocumentInput>) =
         documents.iter().map(checked).collect::<Result<Vec<_>>>()?.into_iter().unzip();
+    // One request signs every document: they ask for one level.
+    let mut levels = documents.iter().zip(&formats).map(|(d, f)| level_of(d, *f)).collect::<Result<Vec<_>>>()?;
+    levels.dedup();
+    let [signature_level] = levels[..] else {
+        return Err(Error::refused(
+            ErrorCode::BadRequest,
+            "Invalid parameter conformance_level: one level for all documents",
+        ));
+    };
     let documents = match inputs.len() {
         1 => Documents::One(inputs.remove(0)),
         n => Documents::Batch { title: format!("{n} documents from {}", caller.rp().name), documents: inputs },
     };
-    let input =
-        CreateInput { signer: Signer::Username(user.username.clone()), reference: None, documents, expires_in_s: None };
+    let input = CreateInput {
+        signer: Signer::Username(user.username.clone()),
+        reference: None,
+        documents,
+        expires_in_s: None,
+        signature_level,
+    };
     let created = relying_parties::create_request(app, caller.rp(), None, input).await?;
     tracing::info!(request = %created.id, documents = formats.len(), "CSC signDoc waiting for both channels");
     let row = wait_signed(app, &created.id).await?;

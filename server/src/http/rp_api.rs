@@ -114,7 +114,13 @@ pub async fn create(
             reference: None,
             display: None,
         };
-        CreateInput { signer, reference: query.reference, documents: Documents::One(document), expires_in_s: None }
+        CreateInput {
+            signer,
+            reference: query.reference,
+            documents: Documents::One(document),
+            expires_in_s: None,
+            signature_level: None,
+        }
     };
     created(&app, &rp, &req, input).await
 }

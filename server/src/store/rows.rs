@@ -137,6 +137,8 @@ pub struct RequestRow {
     pub rp_reference: Option<String>,
     /// The AdES level reached (`B-T`, …), once signed.
     pub signature_level: Option<String>,
+    /// The level asked for; the server's default when `None`.
+    pub level_requested: Option<String>,
 }
 
 /// What a new request is made of; everything else starts empty.
@@ -190,6 +192,7 @@ impl From<NewRequest> for RequestRow {
             rp_id: n.rp_id,
             rp_reference: n.rp_reference,
             signature_level: None,
+            level_requested: None,
         }
     }
 }

@@ -300,7 +300,7 @@ async fn sign_doc_shows_the_documents_on_both_channels_and_returns_pades_and_cad
     let pdf = decision_pdf();
     let letter = crate::fixture::LETTER;
     let document = |content: &[u8], format: &str| {
-        json!({"document": b64(content), "signature_format": format, "conformance_level": "Ades-B-B",
+        json!({"document": b64(content), "signature_format": format, "conformance_level": "Ades-B-T",
                "signAlgo": OID_ECDSA_WITH_SHA256})
     };
     let sign_doc = |documents: Vec<Value>, extra: Value| {
@@ -311,11 +311,17 @@ async fn sign_doc_shows_the_documents_on_both_channels_and_returns_pades_and_cad
         body
     };
     let mut xades = document(letter.as_bytes(), "X");
-    let mut later_level = document(&pdf, "P");
-    later_level["conformance_level"] = json!("Ades-B-T");
+    let mut unknown_level = document(&pdf, "P");
+    unknown_level["conformance_level"] = json!("Ades-B-XL");
+    let mut long_term_letter = document(letter.as_bytes(), "C");
+    long_term_letter["conformance_level"] = json!("Ades-B-LTA");
+    let mut long_term_pdf = document(&pdf, "P");
+    long_term_pdf["conformance_level"] = json!("Ades-B-LTA");
     let refusals = [
         (sign_doc(vec![xades.take()], json!({})), "signature_format"),
-        (sign_doc(vec![later_level], json!({})), "conformance_level"),
+        (sign_doc(vec![unknown_level], json!({})), "conformance_level: one of"),
+        (sign_doc(vec![long_term_letter], json!({})), "CAdES (C) is offered at Ades-B-B and Ades-B-T"),
+        (sign_doc(vec![long_term_pdf, document(letter.as_bytes(), "C")], json!({})), "one level for all"),
         (sign_doc(vec![document(letter.as_bytes(), "P")], json!({})), "needs a PDF"),
         (sign_doc(vec![document(&pdf, "P")], json!({"SAD": "wysiwys_sad_x"})), "takes no SAD"),
         (sign_doc(vec![], json!({})), "documents"),
@@ -329,7 +335,7 @@ async fn sign_doc_shows_the_documents_on_both_channels_and_returns_pades_and_cad
 
     let info = csc.post("info", &json!({})).await.ok();
     assert_eq!(info["signature_formats"]["formats"], json!(["C", "P"]));
-    assert_eq!(info["conformance_levels"], json!(["Ades-B-B"]));
+    assert_eq!(info["conformance_levels"], json!(["Ades-B-B", "Ades-B-T", "Ades-B-LT", "Ades-B-LTA"]));
     assert!(info["methods"].to_string().contains("signatures/signDoc"));
 
     let mut device = f.device.answer("approve");
@@ -364,5 +370,8 @@ async fn sign_doc_shows_the_documents_on_both_channels_and_returns_pades_and_cad
     assert!(verdict.contains("Signature is Valid."), "{verdict}");
     let p7s = engine.decode(answer["SignatureObject"][0].as_str().unwrap()).unwrap();
     crate::fixture::openssl_verify(dir.path(), &ca, letter.as_bytes(), &p7s).expect("openssl verifies the CAdES");
-    assert_eq!(f.browser.request(id).await.unwrap().state, RequestState::Signed);
+    assert!(wysiwys_tests::signature::signature_timestamp(&p7s).is_ok(), "Ades-B-T: the CAdES carries a token");
+    let signed = f.browser.request(id).await.unwrap();
+    assert_eq!(signed.state, RequestState::Signed);
+    assert_eq!(signed.signature_level, Some(wysiwys_proto::signature_level::SignatureLevel::BaselineT));
 }

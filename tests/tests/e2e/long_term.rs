@@ -4,7 +4,7 @@
 //! years ahead, after the signer's certificate expired.
 
 use crate::fixture::{Fixture, decision_pdf};
-use crate::pdf::{pdfsig, pyhanko_script, sign_through_both_channels};
+use crate::pdf::{pdf_request, pdfsig, pyhanko_script, sign_request_through_both_channels};
 use std::path::Path;
 use wysiwys_proto::summary::MEDIA_TYPE_PDF;
 use wysiwys_tests::{Bank, Db};
@@ -13,11 +13,18 @@ fn verify_ltv(dir: &Path, ca_pem: &str, pdf: &[u8], args: &[&str]) -> Result<Str
     pyhanko_script("verify_ltv.py", dir, ca_pem, pdf, args)
 }
 
+/// B-LT is the server's level; B-LTA is asked for by the relying party
+/// of a server whose own level is the default B-T.
 async fn signed_at(level: &str) -> (Fixture, Vec<u8>, Vec<u8>) {
-    let f = Fixture::with_args(Db::Sqlite, &["--signature-level", level]).await;
+    let server_args: &[&str] = if level == "B-LT" { &["--signature-level", "B-LT"] } else { &[] };
+    let f = Fixture::with_args(Db::Sqlite, server_args).await;
     let agency = Bank::new(&f.server, f.server.create_rp("Tax Agency", MEDIA_TYPE_PDF, None));
     let pdf = decision_pdf();
-    let signed = sign_through_both_channels(&f, &agency, &pdf).await;
+    let mut body = pdf_request(&pdf);
+    if level != "B-LT" {
+        body["signature_level"] = serde_json::json!(level);
+    }
+    let signed = sign_request_through_both_channels(&f, &agency, &body).await;
     (f, pdf, signed)
 }
 

@@ -137,9 +137,14 @@ async fn pdfs_need_display_fields_and_must_be_pdfs() {
 
 /// Signs `pdf` for ann through both channels; returns the signed file.
 pub async fn sign_through_both_channels(f: &Fixture, agency: &Bank, pdf: &[u8]) -> Vec<u8> {
+    sign_request_through_both_channels(f, agency, &pdf_request(pdf)).await
+}
+
+/// The same for any relying-party request body.
+pub async fn sign_request_through_both_channels(f: &Fixture, agency: &Bank, body: &serde_json::Value) -> Vec<u8> {
     let mut answer = f.device.answer("approve");
     answer.wait_for("connected").await;
-    let created = agency.create(&pdf_request(pdf), None).await.unwrap();
+    let created = agency.create(body, None).await.unwrap();
     answer.wait_for("request").await;
     let (code, events) = answer.finish().await;
     assert_eq!(code, 0, "{events:?}");
@@ -148,7 +153,7 @@ pub async fn sign_through_both_channels(f: &Fixture, agency: &Bank, pdf: &[u8]) 
     agency.signature(&created.id).await.unwrap()
 }
 
-fn pdf_request(pdf: &[u8]) -> serde_json::Value {
+pub fn pdf_request(pdf: &[u8]) -> serde_json::Value {
     serde_json::json!({
         "signer": {"username": "ann"},
         "media_type": MEDIA_TYPE_PDF,

@@ -158,8 +158,8 @@ async fn a_suspension_holds_signing_until_it_is_resumed_and_a_renewal_signs_on_p
 
     // Renewal: a new certificate for the same key; the next signature carries it.
     let dir = f.server.dir.path();
-    let old_serial = line_value(&openssl(&["x509", "-in", "ann.pem", "-noout", "-serial"], dir).unwrap(), "serial=")
-        .to_lowercase();
+    let old_serial =
+        line_value(&openssl(&["x509", "-in", "ann.pem", "-noout", "-serial"], dir).unwrap(), "serial=").to_lowercase();
     let renewed: serde_json::Value =
         serde_json::from_slice(&f.server.admin(&["renew-credential", "ann", "--json"])).unwrap();
     assert_eq!(renewed["status"], "valid");
@@ -168,8 +168,8 @@ async fn a_suspension_holds_signing_until_it_is_resumed_and_a_renewal_signs_on_p
     let (id, signed) = f.approve_and_confirm_letter().await;
     assert_eq!(signed.expect("signs with the renewed certificate").state, RequestState::Signed);
     write_certificates(&f, &f.browser.signature(&id).await.unwrap()).await;
-    let serial = line_value(&openssl(&["x509", "-in", "ann.pem", "-noout", "-serial"], dir).unwrap(), "serial=")
-        .to_lowercase();
+    let serial =
+        line_value(&openssl(&["x509", "-in", "ann.pem", "-noout", "-serial"], dir).unwrap(), "serial=").to_lowercase();
     assert_eq!(serial.trim_start_matches('0'), new_serial.trim_start_matches('0'));
     assert!(ocsp(&f).contains("ann.pem: good"));
 }
