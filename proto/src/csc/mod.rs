@@ -210,6 +210,30 @@ pub struct SignHashResponse {
     pub signatures: Vec<String>,
 }
 
+/// `signatures/timestamp`: an RFC 3161 token over a hash.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TimestampRequest {
+    /// Standard base64 of the hash to stamp.
+    #[serde(default)]
+    pub hash: Option<String>,
+    /// The hash algorithm's OID (SHA-256 only).
+    #[serde(default, rename = "hashAlgo", alias = "hashAlgorithmOID")]
+    pub hash_algo: Option<String>,
+    /// Hex; echoed in the token (at most 32 bytes).
+    #[serde(default)]
+    pub nonce: Option<String>,
+    #[serde(default, rename = "clientData")]
+    pub client_data: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TimestampResponse {
+    /// Standard base64 DER TimeStampToken (a CMS ContentInfo).
+    pub timestamp: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

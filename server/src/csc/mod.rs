@@ -12,6 +12,7 @@ pub mod credentials;
 pub mod documents;
 pub mod oauth;
 pub mod signing;
+pub mod timestamp;
 
 use crate::app::App;
 use crate::error::{Error, Result};

@@ -53,7 +53,7 @@ impl ExternalTsa {
         Ok(ExternalTsa { url, basic_auth, client })
     }
 
-    async fn stamp(&self, digest: &[u8; 32], nonce: &[u8; 8]) -> std::result::Result<TokenFacts, String> {
+    async fn stamp(&self, digest: &[u8; 32], nonce: &[u8]) -> std::result::Result<TokenFacts, String> {
         let mut call = self
             .client
             .post(self.url.clone())
@@ -110,6 +110,40 @@ impl Timestamping {
         Authority { hsm, certificate: &self.tsa_certificate, ca_certificate }
     }
 
+    /// A token over the SHA-256 `digest` from the configured source, with
+    /// the caller's `nonce` (a random one for an external authority when
+    /// none is given); an `Err` says why there is none.
+    pub async fn fetch_token(
+        &self,
+        hsm: &Arc<Hsm>,
+        ca_certificate: &[u8],
+        entropy: &dyn Entropy,
+        now_ms: i64,
+        digest: &[u8; 32],
+        nonce: Option<&[u8]>,
+    ) -> Result<std::result::Result<TokenFacts, String>> {
+        let nonce_der = nonce.map(crate::der_writer::unsigned_integer);
+        Ok(match &self.source {
+            Source::BuiltIn => {
+                let request = request::TimestampRequest {
+                    hash_algorithm: request::OID_SHA256.to_owned(),
+                    imprint: digest.to_vec(),
+                    policy: None,
+                    nonce: nonce_der.clone(),
+                    cert_req: true,
+                };
+                let stamp = Stamp { serial: random_bytes::<16>(entropy)?, gen_time_ms: now_ms };
+                self.built_in(hsm, ca_certificate).token(&request, stamp).map_err(|e| e.to_string()).and_then(|token| {
+                    token::check_token(&token, digest, nonce_der.as_deref()).map_err(|e| e.to_string())
+                })
+            }
+            Source::External(tsa) => match nonce {
+                Some(nonce) => tsa.stamp(digest, nonce).await,
+                None => tsa.stamp(digest, &random_bytes::<8>(entropy)?).await,
+            },
+        })
+    }
+
     /// A token over `digest` (the SHA-256 of a signature value), or, when
     /// the policy allows, the reason there is none.
     pub async fn stamp(
@@ -120,23 +154,7 @@ impl Timestamping {
         now_ms: i64,
         digest: &[u8; 32],
     ) -> Result<Stamped> {
-        let result = match &self.source {
-            Source::BuiltIn => {
-                let request = request::TimestampRequest {
-                    hash_algorithm: request::OID_SHA256.to_owned(),
-                    imprint: digest.to_vec(),
-                    policy: None,
-                    nonce: None,
-                    cert_req: true,
-                };
-                let stamp = Stamp { serial: random_bytes::<16>(entropy)?, gen_time_ms: now_ms };
-                self.built_in(hsm, ca_certificate)
-                    .token(&request, stamp)
-                    .map_err(|e| e.to_string())
-                    .and_then(|token| token::check_token(&token, digest, None).map_err(|e| e.to_string()))
-            }
-            Source::External(tsa) => tsa.stamp(digest, &random_bytes::<8>(entropy)?).await,
-        };
+        let result = self.fetch_token(hsm, ca_certificate, entropy, now_ms, digest, None).await?;
         match (result, self.policy) {
             (Ok(facts), _) => Ok(Stamped::Token(facts)),
             (Err(detail), TimestampPolicy::Required) => {

@@ -110,7 +110,7 @@ impl TimestampRequest {
 
 /// A request for an external authority: SHA-256 imprint, a 64-bit nonce,
 /// and the TSA's certificate asked for (B-LT needs it).
-pub fn encode_request(digest: &[u8; 32], nonce: &[u8; 8]) -> Vec<u8> {
+pub fn encode_request(digest: &[u8; 32], nonce: &[u8]) -> Vec<u8> {
     seq(&[
         &integer(1),
         &seq(&[&algorithm(OID_SHA256), &octet_string(digest)]),

@@ -206,3 +206,55 @@ async fn with_the_authority_down_required_releases_nothing_and_best_effort_relea
     let missing = events.iter().find(|e| e.event == "timestamp_unavailable").expect("the trail says so");
     assert_eq!(missing.code, Some(ErrorCode::TimestampUnavailable));
 }
+
+#[tokio::test]
+async fn a_csc_client_gets_a_timestamp_token_over_its_hash_in_both_versions() {
+    let server = TestServer::start(Db::Sqlite).await;
+    let dir = server.dir.path();
+    let rp = server.create_rp("Archive", "text/plain", None);
+    std::fs::write(dir.join("ca.pem"), server.get_ca_pem().await).unwrap();
+    std::fs::write(dir.join("tsa.pem"), pem(&server, "/api/pki/tsa.pem").await).unwrap();
+    let digest = Sha256::digest(b"an archived contract");
+    let hash = wysiwys_proto::b64::encode_standard(digest);
+    for version in ["v1", "v2"] {
+        let csc = wysiwys_tests::csc::CscClient::new(&server.origin, version, Some(&rp.api_key));
+        let info = csc.post("info", &serde_json::json!({})).await.ok();
+        assert!(info["methods"].to_string().contains("signatures/timestamp"), "{info}");
+        let body = serde_json::json!({"hash": hash, "hashAlgo": "2.16.840.1.101.3.4.2.1", "nonce": "0badc0ffee112233"});
+        let answer = csc.post("signatures/timestamp", &body).await.ok();
+        let token = wysiwys_proto::b64::decode_standard(answer["timestamp"].as_str().unwrap()).unwrap();
+        std::fs::write(dir.join("csc-token.der"), token).unwrap();
+        let verified = openssl(
+            &[
+                "ts",
+                "-verify",
+                "-token_in",
+                "-in",
+                "csc-token.der",
+                "-digest",
+                &hex(&digest),
+                "-CAfile",
+                "ca.pem",
+                "-untrusted",
+                "tsa.pem",
+            ],
+            dir,
+        )
+        .expect("openssl verifies the CSC token");
+        assert!(verified.contains("Verification: OK"), "{verified}");
+        let text = openssl(&["ts", "-reply", "-token_in", "-in", "csc-token.der", "-text"], dir).unwrap();
+        assert!(text.contains("Nonce: 0x0BADC0FFEE112233"), "{text}");
+
+        let sha1 =
+            csc.post("signatures/timestamp", &serde_json::json!({"hash": hash, "hashAlgo": "1.3.14.3.2.26"})).await;
+        assert_eq!((sha1.status, sha1.error()), (400, "invalid_request"), "{}", sha1.body);
+        let short = csc
+            .post("signatures/timestamp", &serde_json::json!({"hash": "aGk=", "hashAlgo": "2.16.840.1.101.3.4.2.1"}))
+            .await;
+        assert_eq!(short.status, 400, "{}", short.body);
+        let anonymous = wysiwys_tests::csc::CscClient::new(&server.origin, version, None);
+        // As every other CSC method without a token (the spec's invalid_request).
+        let refused = anonymous.post("signatures/timestamp", &body).await;
+        assert_eq!((refused.status, refused.error()), (400, "invalid_request"), "{}", refused.body);
+    }
+}

@@ -105,6 +105,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/credentials/info", web::post().to(v1::credential_info))
             .route("/credentials/authorize", web::post().to(v1::authorize))
             .route("/signatures/signHash", web::post().to(v1::sign_hash))
+            .route("/signatures/timestamp", web::post().to(v1::timestamp))
             .default_service(web::to(not_implemented)),
     )
     .service(
@@ -119,6 +120,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/credentials/authorizeCheck", web::post().to(v2::authorize_check))
             .route("/signatures/signHash", web::post().to(v2::sign_hash))
             .route("/signatures/signDoc", web::post().to(v2::sign_doc))
+            .route("/signatures/timestamp", web::post().to(v2::timestamp))
             .default_service(web::to(not_implemented)),
     )
     .service(
@@ -173,6 +175,19 @@ async fn sign_hash(app: AppData, caller: CscCaller, payload: web::Payload) -> Re
     };
     let signatures = crate::csc::signing::sign_hashes(&app, &caller.0, input).await?;
     Ok(json(&SignHashResponse { signatures: signatures.iter().map(wysiwys_proto::b64::encode_standard).collect() }))
+}
+
+/// `signatures/timestamp`: the same in both versions.
+async fn timestamp(app: AppData, _caller: CscCaller, payload: web::Payload) -> Result<HttpResponse, CscError> {
+    let request: wysiwys_proto::csc::TimestampRequest = body(&app, payload).await?;
+    let token = crate::csc::timestamp::timestamp(
+        &app,
+        request.hash.as_deref(),
+        request.hash_algo.as_deref(),
+        request.nonce.as_deref(),
+    )
+    .await?;
+    Ok(json(&wysiwys_proto::csc::TimestampResponse { timestamp: wysiwys_proto::b64::encode_standard(token) }))
 }
 
 /// The input of `credentials/authorize`, from either version's body.

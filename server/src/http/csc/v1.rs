@@ -22,6 +22,7 @@ pub const METHODS: &[&str] = &[
     "credentials/info",
     "credentials/authorize",
     "signatures/signHash",
+    "signatures/timestamp",
 ];
 
 #[utoipa::path(post, path = "/csc/v1/info", tag = "csc",
@@ -90,4 +91,14 @@ pub async fn authorize(app: AppData, caller: CscCaller, payload: web::Payload) -
         (status = 401, description = "invalid_token", body = CscErrorBody)))]
 pub async fn sign_hash(app: AppData, caller: CscCaller, payload: web::Payload) -> Result<HttpResponse, CscError> {
     super::sign_hash(app, caller, payload).await
+}
+
+#[utoipa::path(post, path = "/csc/v1/signatures/timestamp", tag = "csc", security(("api_key" = [])),
+    request_body = wysiwys_proto::csc::TimestampRequest,
+    responses((status = 200, description = "An RFC 3161 token over the hash, from the service's time-stamping authority", body = wysiwys_proto::csc::TimestampResponse),
+        (status = 400, description = "invalid_request (hash, hashAlgo, nonce)", body = CscErrorBody),
+        (status = 401, description = "invalid_token", body = CscErrorBody),
+        (status = 503, description = "temporarily_unavailable: the authority did not answer", body = CscErrorBody)))]
+pub async fn timestamp(app: AppData, caller: CscCaller, payload: web::Payload) -> Result<HttpResponse, CscError> {
+    super::timestamp(app, caller, payload).await
 }

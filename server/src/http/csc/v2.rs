@@ -28,6 +28,7 @@ pub const METHODS: &[&str] = &[
     "credentials/authorizeCheck",
     "signatures/signHash",
     "signatures/signDoc",
+    "signatures/timestamp",
 ];
 
 #[utoipa::path(post, path = "/csc/v2/info", tag = "csc",
@@ -190,4 +191,14 @@ pub async fn sign_doc(app: AppData, caller: CscCaller, payload: web::Payload) ->
     let request: v2::SignDocRequest =
         super::body_of_size(payload, app.settings.max_pdf_bytes.saturating_mul(2)).await?;
     Ok(json(&documents::sign_documents(&app, &caller.0, &request).await?))
+}
+
+#[utoipa::path(post, path = "/csc/v2/signatures/timestamp", tag = "csc", security(("api_key" = [])),
+    request_body = wysiwys_proto::csc::TimestampRequest,
+    responses((status = 200, description = "An RFC 3161 token over the hash, from the service's time-stamping authority", body = wysiwys_proto::csc::TimestampResponse),
+        (status = 400, description = "invalid_request (hash, hashAlgo, nonce)", body = CscErrorBody),
+        (status = 401, description = "invalid_token", body = CscErrorBody),
+        (status = 503, description = "temporarily_unavailable: the authority did not answer", body = CscErrorBody)))]
+pub async fn timestamp(app: AppData, caller: CscCaller, payload: web::Payload) -> Result<HttpResponse, CscError> {
+    super::timestamp(app, caller, payload).await
 }
