@@ -156,7 +156,7 @@ async fn timestamping(
             Source::External(ExternalTsa::new(url.clone(), basic_auth)?)
         }
     };
-    Ok(Timestamping { source, policy: config.timestamp_policy, tsa_certificate })
+    Ok(Timestamping { source, policy: config.timestamp_policy, tsa_certificate, token_size: Default::default() })
 }
 
 /// `user:password` on the file's first line.

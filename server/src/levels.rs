@@ -16,6 +16,8 @@ use crate::store::{AuditEvent, RequestRow, UserRow};
 use crate::timestamping::{Source, Stamped};
 use sha2::{Digest, Sha256};
 use wysiwys_proto::ErrorCode;
+use wysiwys_proto::batch::MEDIA_TYPE_BATCH;
+use wysiwys_proto::summary::MEDIA_TYPE_PDF;
 use wysiwys_proto::signature_level::SignatureLevel;
 
 /// A token over `digest`, or `None` (recorded in the request's trail) when
@@ -44,6 +46,30 @@ async fn stamp(app: &App, row: &RequestRow, digest: &[u8; 32]) -> Result<Option<
     }
 }
 
+/// The level a request is to reach: what it asked for, else the server's.
+pub fn wanted(app: &App, row: &RequestRow) -> SignatureLevel {
+    match row.level_requested.as_deref() {
+        // Stored by us from a known level; anything else fails closed to the default.
+        Some(asked) => asked.parse().unwrap_or(app.settings.signature_level),
+        None => app.settings.signature_level,
+    }
+}
+
+/// What a PDF signature's CMS holds besides what the SAM builds itself:
+/// the CA's certificate and, when the level asks for it, the token. Only
+/// PDFs (alone or in a batch) have a hole to size.
+pub async fn cms_extra_bytes(app: &App, row: &RequestRow) -> usize {
+    if row.media_type != MEDIA_TYPE_PDF && row.media_type != MEDIA_TYPE_BATCH {
+        return 0;
+    }
+    let token = if wanted(app, row).has_timestamp() {
+        app.timestamping.token_room(&app.hsm, &app.ca_certificate, app.entropy.as_ref(), app.clock.now_ms()).await
+    } else {
+        0
+    };
+    app.ca_certificate.len() + token
+}
+
 /// One permitted signature, stamped and completed as the level asks.
 /// Returns the level reached: lower than asked only under best effort, or
 /// B-T for CAdES when more is asked.
@@ -56,11 +82,7 @@ pub async fn sign_document(
     // On this thread, like the channel signature: about 0.05 ms with SoftHSM2.
     let raw = sam::sign(&app.hsm, signing.permit)?;
     let signature = crate::signed_data::ecdsa_signature_der(&raw)?;
-    let wanted = match row.level_requested.as_deref() {
-        // Stored by us from a known level; anything else fails closed to the default.
-        Some(asked) => asked.parse().unwrap_or(app.settings.signature_level),
-        None => app.settings.signature_level,
-    };
+    let wanted = wanted(app, row);
     let token = if wanted.has_timestamp() { stamp(app, row, &Sha256::digest(&signature).into()).await? } else { None };
     let cms = crate::cades::assemble(
         &signing.attributes,
@@ -107,7 +129,9 @@ async fn long_term(
     if wanted < SignatureLevel::BaselineLta {
         return Ok((with_dss, SignatureLevel::BaselineLt));
     }
-    let prepared = pades::prepare_doc_timestamp(&with_dss, &format!("wysiwys-{}-timestamp", row.id))?;
+    let room =
+        app.timestamping.token_room(&app.hsm, &app.ca_certificate, app.entropy.as_ref(), app.clock.now_ms()).await;
+    let prepared = pades::prepare_doc_timestamp(&with_dss, &format!("wysiwys-{}-timestamp", row.id), room)?;
     match stamp(app, row, &prepared.byte_range_digest()).await? {
         Some(token) => Ok((prepared.finish(&token)?, SignatureLevel::BaselineLta)),
         None => Ok((with_dss, SignatureLevel::BaselineLt)),

@@ -471,7 +471,7 @@ async fn submit_sad_inner(app: &App, device: &DeviceRow, request_id: &str, token
     }
     let user =
         app.store.user_by_id(&row.user_id).await?.ok_or_else(|| Error::Internal("request without user".into()))?;
-    let ctx = Context { origin: &app.settings.origin, now_ms: now };
+    let ctx = Context::new(&app.settings.origin, now);
     let admitted = match sam::admit_sad(&row, &user, &device, token, ctx) {
         Ok(Admission::Fresh(admitted)) => admitted,
         Ok(Admission::Resent) => return Ok(answered_before(&row, &device)),
@@ -592,7 +592,10 @@ async fn complete(
     evidence: SadEvidence<'_>,
 ) -> Result<RequestRow> {
     let now = app.clock.now_ms();
-    let ctx = Context { origin: &app.settings.origin, now_ms: now };
+    let ctx = Context {
+        cms_extra_bytes: crate::levels::cms_extra_bytes(app, &row).await,
+        ..Context::new(&app.settings.origin, now)
+    };
     // Read before the SAM: for a batch it checks every document against the
     // manifest the channels confirmed.
     if row.media_type == MEDIA_TYPE_HASHES {
@@ -653,7 +656,7 @@ async fn authorize_hashes(
     device: &DeviceRow,
     evidence: SadEvidence<'_>,
 ) -> Result<RequestRow> {
-    let ctx = Context { origin: &app.settings.origin, now_ms: app.clock.now_ms() };
+    let ctx = Context::new(&app.settings.origin, app.clock.now_ms());
     if let Err(refusal) = sam::authorize_hashes(&row, user, device, evidence, ctx) {
         return Err(refused(app, &row, Some(&device.id), "attempt_refused", refusal).await?);
     }

@@ -101,7 +101,25 @@ impl SignPermit {
 pub struct Context<'a> {
     pub origin: &'a str,
     pub now_ms: i64,
+    /// Bytes of a PDF signature's CMS beyond its signed attributes, the
+    /// signer's certificate and the signature value: the CA's certificate
+    /// and, at B-T and above, room for the signature timestamp. The
+    /// `/Contents` hole is sized from it.
+    pub cms_extra_bytes: usize,
 }
+
+impl<'a> Context<'a> {
+    pub fn new(origin: &'a str, now_ms: i64) -> Context<'a> {
+        Context { origin, now_ms, cms_extra_bytes: 0 }
+    }
+}
+
+/// The longest DER `ECDSA-Sig-Value` of P-256 (two 33-byte INTEGERs).
+const MAX_ECDSA_DER_BYTES: usize = 72;
+/// What SignedData adds around its parts: versions, algorithm
+/// identifiers, the issuer and serial, tags and lengths; measured at
+/// under 300 bytes for our names, with room to spare.
+const CMS_STRUCTURE_BYTES: usize = 512;
 
 fn hash32(bytes: &[u8], what: &str) -> Result<[u8; 32], Refusal> {
     bytes.try_into().map_err(|_| Refusal::internal(format!("stored {what} is not 32 bytes")))
@@ -520,7 +538,14 @@ fn signing(
         if !ct_equal(&wysiwys_proto::jcs::sha256(document), doc_hash) {
             return refuse(ErrorCode::InternalError, "the stored PDF is not the confirmed document");
         }
-        let prepared = pades::prepare(document, pdf_field, ctx.now_ms).map_err(internal)?;
+        // The CMS's size does not depend on the digest it carries: the
+        // hole is sized from these attributes built over a zero digest.
+        let sized = cades::signed_attributes(&[0; 32], None, signer_certificate, evidence).map_err(internal)?;
+        let contents_bytes = [sized.der().len(), signer_certificate.len(), MAX_ECDSA_DER_BYTES, CMS_STRUCTURE_BYTES]
+            .iter()
+            .try_fold(ctx.cms_extra_bytes, |sum, n| sum.checked_add(*n))
+            .ok_or_else(|| Refusal::internal("the CMS size overflows"))?;
+        let prepared = pades::prepare(document, pdf_field, ctx.now_ms, contents_bytes).map_err(internal)?;
         if !prepared.bytes().starts_with(document) {
             return refuse(ErrorCode::InternalError, "the prepared PDF does not begin with the confirmed document");
         }

@@ -102,7 +102,7 @@ pub async fn sign_hashes(app: &App, caller: &Caller, input: SignHashInput<'_>) -
     };
     let device_id = row.device_id.as_deref().ok_or_else(|| Error::Internal("authorized without device".into()))?;
     let device = app.store.device(device_id).await?.ok_or_else(|| Error::Internal("device vanished".into()))?;
-    let ctx = Context { origin: &app.settings.origin, now_ms: now };
+    let ctx = Context::new(&app.settings.origin, now);
     let permits = sam::permit_hashes(&row, &user, &device, &claimed, &signer, ctx).map_err(Error::from)?;
     let raw = sam::sign_all(&app.hsm, permits).inspect_err(|e| {
         tracing::error!(request = %row.id, error = ?e, "CSC: signing failed after the SAM agreed; the hashes stay used");

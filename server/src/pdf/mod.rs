@@ -21,6 +21,6 @@ pub fn inspect(pdf: &[u8]) -> Result<usize> {
     if pages == 0 {
         return Err(pades::invalid("no pages"));
     }
-    pades::prepare(pdf, "wysiwys-check", 0)?;
+    pades::prepare(pdf, "wysiwys-check", 0, pades::DRY_RUN_CONTENTS_BYTES)?;
     Ok(pages)
 }

@@ -16,9 +16,9 @@ use sha2::{Digest, Sha256};
 use std::ops::Range;
 use wysiwys_proto::ErrorCode;
 
-/// Room for the DER of the CMS (16384 hex digits). Ours is about 1.3 KB with
-/// two certificates; the rest leaves space for longer chains.
-pub const CONTENTS_BYTES: usize = 8192;
+/// The hole of a dry run (`pdf::inspect`), which only checks that the PDF
+/// can be prepared; a real signature's hole is sized from its own CMS.
+pub const DRY_RUN_CONTENTS_BYTES: usize = 8192;
 /// Ten digits: wide enough for any offset lopdf can write (u32).
 const BYTE_RANGE_PLACEHOLDER: i64 = 9_999_999_999;
 pub const MEDIA_TYPE_PDF: &str = wysiwys_proto::summary::MEDIA_TYPE_PDF;
@@ -103,16 +103,19 @@ enum FieldKind {
 }
 
 /// Appends an incremental update with an empty signature to `original`.
-pub fn prepare(original: &[u8], field_name: &str, signing_time_ms: i64) -> Result<Prepared> {
-    prepare_field(original, field_name, FieldKind::Signature { signing_time_ms })
+/// `contents_bytes` is the room for the DER of the CMS (twice as many hex
+/// digits in the file).
+pub fn prepare(original: &[u8], field_name: &str, signing_time_ms: i64, contents_bytes: usize) -> Result<Prepared> {
+    prepare_field(original, field_name, FieldKind::Signature { signing_time_ms }, contents_bytes)
 }
 
-/// Appends an incremental update with an empty document timestamp.
-pub fn prepare_doc_timestamp(signed: &[u8], field_name: &str) -> Result<Prepared> {
-    prepare_field(signed, field_name, FieldKind::DocTimeStamp)
+/// Appends an incremental update with an empty document timestamp of
+/// `contents_bytes` for the token.
+pub fn prepare_doc_timestamp(signed: &[u8], field_name: &str, contents_bytes: usize) -> Result<Prepared> {
+    prepare_field(signed, field_name, FieldKind::DocTimeStamp, contents_bytes)
 }
 
-fn prepare_field(original: &[u8], field_name: &str, kind: FieldKind) -> Result<Prepared> {
+fn prepare_field(original: &[u8], field_name: &str, kind: FieldKind, contents_bytes: usize) -> Result<Prepared> {
     let mut document = load(original)?;
     let previous = document.get_prev_documents();
     let root_id: ObjectId = previous.trailer.get(b"Root").and_then(Object::as_reference).map_err(invalid)?;
@@ -126,7 +129,7 @@ fn prepare_field(original: &[u8], field_name: &str, kind: FieldKind) -> Result<P
         BYTE_RANGE_PLACEHOLDER.into(),
         BYTE_RANGE_PLACEHOLDER.into(),
     ]);
-    let contents_placeholder = Object::String(vec![0u8; CONTENTS_BYTES], StringFormat::Hexadecimal);
+    let contents_placeholder = Object::String(vec![0u8; contents_bytes], StringFormat::Hexadecimal);
     let new = &mut document.new_document;
     let value = match kind {
         FieldKind::Signature { signing_time_ms } => dictionary! {
@@ -178,7 +181,7 @@ fn prepare_field(original: &[u8], field_name: &str, kind: FieldKind) -> Result<P
     // SignaturesExist | AppendOnly.
     document.new_document.get_dictionary_mut(acro_form_id).map_err(invalid)?.set("SigFlags", 3);
 
-    let mut bytes = Vec::with_capacity(original.len() + 2 * CONTENTS_BYTES + 4096);
+    let mut bytes = Vec::with_capacity(original.len() + 2 * contents_bytes + 4096);
     document.save_to(&mut bytes).map_err(|e| Error::Internal(format!("PDF update: {e}")))?;
     if !bytes.starts_with(original) {
         return Err(Error::Internal("the PDF update changed the original bytes".into()));
@@ -264,7 +267,7 @@ pub(crate) mod tests {
     fn the_update_keeps_the_original_and_covers_everything_but_the_hole() {
         let original = sample_pdf(3);
         assert_eq!(crate::pdf::inspect(&original).unwrap(), 3);
-        let prepared = prepare(&original, "Signature1", 1_767_225_600_000).unwrap();
+        let prepared = prepare(&original, "Signature1", 1_767_225_600_000, 2000).unwrap();
         let bytes = prepared.bytes().to_vec();
         assert!(bytes.starts_with(&original));
         let text = String::from_utf8_lossy(&bytes[original.len()..]).into_owned();
@@ -279,9 +282,9 @@ pub(crate) mod tests {
         assert_eq!(&bytes[prepared.hole.end - 1..prepared.hole.end], b">");
 
         // Deterministic, and the digest covers the update outside the hole.
-        let again = prepare(&original, "Signature1", 1_767_225_600_000).unwrap();
+        let again = prepare(&original, "Signature1", 1_767_225_600_000, 2000).unwrap();
         assert_eq!(again.byte_range_digest(), prepared.byte_range_digest());
-        let later = prepare(&original, "Signature1", 1_767_225_601_000).unwrap();
+        let later = prepare(&original, "Signature1", 1_767_225_601_000, 2000).unwrap();
         assert_ne!(later.byte_range_digest(), prepared.byte_range_digest());
 
         let hole = prepared.hole.clone();
@@ -295,7 +298,7 @@ pub(crate) mod tests {
         for bad in [&b"hello"[..], b"%PDF-1.7\nnot really", b""] {
             assert_eq!(crate::pdf::inspect(bad).unwrap_err().code(), ErrorCode::DocumentInvalid);
         }
-        let prepared = prepare(&sample_pdf(1), "S", 0).unwrap();
-        assert!(prepared.finish(&vec![1u8; CONTENTS_BYTES + 1]).is_err());
+        let prepared = prepare(&sample_pdf(1), "S", 0, 2000).unwrap();
+        assert!(prepared.finish(&vec![1u8; 2001]).is_err());
     }
 }

@@ -77,7 +77,7 @@ pub fn permit_hashes(
     }
     // The device's SAD was valid when it was admitted; its lifetime is the
     // challenge's, not the authorization's, so it is checked as of then.
-    let at_admission = Context { origin: ctx.origin, now_ms: device_confirmed_at };
+    let at_admission = Context { now_ms: device_confirmed_at, ..ctx };
     let claims = verify_sad_for(req, device, token, at_admission).map_err(Refusal::kept)?.claims;
     if claims.dec != Decision::Approve {
         return Err(Refusal::internal("an authorized request whose device answer is no approval"));

@@ -102,7 +102,7 @@ fn world() -> World {
 }
 
 fn ctx(now_ms: i64) -> Context<'static> {
-    Context { origin: ORIGIN, now_ms }
+    Context { cms_extra_bytes: 1200, ..Context::new(ORIGIN, now_ms) }
 }
 
 impl World {

@@ -91,7 +91,16 @@ pub struct Timestamping {
     pub source: Source,
     pub policy: TimestampPolicy,
     pub tsa_certificate: Vec<u8>,
+    /// How large this source's tokens are, measured once on a dummy.
+    pub token_size: std::sync::OnceLock<usize>,
 }
+
+/// What a token may grow by beyond the measured one: serials, nonces and
+/// times of other lengths, and the attribute that carries it.
+const TOKEN_MARGIN_BYTES: usize = 256;
+/// The room kept when no token could be measured (the authority is down:
+/// best effort then signs without one anyway).
+const UNMEASURED_TOKEN_BYTES: usize = 8192;
 
 /// What stamping a signature gave.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -142,6 +151,19 @@ impl Timestamping {
                 None => tsa.stamp(digest, &random_bytes::<8>(entropy)?).await,
             },
         })
+    }
+
+    /// Room for a token and its unsigned attribute, as pyHanko sizes it: a
+    /// dummy token is made once (one HSM signature, or one request to the
+    /// external authority) and measured.
+    pub async fn token_room(&self, hsm: &Arc<Hsm>, ca_certificate: &[u8], entropy: &dyn Entropy, now_ms: i64) -> usize {
+        if let Some(size) = self.token_size.get() {
+            return size + TOKEN_MARGIN_BYTES;
+        }
+        match self.fetch_token(hsm, ca_certificate, entropy, now_ms, &[0; 32], None).await {
+            Ok(Ok(facts)) => *self.token_size.get_or_init(|| facts.token.len()) + TOKEN_MARGIN_BYTES,
+            _ => UNMEASURED_TOKEN_BYTES,
+        }
     }
 
     /// A token over `digest` (the SHA-256 of a signature value), or, when
