@@ -17,8 +17,8 @@ use crate::timestamping::{Source, Stamped};
 use sha2::{Digest, Sha256};
 use wysiwys_proto::ErrorCode;
 use wysiwys_proto::batch::MEDIA_TYPE_BATCH;
-use wysiwys_proto::summary::MEDIA_TYPE_PDF;
 use wysiwys_proto::signature_level::SignatureLevel;
+use wysiwys_proto::summary::MEDIA_TYPE_PDF;
 
 /// A token over `digest`, or `None` (recorded in the request's trail) when
 /// the best-effort policy lets the signature go without one.
