@@ -258,3 +258,100 @@ async fn a_csc_client_gets_a_timestamp_token_over_its_hash_in_both_versions() {
         assert_eq!((refused.status, refused.error()), (400, "invalid_request"), "{}", refused.body);
     }
 }
+
+/// A one-route HTTP front for an authority that wants HTTP Basic: it
+/// answers 401 unless the request carries `user:password`, and forwards
+/// the query otherwise. Returns its URL and the number of queries it let
+/// through.
+async fn basic_auth_front(
+    target: String,
+    credentials: &str,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use base64::Engine;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/tsa", listener.local_addr().unwrap());
+    let expected = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(credentials));
+    let passed = std::sync::Arc::new(AtomicUsize::new(0));
+    let counter = passed.clone();
+    tokio::spawn(async move {
+        let client = reqwest::Client::new();
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let mut request = Vec::new();
+            let mut buffer = [0u8; 4096];
+            let (head_end, length) = loop {
+                let n = socket.read(&mut buffer).await.unwrap_or(0);
+                if n == 0 {
+                    break (None, 0);
+                }
+                request.extend_from_slice(&buffer[..n]);
+                if let Some(at) = request.windows(4).position(|w| w == b"\r\n\r\n") {
+                    let head = String::from_utf8_lossy(&request[..at]).to_lowercase();
+                    let length = head
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0)))
+                        .unwrap_or(0);
+                    break (Some(at + 4), length);
+                }
+            };
+            let Some(body_at) = head_end else { continue };
+            while request.len() < body_at + length {
+                let n = socket.read(&mut buffer).await.unwrap_or(0);
+                if n == 0 {
+                    break;
+                }
+                request.extend_from_slice(&buffer[..n]);
+            }
+            // Header names are case-insensitive, the credentials are not.
+            let head = String::from_utf8_lossy(&request[..body_at]).into_owned();
+            let authorized = head.lines().any(|l| {
+                l.split_once(':')
+                    .is_some_and(|(name, value)| name.eq_ignore_ascii_case("authorization") && value.trim() == expected)
+            });
+            let (status, body) = if authorized {
+                counter.fetch_add(1, Ordering::SeqCst);
+                let reply = client
+                    .post(&target)
+                    .header("content-type", "application/timestamp-query")
+                    .body(request[body_at..].to_vec())
+                    .send()
+                    .await
+                    .unwrap();
+                ("200 OK", reply.bytes().await.unwrap().to_vec())
+            } else {
+                ("401 Unauthorized", Vec::new())
+            };
+            let head = format!(
+                "HTTP/1.1 {status}\r\ncontent-type: application/timestamp-reply\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = socket.write_all(head.as_bytes()).await;
+            let _ = socket.write_all(&body).await;
+        }
+    });
+    (url, passed)
+}
+
+#[tokio::test]
+async fn an_external_authority_behind_basic_auth_gets_the_configured_credentials() {
+    let authority = TestServer::start(Db::Sqlite).await;
+    let (url, passed) = basic_auth_front(format!("{}/api/pki/tsa", authority.origin), "archive:s3cret-pass").await;
+    let secrets = tempfile::tempdir().unwrap();
+    let (right, wrong) = (secrets.path().join("right"), secrets.path().join("wrong"));
+    std::fs::write(&right, "archive:s3cret-pass\n").unwrap();
+    std::fs::write(&wrong, "archive:guess\n").unwrap();
+
+    let f =
+        Fixture::with_args(Db::Sqlite, &["--tsa-url", &url, "--tsa-basic-auth-file", right.to_str().unwrap()]).await;
+    let (_, signed) = f.approve_and_confirm_letter().await;
+    assert_eq!(signed.expect("stamped through the front").signature_level, Some(SignatureLevel::BaselineT));
+    assert_eq!(passed.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert!(!f.server.log().contains("s3cret-pass"), "the password is never logged");
+
+    let f =
+        Fixture::with_args(Db::Sqlite, &["--tsa-url", &url, "--tsa-basic-auth-file", wrong.to_str().unwrap()]).await;
+    let (_, refused) = f.approve_and_confirm_letter().await;
+    assert_eq!(refused.expect_err("the front refuses").code(), ErrorCode::TimestampUnavailable);
+    assert_eq!(passed.load(std::sync::atomic::Ordering::SeqCst), 1, "nothing got through with the wrong password");
+}
