@@ -253,6 +253,10 @@ impl Lab {
         let patience = tokio::time::Instant::now() + RATE_LIMIT_PATIENCE;
         let mut offsets = [30, -30].into_iter().cycle();
         let mut replays = 0;
+        // A code computed just before a step boundary can arrive just
+        // after it: then the -30 s code is two steps old. One such miss is
+        // the clock, not a wrong code.
+        let mut missed_boundary = false;
         loop {
             let offset = offsets.next().unwrap_or(30);
             let code = totp_code(&user.credentials.totp_secret, crate::system_now_s() + offset);
@@ -262,6 +266,7 @@ impl Lab {
                 Err(e) if tokio::time::Instant::now() >= patience => return Err(api(e)),
                 Err(e) if is_address_limit(&e) => tokio::time::sleep(Duration::from_secs(3)).await,
                 Err(e) if e.code() == ErrorCode::TotpReplayed && replays == 0 => replays += 1,
+                Err(e) if e.code() == ErrorCode::TotpInvalid && !missed_boundary => missed_boundary = true,
                 Err(e) if e.code() == ErrorCode::TotpReplayed => {
                     replays = 0;
                     // Each wrong try counts towards the account lock: wait for
