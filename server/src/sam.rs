@@ -21,6 +21,7 @@ use crate::hsm::Hsm;
 use crate::pdf::pades;
 use crate::signed_data::SignedAttributes;
 use crate::store::{BatchDocumentRow, CertificateRow, DeviceRow, RequestRow, UserRow};
+use std::sync::Arc;
 use subtle::ConstantTimeEq;
 use wysiwys_proto::api::WebConfirmation;
 use wysiwys_proto::batch::{BatchManifest, MEDIA_TYPE_BATCH};
@@ -586,38 +587,51 @@ pub fn sign(hsm: &Hsm, permit: SignPermit) -> Result<[u8; 64], Error> {
 /// spread over the cores, one HSM session each (the pool opens them).
 const PARALLEL_FROM: usize = 16;
 
-/// Signs every permit, in order: a batch (a CSC `signHash` of many
-/// hashes) uses as many HSM sessions in parallel as the operator set.
-/// The first failure is returned; permits are used up either way.
-pub fn sign_all(hsm: &Hsm, permits: Vec<SignPermit>) -> Result<Vec<[u8; 64]>, Error> {
-    let threads = hsm.signing_threads().min(16);
-    if permits.len() < PARALLEL_FROM || threads < 2 {
-        return permits.into_iter().map(|permit| sign(hsm, permit)).collect();
-    }
-    let per_thread = permits.len().div_ceil(threads);
-    let mut chunks: Vec<Vec<SignPermit>> = Vec::with_capacity(threads);
-    let mut rest = permits.into_iter().peekable();
+/// Signatures of [`sign_each`], a part at a time: each permit's place in
+/// the call, and what the HSM answered.
+pub type Signed = Vec<(usize, Result<[u8; 64], Error>)>;
+
+/// Signs every permit on the blocking pool, not on an async worker, and
+/// hands the signatures back in two parts per signing thread, the first
+/// `early_share` of its permits and then the rest: the caller stores the
+/// first part while the HSM signs the rest (a CSC `signHash` of many
+/// hashes). Parts, not single signatures: each one wakes the caller, and
+/// on a busy machine a wake-up per signature costs more than it saves. A
+/// batch uses as many HSM sessions in parallel as the operator set. A
+/// signing thread stops at its first failure or once nobody listens; the
+/// permits are used up either way.
+pub fn sign_each(
+    hsm: &Arc<Hsm>,
+    permits: Vec<SignPermit>,
+    early_share: (usize, usize),
+) -> tokio::sync::mpsc::UnboundedReceiver<Signed> {
+    let threads = if permits.len() < PARALLEL_FROM { 1 } else { hsm.signing_threads().clamp(1, 16) };
+    let per_thread = permits.len().div_ceil(threads).max(1);
+    let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
+    let mut rest = permits.into_iter().enumerate().peekable();
     while rest.peek().is_some() {
-        chunks.push(rest.by_ref().take(per_thread).collect());
-    }
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = chunks
-            .into_iter()
-            .map(|chunk| scope.spawn(move || chunk.into_iter().map(|permit| sign(hsm, permit)).collect::<Vec<_>>()))
-            .collect();
-        let mut signatures = Vec::new();
-        for worker in workers {
-            let done = worker.join().map_err(|_| Error::Internal("an HSM signing thread panicked".into()))?;
-            for signature in done {
-                signatures.push(signature?);
+        let chunk: Vec<(usize, SignPermit)> = rest.by_ref().take(per_thread).collect();
+        let first_part = (chunk.len() * early_share.0).div_ceil(early_share.1.max(1));
+        let (hsm, sender) = (Arc::clone(hsm), sender.clone());
+        tokio::task::spawn_blocking(move || {
+            let mut part = Vec::with_capacity(chunk.len());
+            let last = chunk.len();
+            for (done, (index, permit)) in chunk.into_iter().enumerate() {
+                let signed = sign(&hsm, permit);
+                let failed = signed.is_err();
+                part.push((index, signed));
+                let part_done = failed || done + 1 == first_part || done + 1 == last;
+                if part_done && (sender.send(std::mem::take(&mut part)).is_err() || failed) {
+                    break;
+                }
             }
-        }
-        Ok(signatures)
-    })
+        });
+    }
+    receiver
 }
 
 mod hashes;
-pub use hashes::{authorize_hashes, permit_hashes};
+pub use hashes::{HashSigning, authorize_hashes, check_hash_signing, positions_of};
 
 #[cfg(test)]
 mod tests;

@@ -5,8 +5,8 @@ use super::authorization::decode_hash;
 use super::{Caller, credential_owner, invalid, missing, own_hash_request};
 use crate::app::App;
 use crate::error::{Error, Result};
-use crate::sam::{self, Context};
-use std::collections::{HashMap, HashSet};
+use crate::sam::{self, Context, SignPermit};
+use crate::store::CscHashRow;
 use wysiwys_proto::csc::{OID_ECDSA_WITH_SHA256, OID_SHA256, SAD_PREFIX};
 use wysiwys_proto::hashes::MAX_HASHES;
 use wysiwys_proto::{ErrorCode, jcs};
@@ -60,12 +60,23 @@ pub async fn sign_hashes(app: &App, caller: &Caller, input: SignHashInput<'_>) -
         return Err(invalid("operationMode"));
     }
     let digests = hashes.iter().map(|h| decode_hash(h)).collect::<Result<Vec<_>>>()?;
-    let user = credential_owner(app, caller, credential_id).await?;
+    // The reads that do not depend on each other go out together (on
+    // SQLite each is a hop to its connection's thread, on PostgreSQL a
+    // round trip); their answers are judged in a fixed order, so a call
+    // wrong in two ways always hears the same error.
+    let sad_sha256 = jcs::sha256(sad.as_bytes());
+    let (user, issued) = tokio::join!(credential_owner(app, caller, credential_id), app.store.csc_sad(&sad_sha256));
+    let user = user?;
     if !sad.starts_with(SAD_PREFIX) || sad.len() > 128 {
         return Err(sad_invalid());
     }
-    let issued = app.store.csc_sad(&jcs::sha256(sad.as_bytes())).await?.ok_or_else(sad_invalid)?;
-    let row = own_hash_request(app, caller, &issued.request_id).await?.ok_or_else(sad_invalid)?;
+    let issued = issued?.ok_or_else(sad_invalid)?;
+    let (row, signer, device) = tokio::join!(
+        own_hash_request(app, caller, &issued.request_id),
+        crate::pki::current_certificate(&app.store, &user),
+        app.store.device_of_request(&issued.request_id)
+    );
+    let row = row?.ok_or_else(sad_invalid)?;
     if row.credential_id != credential_id || row.user_id != user.id {
         tracing::warn!(request = %row.id, credential = credential_id, "CSC SAD sent for another credential");
         return Err(sad_invalid());
@@ -77,47 +88,80 @@ pub async fn sign_hashes(app: &App, caller: &Caller, input: SignHashInput<'_>) -
     if row.state != "authorized" {
         return Err(sad_invalid());
     }
-    // The confirmed hashes are no secret (the client sent them), so a map
-    // finds each one; a batch of 100 was 10 000 comparisons before.
-    let confirmed: HashMap<Vec<u8>, i64> =
-        app.store.csc_hashes(&row.id).await?.into_iter().map(|h| (h.digest, h.position)).collect();
-    let mut positions = Vec::with_capacity(digests.len());
-    let mut seen = HashSet::with_capacity(digests.len());
-    for digest in &digests {
-        let position = *confirmed.get(digest.as_slice()).ok_or_else(not_authorized)?;
-        if !seen.insert(position) {
-            return Err(not_authorized());
-        }
-        positions.push(position);
-    }
+    let signer = signer?;
+    let positions = sam::positions_of(&row, &digests).map_err(Error::from)?.ok_or_else(not_authorized)?;
     // Before the hashes are used up; the SAM decides again below.
-    let signer = crate::pki::current_certificate(&app.store, &user).await?;
     if let Some((code, detail)) = signer.standing(now).refusal() {
         return Err(Error::refused(code, detail));
     }
-    let Some(claimed) = app.store.claim_hashes(&row.id, &positions, now).await? else {
+    let device = device?.ok_or_else(|| Error::Internal("authorized without device".into()))?;
+    // The SAM checks the request (its SAD's signature among it) while the
+    // store claims the hashes: `join!` polls the claim first, which hands
+    // it to the database, then runs the check. Permits need both.
+    let ctx = Context::new(&app.settings.origin, now);
+    let (claimed, signing) = tokio::join!(app.store.claim_hashes(&row.id, &positions, now), async {
+        sam::check_hash_signing(&row, &user, &device, &signer, ctx)
+    });
+    let Some(claimed) = claimed? else {
         // Signed before (a replay), or the authorization ended meanwhile.
         tracing::info!(request = %row.id, "CSC: a hash was signed with this SAD already");
         return Err(not_authorized());
     };
-    let device_id = row.device_id.as_deref().ok_or_else(|| Error::Internal("authorized without device".into()))?;
-    let device = app.store.device(device_id).await?.ok_or_else(|| Error::Internal("device vanished".into()))?;
-    let ctx = Context::new(&app.settings.origin, now);
-    let permits = sam::permit_hashes(&row, &user, &device, &claimed, &signer, ctx).map_err(Error::from)?;
-    let raw = sam::sign_all(&app.hsm, permits).inspect_err(|e| {
+    let permits = signing.and_then(|signing| signing.permits(&claimed)).map_err(Error::from)?;
+    let signatures = sign_and_record(app, &row.id, &claimed, permits).await.inspect_err(|e| {
         tracing::error!(request = %row.id, error = ?e, "CSC: signing failed after the SAM agreed; the hashes stay used");
     })?;
-    let mut signatures = Vec::with_capacity(raw.len());
-    for (raw, hash) in raw.iter().zip(&claimed) {
-        let der = p256::ecdsa::Signature::from_slice(raw)
-            .map_err(|e| Error::Internal(format!("HSM signature: {e}")))?
-            .to_der()
-            .as_bytes()
-            .to_vec();
-        signatures.push((hash.position, der));
-    }
-    app.store.finish_hashes(&row.id, &signatures, app.clock.now_ms()).await?;
     metrics::counter!("wysiwys_csc_signatures_total").increment(signatures.len() as u64);
     tracing::info!(request = %row.id, signatures = signatures.len(), "CSC hashes signed");
-    Ok(signatures.into_iter().map(|(_, der)| der).collect())
+    Ok(signatures)
+}
+
+/// From this many hashes on, the first ones are stored while the HSM still
+/// signs the last quarter, so only that quarter's write follows the HSM.
+const RECORD_EARLY_FROM: usize = 16;
+
+/// Has the HSM sign the permits and stores every signature before any is
+/// returned; the request is signed once its last hash is.
+async fn sign_and_record(
+    app: &App,
+    request_id: &str,
+    claimed: &[CscHashRow],
+    permits: Vec<SignPermit>,
+) -> Result<Vec<Vec<u8>>> {
+    let total = permits.len();
+    // Each signing thread hands back three quarters of its hashes, then
+    // the rest; once three quarters of all are in they are stored.
+    let share = if total >= RECORD_EARLY_FROM { (3, 4) } else { (1, 1) };
+    let early = total * share.0 / share.1;
+    let mut recorded_early = false;
+    let mut made = sam::sign_each(&app.hsm, permits, share);
+    let mut signatures: Vec<Option<Vec<u8>>> = vec![None; total];
+    let mut unrecorded = Vec::with_capacity(total);
+    let mut received = 0;
+    while let Some(part) = made.recv().await {
+        for (index, signed) in part {
+            let der = p256::ecdsa::Signature::from_slice(&signed?)
+                .map_err(|e| Error::Internal(format!("HSM signature: {e}")))?
+                .to_der()
+                .as_bytes()
+                .to_vec();
+            let (Some(slot), Some(hash)) = (signatures.get_mut(index), claimed.get(index)) else {
+                return Err(Error::Internal("the HSM answered for a hash it was not given".into()));
+            };
+            unrecorded.push((hash.position, der.clone()));
+            *slot = Some(der);
+            received += 1;
+        }
+        if !recorded_early && received >= early && received < total {
+            app.store.record_hash_signatures(request_id, &unrecorded).await?;
+            unrecorded.clear();
+            recorded_early = true;
+        }
+    }
+    let signatures: Vec<Vec<u8>> = signatures.into_iter().flatten().collect();
+    if signatures.len() != total {
+        return Err(Error::Internal("an HSM signing thread ended early".into()));
+    }
+    app.store.finish_hashes(request_id, &unrecorded, app.clock.now_ms()).await?;
+    Ok(signatures)
 }

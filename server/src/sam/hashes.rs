@@ -10,6 +10,7 @@ use super::{
     Context, Refusal, SadEvidence, SignPermit, check_confirmed, check_device, ct_equal, refuse_keeping, verify_sad_for,
 };
 use crate::store::{CertificateRow, CscHashRow, DeviceRow, RequestRow, UserRow};
+use std::collections::{HashMap, HashSet};
 use wysiwys_proto::ErrorCode;
 use wysiwys_proto::hashes::{HashManifest, MEDIA_TYPE_HASHES};
 use wysiwys_proto::sad::Decision;
@@ -42,17 +43,47 @@ pub fn authorize_hashes(
     Ok(())
 }
 
-/// One permit per hash the store has just claimed for this call. Every
-/// refusal here leaves the authorization as it is (a stranger's bad call
-/// must not end it); the hashes it claimed stay used.
-pub fn permit_hashes(
+/// Where each wanted hash stands in the request's manifest (which holds
+/// each hash once); None if one is not in it or is wanted twice. This
+/// only picks what the store claims: [`HashSigning::permits`] checks every
+/// claimed hash against the confirmed manifest again.
+pub fn positions_of(req: &RequestRow, wanted: &[[u8; 32]]) -> Result<Option<Vec<i64>>, Refusal> {
+    // A map, not a scan: a batch of 100 would be 10 000 comparisons. The
+    // hashes are no secret (the client sent them).
+    let at: HashMap<[u8; 32], usize> = confirmed_digests(req)?.into_iter().enumerate().map(|(i, d)| (d, i)).collect();
+    let mut seen = HashSet::with_capacity(wanted.len());
+    let mut positions = Vec::with_capacity(wanted.len());
+    for digest in wanted {
+        let Some(&position) = at.get(digest) else { return Ok(None) };
+        if !seen.insert(position) {
+            return Ok(None);
+        }
+        positions.push(i64::try_from(position).map_err(|_| Refusal::internal("manifest position"))?);
+    }
+    Ok(Some(positions))
+}
+
+/// The SAM's leave to sign some of this request's confirmed hashes now:
+/// every check on the request, the person, her certificate and the
+/// device's SAD, made once per `signHash`. It names no hash yet; the
+/// permits come from it together with the hashes the store claimed, so
+/// the check can run while the store claims them.
+#[derive(Debug)]
+pub struct HashSigning {
+    request_id: String,
+    credential_id: String,
+    digests: Vec<[u8; 32]>,
+}
+
+/// Every refusal here leaves the authorization as it is (a stranger's bad
+/// call must not end it).
+pub fn check_hash_signing(
     req: &RequestRow,
     user: &UserRow,
     device: &DeviceRow,
-    claimed: &[CscHashRow],
     signer: &CertificateRow,
     ctx: Context<'_>,
-) -> Result<Vec<SignPermit>, Refusal> {
+) -> Result<HashSigning, Refusal> {
     if req.state != "authorized" {
         return refuse_keeping(ErrorCode::RequestNotPending, format!("request is {}", req.state));
     }
@@ -82,17 +113,33 @@ pub fn permit_hashes(
     if claims.dec != Decision::Approve {
         return Err(Refusal::internal("an authorized request whose device answer is no approval"));
     }
-    let digests = confirmed_digests(req)?;
-    claimed
-        .iter()
-        .map(|row| {
-            let confirmed = usize::try_from(row.position).ok().and_then(|i| digests.get(i));
-            match confirmed {
-                Some(digest) if row.request_id == req.id && row.used_at.is_some() && ct_equal(&row.digest, digest) => {
-                    Ok(SignPermit { credential_id: req.credential_id.clone(), digest: *digest })
+    Ok(HashSigning {
+        request_id: req.id.clone(),
+        credential_id: req.credential_id.clone(),
+        digests: confirmed_digests(req)?,
+    })
+}
+
+impl HashSigning {
+    /// One permit per hash the store has just claimed for this call, each
+    /// only if it is the hash both channels confirmed at its place. The
+    /// hashes claimed stay used whatever this answers.
+    pub fn permits(&self, claimed: &[CscHashRow]) -> Result<Vec<SignPermit>, Refusal> {
+        claimed
+            .iter()
+            .map(|row| {
+                let confirmed = usize::try_from(row.position).ok().and_then(|i| self.digests.get(i));
+                match confirmed {
+                    Some(digest)
+                        if row.request_id == self.request_id
+                            && row.used_at.is_some()
+                            && ct_equal(&row.digest, digest) =>
+                    {
+                        Ok(SignPermit { credential_id: self.credential_id.clone(), digest: *digest })
+                    }
+                    _ => Err(Refusal::internal("a claimed hash is not the one confirmed at its place")),
                 }
-                _ => Err(Refusal::internal("a claimed hash is not the one confirmed at its place")),
-            }
-        })
-        .collect()
+            })
+            .collect()
+    }
 }

@@ -49,14 +49,6 @@ impl Store {
             .await?)
     }
 
-    /// The hashes of a hash-only request, in order.
-    pub async fn csc_hashes(&self, request_id: &str) -> Result<Vec<CscHashRow>> {
-        Ok(sqlx::query_as("SELECT * FROM csc_hashes WHERE request_id = $1 ORDER BY position")
-            .bind(request_id)
-            .fetch_all(&self.pool)
-            .await?)
-    }
-
     /// Both channels confirmed a hash-only request and the SAM agreed:
     /// pending → authorized, once.
     pub async fn authorize_hashes(&self, id: &str, now: i64) -> Result<bool> {
@@ -111,19 +103,14 @@ impl Store {
         if !lock_authorized(&mut tx, request_id).await? {
             return Ok(None);
         }
-        let live: Option<i64> = sqlx::query_scalar("SELECT 1 FROM csc_sads WHERE request_id = $1 AND expires_at > $2")
-            .bind(request_id)
-            .bind(now)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if live.is_none() {
-            return Ok(None);
-        }
-        // One statement for all of them (only numbered placeholders are
-        // formatted in, so it is safe): a batch of 100 costs one round
-        // trip, not 100 (wysiwys-bench --csc).
+        // One statement for all of them, the SAD's lifetime checked in it
+        // (only numbered placeholders are formatted in, so it is safe): a
+        // batch of 100 costs one round trip, not 100 (wysiwys-bench --csc).
         let sql = format!(
-            "UPDATE csc_hashes SET used_at = $2 WHERE request_id = $1 AND used_at IS NULL AND position IN ({}) RETURNING *",
+            "UPDATE csc_hashes SET used_at = $2
+             WHERE request_id = $1 AND used_at IS NULL AND position IN ({})
+               AND EXISTS (SELECT 1 FROM csc_sads WHERE request_id = $1 AND expires_at > $2)
+             RETURNING *",
             placeholders(3, positions.len())
         );
         let mut query = sqlx::query_as::<_, CscHashRow>(sqlx::AssertSqlSafe(sql)).bind(request_id).bind(now);
@@ -132,7 +119,8 @@ impl Store {
         }
         let rows = query.fetch_all(&mut *tx).await?;
         if rows.len() != positions.len() {
-            // One was claimed before (or listed twice): none is claimed.
+            // One was claimed before (or listed twice), or the SAD expired:
+            // none is claimed.
             return Ok(None);
         }
         let mut by_position: std::collections::HashMap<i64, CscHashRow> =
@@ -146,28 +134,19 @@ impl Store {
         Ok(Some(claimed))
     }
 
-    /// Stores the signatures of claimed hashes; the request is signed once
+    /// Stores the signatures of claimed hashes while the HSM still signs
+    /// the others of the same call.
+    pub async fn record_hash_signatures(&self, request_id: &str, signatures: &[(i64, Vec<u8>)]) -> Result<()> {
+        // One statement is atomic on its own: no transaction around it.
+        let mut conn = self.pool.acquire().await?;
+        record_signatures(&mut conn, request_id, signatures).await
+    }
+
+    /// Stores the last signatures of a call; the request is signed once
     /// every hash is used.
     pub async fn finish_hashes(&self, request_id: &str, signatures: &[(i64, Vec<u8>)], now: i64) -> Result<()> {
         let mut tx = self.begin_write().await?;
-        if !signatures.is_empty() {
-            // One statement: `CASE position WHEN … THEN …` picks each signature.
-            let cases: String =
-                (0..signatures.len()).map(|i| format!(" WHEN ${} THEN ${}", 2 + 2 * i, 3 + 2 * i)).collect();
-            let sql = format!(
-                "UPDATE csc_hashes SET signature = CASE position{cases} END
-                 WHERE request_id = $1 AND used_at IS NOT NULL AND signature IS NULL AND position IN ({})",
-                placeholders(2 + 2 * signatures.len(), signatures.len())
-            );
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(request_id);
-            for (position, signature) in signatures {
-                query = query.bind(position).bind(signature);
-            }
-            for (position, _) in signatures {
-                query = query.bind(position);
-            }
-            query.execute(&mut *tx).await?;
-        }
+        record_signatures(&mut tx, request_id, signatures).await?;
         sqlx::query(
             "UPDATE sign_requests SET state = 'signed', signed_at = $2
              WHERE id = $1 AND state = 'authorized'
@@ -221,6 +200,32 @@ impl Store {
 /// Holds the request's row for the transaction (a no-op update: PostgreSQL
 /// locks the row, SQLite's IMMEDIATE transaction holds the database) if it
 /// is still authorized, so the sweeper cannot end it halfway.
+/// One statement: `CASE position WHEN … THEN …` picks each signature.
+async fn record_signatures(
+    conn: &mut sqlx::AnyConnection,
+    request_id: &str,
+    signatures: &[(i64, Vec<u8>)],
+) -> Result<()> {
+    if signatures.is_empty() {
+        return Ok(());
+    }
+    let cases: String = (0..signatures.len()).map(|i| format!(" WHEN ${} THEN ${}", 2 + 2 * i, 3 + 2 * i)).collect();
+    let sql = format!(
+        "UPDATE csc_hashes SET signature = CASE position{cases} END
+         WHERE request_id = $1 AND used_at IS NOT NULL AND signature IS NULL AND position IN ({})",
+        placeholders(2 + 2 * signatures.len(), signatures.len())
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(request_id);
+    for (position, signature) in signatures {
+        query = query.bind(position).bind(signature);
+    }
+    for (position, _) in signatures {
+        query = query.bind(position);
+    }
+    query.execute(conn).await?;
+    Ok(())
+}
+
 async fn lock_authorized(tx: &mut sqlx::Transaction<'static, sqlx::Any>, request_id: &str) -> Result<bool> {
     let r = sqlx::query("UPDATE sign_requests SET state = 'authorized' WHERE id = $1 AND state = 'authorized'")
         .bind(request_id)

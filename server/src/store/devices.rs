@@ -276,6 +276,15 @@ impl Store {
         Ok(sqlx::query_as("SELECT * FROM devices WHERE id = $1").bind(id).fetch_optional(&self.pool).await?)
     }
 
+    /// The device whose SAD a request holds, read together with nothing
+    /// else so it can go out alongside the request itself.
+    pub async fn device_of_request(&self, request_id: &str) -> Result<Option<DeviceRow>> {
+        Ok(sqlx::query_as("SELECT d.* FROM devices d JOIN sign_requests r ON r.device_id = d.id WHERE r.id = $1")
+            .bind(request_id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
     pub async fn devices_of_user(&self, user_id: &str) -> Result<Vec<DeviceRow>> {
         Ok(sqlx::query_as("SELECT * FROM devices WHERE user_id = $1 ORDER BY created_at")
             .bind(user_id)

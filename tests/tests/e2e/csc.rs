@@ -286,6 +286,60 @@ async fn a_v2_client_polls_authorize_check_and_every_misuse_of_the_sad_is_refuse
     assert_eq!(missing.status, 501, "{}", missing.body);
 }
 
+/// A large authorization signed in one call on two HSM threads: the first
+/// signatures are stored while the HSM signs the last ones. Every
+/// signature the client gets verifies over its own hash, in the order
+/// sent, and every one is in the database before the answer; the request
+/// is signed once the last hash is.
+#[tokio::test]
+async fn forty_hashes_in_one_sign_hash_on_two_hsm_threads_are_each_signed_once_and_all_recorded() {
+    use sqlx::Connection;
+    let f = Fixture::with_args(Db::Sqlite, &["--hsm-signing-threads", "2"]).await;
+    let rp = platform(&f.server);
+    let csc = CscClient::new(&f.server.origin, "v2", Some(&rp.api_key));
+    let ann = csc.credential_of("ann").await;
+    let described = csc.post("credentials/info", &json!({"credentialID": ann, "certificates": "single"})).await.ok();
+    let certificate = described["cert"]["certificates"][0].as_str().unwrap().to_owned();
+    let hashes: Vec<String> = (0..40).map(|i| digest(&format!("page {i}"))).collect();
+    let (handle, sad) = authorized(&f, &csc, &ann, &hashes).await;
+    let before = f.server.hsm_user_signatures().await;
+    // Sent in another order than authorized: each answer is for the hash at its place.
+    let mut order: Vec<&str> = hashes.iter().map(String::as_str).collect();
+    order.reverse();
+    let signed = csc.post("signatures/signHash", &sign_body(&ann, &sad, &order)).await.ok();
+    let signatures: Vec<Vec<u8>> = signed["signatures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| base64::engine::general_purpose::STANDARD.decode(s.as_str().unwrap()).unwrap())
+        .collect();
+    assert_eq!(signatures.len(), 40);
+    for (hash, signature) in order.iter().zip(&signatures) {
+        assert!(openssl_verifies(f.server.dir.path(), &certificate, hash, signature), "{hash} not signed at its place");
+    }
+    assert_eq!(f.server.hsm_user_signatures().await, before + 40, "each hash signed once");
+    assert_eq!(f.browser.request(&handle).await.unwrap().state, RequestState::Signed);
+
+    let db = f.server.data_dir().join("wysiwys.sqlite3");
+    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display())).await.unwrap();
+    type HashRow = (i64, Vec<u8>, Option<i64>, Option<Vec<u8>>);
+    let rows: Vec<HashRow> = sqlx::query_as(
+        "SELECT position, digest, used_at, signature FROM csc_hashes WHERE request_id = ? ORDER BY position",
+    )
+    .bind(&handle)
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(rows.len(), 40);
+    for (position, digest_bytes, used_at, stored) in rows {
+        assert!(used_at.is_some(), "hash {position} not marked used");
+        let sent_at = order.iter().position(|h| *h == b64(&digest_bytes)).unwrap();
+        assert_eq!(stored.as_deref(), Some(signatures[sent_at].as_slice()), "hash {position}: stored ≠ returned");
+    }
+    let again = csc.post("signatures/signHash", &sign_body(&ann, &sad, &order[..1])).await;
+    assert_refused(&again, 400, "invalid_request", "Invalid parameter SAD");
+}
+
 /// `signDoc`: the documents themselves, shown on both channels during the
 /// call (one PDF and one letter: a batch), answered with PAdES and
 /// detached CAdES that pdfsig and openssl accept. Every parameter it does
