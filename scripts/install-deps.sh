@@ -22,6 +22,9 @@ if [ "${1:-}" = "--test" ]; then
     # that trusts our CA (certutil).
     command -v pdfsig >/dev/null || need_apt+=(poppler-utils)
     command -v certutil >/dev/null || need_apt+=(libnss3-tools)
+    # PDFs of another producer (object and cross-reference streams) are
+    # made with qpdf.
+    command -v qpdf >/dev/null || need_apt+=(qpdf)
     [ -x /usr/sbin/nginx ] || need_apt+=(nginx)
 fi
 if [ ${#need_apt[@]} -gt 0 ]; then

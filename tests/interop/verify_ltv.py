@@ -2,22 +2,32 @@
 engine (ETSI EN 319 102-1): only our CA as trust root, revocation
 information required and taken from the file alone (no fetching).
 
-usage: verify_ltv.py FILE CA_PEM LEVEL [YEARS_AHEAD]
+usage: verify_ltv.py FILE CA_PEM LEVEL [--years N] [--signatures N] [--timestamps N]
+       verify_ltv.py FILE CA_PEM extend TSA_URL OUT
 
-LEVEL is B-LT or B-LTA. A B-LTA file goes through the AdES LTA algorithm
-(its document timestamp is the evidence record); with YEARS_AHEAD it is also
-validated as of that many years from now, after the signer's certificate
-expired. A B-LT file has no evidence record: it is validated now, with a
-validation context made of its DSS alone, revocation data required.
+LEVEL is B-LT or B-LTA. Every signature in the file is validated (one
+unless --signatures says more). A B-LTA file goes through the AdES LTA
+algorithm (its document timestamps are the evidence record; one unless
+--timestamps says more); with --years it is also validated as of that many
+years from now, after the signer's certificate expired. A B-LT file has no
+evidence record: it is validated now, with a validation context made of its
+DSS alone, revocation data required.
+
+`extend` is what an archive does years later: pyHanko adds the validation
+data of the newest document timestamp to the DSS and a new document
+timestamp from TSA_URL over everything, writing OUT. Revocation data is
+fetched from the URLs in the certificates (our server, on loopback).
 """
 
+import argparse
 import asyncio
-import sys
 from datetime import datetime, timedelta, timezone
 
 from pyhanko.keys import load_cert_from_pemder
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.ades.report import AdESPassed
+from pyhanko.sign.signers import PdfTimeStamper
+from pyhanko.sign.timestamps import HTTPTimeStamper
 from pyhanko.sign.validation import async_validate_pdf_signature
 from pyhanko.sign.validation.ades import ades_lta_validation, simulate_future_ades_lta_validation
 from pyhanko.sign.validation.dss import DocumentSecurityStore
@@ -27,16 +37,17 @@ from pyhanko.sign.validation.policy_decl import (
     RevinfoOnlineFetchingRule,
     SignatureValidationSpec,
 )
+from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.context import CertValidationPolicySpec
 from pyhanko_certvalidator.policy_decl import REQUIRE_REVINFO, CertRevTrustPolicy
 from pyhanko_certvalidator.registry import SimpleTrustManager
 
 
-async def main(path: str, ca_path: str, level: str, years: int | None) -> None:
-    spec = PdfSignatureValidationSpec(
+def offline_spec(ca) -> PdfSignatureValidationSpec:
+    return PdfSignatureValidationSpec(
         SignatureValidationSpec(
             cert_validation_policy=CertValidationPolicySpec(
-                trust_manager=SimpleTrustManager.build(trust_roots=[load_cert_from_pemder(ca_path)]),
+                trust_manager=SimpleTrustManager.build(trust_roots=[ca]),
                 revinfo_policy=CertRevTrustPolicy(revocation_checking_policy=REQUIRE_REVINFO),
             ),
             revinfo_gathering_policy=RevocationInfoGatheringSpec(
@@ -44,37 +55,68 @@ async def main(path: str, ca_path: str, level: str, years: int | None) -> None:
             ),
         )
     )
+
+
+async def validate(path: str, ca_path: str, level: str, years, signatures: int, timestamps: int) -> None:
+    ca = load_cert_from_pemder(ca_path)
+    spec = offline_spec(ca)
     with open(path, "rb") as f:
         reader = PdfFileReader(f)
-        signatures = reader.embedded_regular_signatures
-        assert len(signatures) == 1, f"expected one signature, found {len(signatures)}"
-        timestamps = reader.embedded_timestamp_signatures
+        regular = reader.embedded_regular_signatures
+        assert len(regular) == signatures, f"expected {signatures} signatures, found {len(regular)}"
+        found = reader.embedded_timestamp_signatures
         assert reader.root["/DSS"] is not None, "no DSS"
         if level == "B-LTA":
-            assert len(timestamps) == 1, f"expected one document timestamp, found {len(timestamps)}"
+            assert len(found) == timestamps, f"expected {timestamps} document timestamps, found {len(found)}"
         else:
-            assert not timestamps, "B-LT has no document timestamp"
-        if level == "B-LT":
-            context = DocumentSecurityStore.read_dss(reader).as_validation_context(
-                {"trust_roots": [load_cert_from_pemder(ca_path)], "allow_fetching": False, "revocation_mode": "require"}
-            )
-            status = await async_validate_pdf_signature(signatures[0], context)
-            print(status.pretty_print_details())
-            assert status.bottom_line, "not valid with the DSS alone"
-            assert status.timestamp_validity is not None and status.timestamp_validity.valid, "no signature timestamp"
-            print("OK")
-            return
-        result = await ades_lta_validation(signatures[0], spec)
-        print("now:", result.ades_subindic, result.api_status.pretty_print_details() if result.api_status else "")
-        assert result.ades_subindic == AdESPassed.OK, result.ades_subindic
-        assert result.api_status.timestamp_validity is not None, "no signature timestamp"
-        if level == "B-LTA" and years:
-            future = datetime.now(tz=timezone.utc) + timedelta(days=365 * years)
-            later = await simulate_future_ades_lta_validation(signatures[0], spec, future_validation_time=future)
-            print(f"in {years} years:", later.ades_subindic)
-            assert later.ades_subindic == AdESPassed.OK, later.ades_subindic
+            assert not found, "B-LT has no document timestamp"
+        for n, signature in enumerate(regular, start=1):
+            if level == "B-LT":
+                context = DocumentSecurityStore.read_dss(reader).as_validation_context(
+                    {"trust_roots": [ca], "allow_fetching": False, "revocation_mode": "require"}
+                )
+                status = await async_validate_pdf_signature(signature, context)
+                print(f"signature {n}:", status.pretty_print_details())
+                assert status.bottom_line, f"signature {n} not valid with the DSS alone"
+                assert status.timestamp_validity is not None and status.timestamp_validity.valid, "no timestamp"
+                continue
+            result = await ades_lta_validation(signature, spec)
+            print(f"signature {n} now:", result.ades_subindic)
+            assert result.ades_subindic == AdESPassed.OK, (n, result.ades_subindic)
+            assert result.api_status.timestamp_validity is not None, f"signature {n}: no signature timestamp"
+            if years:
+                future = datetime.now(tz=timezone.utc) + timedelta(days=365 * years)
+                later = await simulate_future_ades_lta_validation(signature, spec, future_validation_time=future)
+                print(f"signature {n} in {years} years:", later.ades_subindic)
+                assert later.ades_subindic == AdESPassed.OK, (n, later.ades_subindic)
     print("OK")
 
 
+async def extend(path: str, ca_path: str, tsa_url: str, out: str) -> None:
+    context = ValidationContext(trust_roots=[load_cert_from_pemder(ca_path)], allow_fetching=True)
+    with open(path, "rb") as f:
+        reader = PdfFileReader(f)
+        stamper = PdfTimeStamper(HTTPTimeStamper(tsa_url))
+        with open(out, "wb") as target:
+            await stamper.async_update_archival_timestamp_chain(reader, context, in_place=False, output=target)
+    print("extended")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("file")
+    parser.add_argument("ca")
+    parser.add_argument("level")
+    parser.add_argument("rest", nargs="*")
+    parser.add_argument("--years", type=int)
+    parser.add_argument("--signatures", type=int, default=1)
+    parser.add_argument("--timestamps", type=int, default=1)
+    args = parser.parse_args()
+    if args.level == "extend":
+        asyncio.run(extend(args.file, args.ca, args.rest[0], args.rest[1]))
+    else:
+        asyncio.run(validate(args.file, args.ca, args.level, args.years, args.signatures, args.timestamps))
+
+
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]) if len(sys.argv) > 4 else None))
+    main()

@@ -49,7 +49,8 @@ async fn a_b_lta_pdf_validates_offline_now_and_in_five_years() {
     let unused = hole.iter().rev().take_while(|b| **b == b'0').count() / 2;
     assert!(hole.len() / 2 < 8192 && unused < 1536, "a {}-byte hole with {unused} bytes unused", hole.len() / 2);
     let ca = f.server.get_ca_pem().await;
-    let checked = verify_ltv(f.server.dir.path(), &ca, &signed, &["B-LTA", "5"]).expect("pyHanko validates B-LTA");
+    let checked =
+        verify_ltv(f.server.dir.path(), &ca, &signed, &["B-LTA", "--years", "5"]).expect("pyHanko validates B-LTA");
     assert!(checked.contains("in 5 years: AdESPassed.OK"), "{checked}");
     let poppler = pdfsig(f.server.dir.path(), &ca, &signed);
     assert!(poppler.contains("Signature #1") && poppler.contains("Signature #2"), "{poppler}");
@@ -65,4 +66,56 @@ async fn a_b_lt_pdf_carries_its_validation_data_and_no_document_timestamp() {
     let (f, _, signed) = signed_at("B-LT").await;
     let ca = f.server.get_ca_pem().await;
     verify_ltv(f.server.dir.path(), &ca, &signed, &["B-LT"]).expect("pyHanko validates B-LT offline");
+}
+
+/// A PDF of another producer: qpdf rewrites ours with object streams and
+/// a cross-reference stream. Signed at B-LTA, then signed again at B-LTA
+/// (a second signer of the same file), then extended the way an archive
+/// does it years later: pyHanko adds the newest timestamp's validation
+/// data and a new document timestamp from our TSA. After each step every
+/// signature validates offline, now and as of five years ahead.
+#[tokio::test]
+async fn a_qpdf_file_is_signed_at_b_lta_signed_again_and_extended_by_an_archive() {
+    let f = Fixture::new(Db::Sqlite).await;
+    let agency = Bank::new(&f.server, f.server.create_rp("Tax Agency", MEDIA_TYPE_PDF, None));
+    let dir = f.server.dir.path();
+    std::fs::write(dir.join("ours.pdf"), decision_pdf()).unwrap();
+    let rewritten = std::process::Command::new("qpdf")
+        .args(["--object-streams=generate", "ours.pdf", "qpdf.pdf"])
+        .current_dir(dir)
+        .output()
+        .expect("qpdf (scripts/install-deps.sh installs it)");
+    assert!(rewritten.status.success(), "{}", String::from_utf8_lossy(&rewritten.stderr));
+    let produced = std::fs::read(dir.join("qpdf.pdf")).unwrap();
+    let text = String::from_utf8_lossy(&produced);
+    assert!(text.contains("/ObjStm") && text.contains("/XRef"), "qpdf wrote object and cross-reference streams");
+
+    let at_b_lta = |pdf: &[u8]| {
+        let mut body = pdf_request(pdf);
+        body["signature_level"] = serde_json::json!("B-LTA");
+        body
+    };
+    let ca = f.server.get_ca_pem().await;
+    let once = sign_request_through_both_channels(&f, &agency, &at_b_lta(&produced)).await;
+    assert!(once.starts_with(&produced), "qpdf's bytes open the signed file");
+    verify_ltv(dir, &ca, &once, &["B-LTA", "--years", "5"]).expect("pyHanko validates the qpdf file at B-LTA");
+
+    let twice = sign_request_through_both_channels(&f, &agency, &at_b_lta(&once)).await;
+    assert!(twice.starts_with(&once), "the first signature's bytes are untouched");
+    let both = ["B-LTA", "--signatures", "2", "--timestamps", "2", "--years", "5"];
+    verify_ltv(dir, &ca, &twice, &both).expect("both signatures validate after the second");
+
+    let extended_file = dir.join("extended.pdf");
+    let tsa = format!("{}/api/pki/tsa", f.server.origin);
+    let extended_path = extended_file.to_str().unwrap();
+    pyhanko_script("verify_ltv.py", dir, &ca, &twice, &["extend", &tsa, extended_path])
+        .unwrap_or_else(|e| panic!("pyHanko cannot extend the B-LTA file:\n{e}"));
+    let extended = std::fs::read(&extended_file).unwrap();
+    assert!(extended.starts_with(&twice) && extended.len() > twice.len(), "extended by an incremental update");
+    let three = ["B-LTA", "--signatures", "2", "--timestamps", "3", "--years", "5"];
+    let checked = verify_ltv(dir, &ca, &extended, &three).expect("both signatures validate after the extension");
+    assert!(checked.contains("signature 2 in 5 years: AdESPassed.OK"), "{checked}");
+    let poppler = pdfsig(dir, &ca, &extended);
+    assert!(poppler.contains("Signature #5"), "two signatures and three document timestamps: {poppler}");
+    assert!(!poppler.contains("Signature is Invalid"), "{poppler}");
 }
