@@ -3,6 +3,7 @@ engine (ETSI EN 319 102-1): only our CA as trust root, revocation
 information required and taken from the file alone (no fetching).
 
 usage: verify_ltv.py FILE CA_PEM LEVEL [--years N] [--signatures N] [--timestamps N]
+       verify_ltv.py FILE CA_PEM fetching --at-seconds N
        verify_ltv.py FILE CA_PEM extend TSA_URL OUT
 
 LEVEL is B-LT or B-LTA. Every signature in the file is validated (one
@@ -12,6 +13,14 @@ algorithm (its document timestamps are the evidence record; one unless
 years from now, after the signer's certificate expired. A B-LT file has no
 evidence record: it is validated now, with a validation context made of its
 DSS alone, revocation data required.
+
+`fetching` validates the one signature of a B-T file as of N seconds from
+now, its revocation data fetched from the URLs in the certificates (our
+server, on loopback), and prints the AdES indication of the validation of
+signatures with time (after a revocation,
+a signature timestamp from before it is the proof of existence that still
+lets it pass: EN 319 102-1, past signature validation) and what pyHanko's
+plain validator, which knows no such proof, says.
 
 `extend` is what an archive does years later: pyHanko adds the validation
 data of the newest document timestamp to the DSS and a new document
@@ -29,7 +38,11 @@ from pyhanko.sign.ades.report import AdESPassed
 from pyhanko.sign.signers import PdfTimeStamper
 from pyhanko.sign.timestamps import HTTPTimeStamper
 from pyhanko.sign.validation import async_validate_pdf_signature
-from pyhanko.sign.validation.ades import ades_lta_validation, simulate_future_ades_lta_validation
+from pyhanko.sign.validation.ades import (
+    ades_lta_validation,
+    ades_with_time_validation,
+    simulate_future_ades_lta_validation,
+)
 from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko.sign.validation.policy_decl import (
     PdfSignatureValidationSpec,
@@ -39,11 +52,12 @@ from pyhanko.sign.validation.policy_decl import (
 )
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.context import CertValidationPolicySpec
+from pyhanko_certvalidator.ltv.types import ValidationTimingInfo
 from pyhanko_certvalidator.policy_decl import REQUIRE_REVINFO, CertRevTrustPolicy
 from pyhanko_certvalidator.registry import SimpleTrustManager
 
 
-def offline_spec(ca) -> PdfSignatureValidationSpec:
+def offline_spec(ca, fetching=RevinfoOnlineFetchingRule.LOCAL_ONLY) -> PdfSignatureValidationSpec:
     return PdfSignatureValidationSpec(
         SignatureValidationSpec(
             cert_validation_policy=CertValidationPolicySpec(
@@ -51,7 +65,7 @@ def offline_spec(ca) -> PdfSignatureValidationSpec:
                 revinfo_policy=CertRevTrustPolicy(revocation_checking_policy=REQUIRE_REVINFO),
             ),
             revinfo_gathering_policy=RevocationInfoGatheringSpec(
-                online_fetching_rule=RevinfoOnlineFetchingRule.LOCAL_ONLY
+                online_fetching_rule=fetching
             ),
         )
     )
@@ -92,6 +106,31 @@ async def validate(path: str, ca_path: str, level: str, years, signatures: int, 
     print("OK")
 
 
+async def fetching(path: str, ca_path: str, at_seconds: int) -> None:
+    spec = offline_spec(load_cert_from_pemder(ca_path), RevinfoOnlineFetchingRule.ALWAYS_FETCH)
+    at = datetime.now(tz=timezone.utc) + timedelta(seconds=at_seconds)
+    timing = ValidationTimingInfo(validation_time=at, best_signature_time=at, point_in_time_validation=False)
+    with open(path, "rb") as f:
+        reader = PdfFileReader(f)
+        (signature,) = reader.embedded_regular_signatures
+        # EN 319 102-1 §5.5, validation of signatures with time: the
+        # signature timestamp gives the best-signature-time.
+        result = await ades_with_time_validation(
+            signed_data=signature.signed_data,
+            validation_spec=spec.signature_validation_spec,
+            timing_info=timing,
+            raw_digest=signature.compute_digest(),
+        )
+        print("indication:", result.ades_subindic, "best signature time:", result.best_signature_time)
+        # The same signature through pyHanko's plain validator, which takes
+        # no proof of existence into account: it must see the revocation.
+        context = ValidationContext(
+            trust_roots=[load_cert_from_pemder(ca_path)], allow_fetching=True, revocation_mode="require", moment=at
+        )
+        plain = await async_validate_pdf_signature(signature, context)
+        print(f"plain: revoked={plain.revoked} valid={plain.bottom_line}")
+
+
 async def extend(path: str, ca_path: str, tsa_url: str, out: str) -> None:
     context = ValidationContext(trust_roots=[load_cert_from_pemder(ca_path)], allow_fetching=True)
     with open(path, "rb") as f:
@@ -111,8 +150,11 @@ def main() -> None:
     parser.add_argument("--years", type=int)
     parser.add_argument("--signatures", type=int, default=1)
     parser.add_argument("--timestamps", type=int, default=1)
+    parser.add_argument("--at-seconds", type=int, default=0)
     args = parser.parse_args()
-    if args.level == "extend":
+    if args.level == "fetching":
+        asyncio.run(fetching(args.file, args.ca, args.at_seconds))
+    elif args.level == "extend":
         asyncio.run(extend(args.file, args.ca, args.rest[0], args.rest[1]))
     else:
         asyncio.run(validate(args.file, args.ca, args.level, args.years, args.signatures, args.timestamps))

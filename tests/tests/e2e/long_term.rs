@@ -119,3 +119,38 @@ async fn a_qpdf_file_is_signed_at_b_lta_signed_again_and_extended_by_an_archive(
     assert!(poppler.contains("Signature #5"), "two signatures and three document timestamps: {poppler}");
     assert!(!poppler.contains("Signature is Invalid"), "{poppler}");
 }
+
+/// The revocation as pyHanko sees it, fetched from our OCSP responder: a
+/// PDF signed at B-T before the credential was revoked still passes AdES
+/// validation (its signature timestamp proves it existed before), while
+/// pyHanko's plain validator, which takes no such proof into account, finds
+/// the same signature's certificate revoked. The revocation is a minute
+/// after the signature, the validation a minute after that (the server's
+/// test clock runs ahead).
+#[tokio::test]
+async fn after_a_revocation_a_signature_timestamped_before_it_still_validates() {
+    let f = Fixture::new(Db::Sqlite).await;
+    let agency = Bank::new(&f.server, f.server.create_rp("Tax Agency", MEDIA_TYPE_PDF, None));
+    let mut body = pdf_request(&decision_pdf());
+    body["signature_level"] = serde_json::json!("B-T");
+    let stamped = sign_request_through_both_channels(&f, &agency, &body).await;
+    let (dir, ca) = (f.server.dir.path(), f.server.get_ca_pem().await);
+    let validated = |at_seconds: &str| {
+        pyhanko_script("verify_ltv.py", dir, &ca, &stamped, &["fetching", "--at-seconds", at_seconds])
+            .unwrap_or_else(|e| panic!("pyHanko validation did not run:\n{e}"))
+    };
+    let before = validated("0");
+    assert!(
+        before.contains("indication: AdESPassed.OK") && before.contains("plain: revoked=False valid=True"),
+        "{before}"
+    );
+
+    f.server.advance_clock(60).await;
+    let revoked: serde_json::Value =
+        serde_json::from_slice(&f.server.admin(&["revoke-credential", "ann", "--reason", "keyCompromise", "--json"]))
+            .unwrap();
+    assert_eq!(revoked["status"], "revoked");
+    let after = validated("120");
+    assert!(after.contains("plain: revoked=True valid=False"), "pyHanko saw the revocation: {after}");
+    assert!(after.contains("indication: AdESPassed.OK"), "the timestamp from before it still carries: {after}");
+}
