@@ -25,6 +25,8 @@ if [ "${1:-}" = "--test" ]; then
     # PDFs of another producer (object and cross-reference streams) are
     # made with qpdf.
     command -v qpdf >/dev/null || need_apt+=(qpdf)
+    # A visible signature is read back from the rendered page by OCR.
+    command -v tesseract >/dev/null || need_apt+=(tesseract-ocr)
     [ -x /usr/sbin/nginx ] || need_apt+=(nginx)
 fi
 if [ ${#need_apt[@]} -gt 0 ]; then

@@ -24,6 +24,7 @@ pub mod payment;
 pub mod rp;
 pub mod sad;
 pub mod signature_level;
+pub mod stamp;
 pub mod summary;
 pub mod time;
 pub mod vc;

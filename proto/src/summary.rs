@@ -61,6 +61,9 @@ pub struct DisplayFields {
     pub title: String,
     #[serde(default)]
     pub lines: Vec<SummaryLine>,
+    /// A visible stamp on a page; the signature is invisible without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visible_signature: Option<crate::stamp::VisibleSignature>,
 }
 
 /// Why a document has no summary.
@@ -78,6 +81,11 @@ impl RenderError {
 
     pub fn invalid(detail: impl Into<String>) -> Self {
         RenderError { code: ErrorCode::DocumentInvalid, detail: detail.into() }
+    }
+
+    /// Something the requester asked for besides the document is wrong.
+    pub(crate) fn bad_request(detail: impl Into<String>) -> Self {
+        RenderError { code: ErrorCode::BadRequest, detail: detail.into() }
     }
 }
 
@@ -170,6 +178,10 @@ pub fn render_pdf(document: &[u8], pages: usize, display: &DisplayFields) -> Res
     }
     let mut lines = display.lines.clone();
     lines.push(SummaryLine { label: "Pages".to_owned(), value: pages.to_string() });
+    if let Some(stamp) = &display.visible_signature {
+        stamp.check(pages)?;
+        lines.push(stamp.summary_line());
+    }
     Ok(summary_of(MEDIA_TYPE_PDF, document, display.title.clone(), lines))
 }
 
@@ -234,6 +246,7 @@ mod tests {
         DisplayFields {
             title: title.into(),
             lines: lines.iter().map(|(l, v)| SummaryLine { label: (*l).into(), value: (*v).into() }).collect(),
+            visible_signature: None,
         }
     }
 

@@ -299,6 +299,9 @@ impl CreateInput {
                 format!("a batch has 1 to {MAX_BATCH_DOCUMENTS} documents"),
             ));
         }
+        if body.documents.iter().any(|d| d.display.as_ref().is_some_and(|d| d.visible_signature.is_some())) {
+            return Err(Error::refused(ErrorCode::BadRequest, "visible_signature is for a single PDF, not a batch"));
+        }
         let documents = body
             .documents
             .into_iter()

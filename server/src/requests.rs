@@ -216,7 +216,18 @@ pub async fn create(
         rp_id: requester.rp_id.map(str::to_owned),
         rp_reference: requester.reference.map(str::to_owned),
     });
-    let row = RequestRow { level_requested: requester.signature_level.map(|l| l.as_str().to_owned()), ..row };
+    let visible_signature = match requester.display.and_then(|d| d.visible_signature) {
+        Some(_) if !matches!(members, Members::None) => {
+            return Err(Error::refused(ErrorCode::BadRequest, "visible_signature is for a single PDF, not a batch"));
+        }
+        Some(stamp) => Some(serde_json::to_string(&stamp).map_err(|e| Error::Internal(e.to_string()))?),
+        None => None,
+    };
+    let row = RequestRow {
+        level_requested: requester.signature_level.map(|l| l.as_str().to_owned()),
+        visible_signature,
+        ..row
+    };
     let idempotency = match (requester.rp_id, requester.idempotency) {
         (Some(rp_id), Some((key, fingerprint))) => Some(Idempotency { rp_id, key, fingerprint }),
         _ => None,
@@ -246,7 +257,10 @@ pub(crate) fn render(app: &App, media_type: &str, document: &[u8], display: Opti
         return Err(Error::refused(ErrorCode::PayloadTooLarge, format!("document larger than {limit} bytes")));
     }
     match (media_type, display) {
-        (MEDIA_TYPE_PDF, Some(display)) => Ok(summary::render_pdf(document, pdf::inspect(document)?, display)?),
+        (MEDIA_TYPE_PDF, Some(display)) => {
+            let pages = pdf::inspect(document, display.visible_signature.as_ref())?;
+            Ok(summary::render_pdf(document, pages, display)?)
+        }
         (MEDIA_TYPE_PDF, None) => {
             Err(Error::refused(ErrorCode::DocumentInvalid, "a PDF needs display fields (title and lines)"))
         }

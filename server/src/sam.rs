@@ -19,6 +19,7 @@ use crate::cades::{self, BatchEvidence, Evidence};
 use crate::error::Error;
 use crate::hsm::Hsm;
 use crate::pdf::pades;
+use crate::pdf::stamp::Stamp;
 use crate::signed_data::SignedAttributes;
 use crate::store::{BatchDocumentRow, CertificateRow, DeviceRow, RequestRow, UserRow};
 use std::sync::Arc;
@@ -29,7 +30,8 @@ use wysiwys_proto::hashes::MEDIA_TYPE_HASHES;
 use wysiwys_proto::merkle;
 use wysiwys_proto::payment::Payment;
 use wysiwys_proto::sad::{self, Decision, SadClaims, VerifiedSad};
-use wysiwys_proto::summary::{MEDIA_TYPE_PAYMENT, MEDIA_TYPE_PDF};
+use wysiwys_proto::stamp::VisibleSignature;
+use wysiwys_proto::summary::{MEDIA_TYPE_PAYMENT, MEDIA_TYPE_PDF, Summary};
 use wysiwys_proto::{ErrorCode, Jwk, RENDER_VERSION, b64, vc};
 
 /// Why the SAM said no, and whether the no ends the request. A refusal
@@ -442,12 +444,13 @@ pub fn authorize(
         payment: payment_of(&req.media_type, &req.document)?,
         batch: None,
     };
+    let stamp = stamp_of(req, user, ctx)?;
     let document = signing(
         req,
         &req.media_type,
         &req.document,
         &doc_hash,
-        &pdf_field_name(&req.id),
+        PdfField { name: &pdf_field_name(&req.id), stamp: stamp.as_ref() },
         &evidence,
         signer_certificate,
         ctx,
@@ -511,13 +514,33 @@ fn authorize_members(
             &member.media_type,
             &member.document,
             leaf,
-            &field,
+            PdfField { name: &field, stamp: None },
             &evidence,
             signer_certificate,
             ctx,
         )?);
     }
     Ok(members)
+}
+
+/// A PDF signature's field: its name, and its stamp if it is visible.
+struct PdfField<'a> {
+    name: &'a str,
+    stamp: Option<&'a Stamp>,
+}
+
+/// The visible stamp a request asked for, only if it is on the summary
+/// both channels showed: a stamp nobody confirmed is never drawn.
+fn stamp_of(req: &RequestRow, user: &UserRow, ctx: Context<'_>) -> Result<Option<Stamp>, Refusal> {
+    let Some(stored) = req.visible_signature.as_deref() else { return Ok(None) };
+    let placement: VisibleSignature =
+        serde_json::from_str(stored).map_err(|e| Refusal::internal(format!("stored visible_signature: {e}")))?;
+    let summary: Summary =
+        serde_json::from_str(&req.summary_json).map_err(|e| Refusal::internal(format!("stored summary: {e}")))?;
+    if req.media_type != MEDIA_TYPE_PDF || !summary.lines.contains(&placement.summary_line()) {
+        return Err(Refusal::internal("a visible stamp that was not on the summary both channels showed"));
+    }
+    Ok(Some(Stamp::for_signature(placement, &user.username, ctx.now_ms, &req.id)))
 }
 
 /// The permit for one document: CAdES signs the confirmed document's hash
@@ -529,7 +552,7 @@ fn signing(
     media_type: &str,
     document: &[u8],
     doc_hash: &[u8; 32],
-    pdf_field: &str,
+    pdf_field: PdfField<'_>,
     evidence: &Evidence,
     signer_certificate: &[u8],
     ctx: Context<'_>,
@@ -546,7 +569,8 @@ fn signing(
             .iter()
             .try_fold(ctx.cms_extra_bytes, |sum, n| sum.checked_add(*n))
             .ok_or_else(|| Refusal::internal("the CMS size overflows"))?;
-        let prepared = pades::prepare(document, pdf_field, ctx.now_ms, contents_bytes).map_err(internal)?;
+        let prepared =
+            pades::prepare(document, pdf_field.name, ctx.now_ms, contents_bytes, pdf_field.stamp).map_err(internal)?;
         if !prepared.bytes().starts_with(document) {
             return refuse(ErrorCode::InternalError, "the prepared PDF does not begin with the confirmed document");
         }

@@ -2,14 +2,16 @@
 //!
 //! The signature is added as an incremental update: the bytes both channels
 //! confirmed stay, unchanged, the first bytes of the signed file, followed by
-//! a signature dictionary (`/SubFilter /ETSI.CAdES.detached`), an invisible
-//! signature field on the first page and the updated catalog. The CMS goes
+//! a signature dictionary (`/SubFilter /ETSI.CAdES.detached`), a signature
+//! field (invisible on the first page, or a visible stamp: `stamp`) and the
+//! updated catalog. The CMS goes
 //! into a `/Contents` hole reserved for it; `/ByteRange` names everything else,
 //! and the CMS message-digest is the SHA-256 of exactly those bytes.
 //!
 //! Preparation is deterministic in (document, field name, time), so the SAM
 //! can build the file itself and check what it is about to sign.
 
+use super::stamp::Stamp;
 use crate::error::{Error, Result};
 use lopdf::{Dictionary, IncrementalDocument, Object, ObjectId, StringFormat, Writer, dictionary};
 use sha2::{Digest, Sha256};
@@ -105,21 +107,38 @@ enum FieldKind {
 /// Appends an incremental update with an empty signature to `original`.
 /// `contents_bytes` is the room for the DER of the CMS (twice as many hex
 /// digits in the file).
-pub fn prepare(original: &[u8], field_name: &str, signing_time_ms: i64, contents_bytes: usize) -> Result<Prepared> {
-    prepare_field(original, field_name, FieldKind::Signature { signing_time_ms }, contents_bytes)
+/// With a `stamp` the signature is visible there; without, it is an
+/// invisible field on the first page.
+pub fn prepare(
+    original: &[u8],
+    field_name: &str,
+    signing_time_ms: i64,
+    contents_bytes: usize,
+    stamp: Option<&Stamp>,
+) -> Result<Prepared> {
+    prepare_field(original, field_name, FieldKind::Signature { signing_time_ms }, contents_bytes, stamp)
 }
 
 /// Appends an incremental update with an empty document timestamp of
 /// `contents_bytes` for the token.
 pub fn prepare_doc_timestamp(signed: &[u8], field_name: &str, contents_bytes: usize) -> Result<Prepared> {
-    prepare_field(signed, field_name, FieldKind::DocTimeStamp, contents_bytes)
+    prepare_field(signed, field_name, FieldKind::DocTimeStamp, contents_bytes, None)
 }
 
-fn prepare_field(original: &[u8], field_name: &str, kind: FieldKind, contents_bytes: usize) -> Result<Prepared> {
+fn prepare_field(
+    original: &[u8],
+    field_name: &str,
+    kind: FieldKind,
+    contents_bytes: usize,
+    stamp: Option<&Stamp>,
+) -> Result<Prepared> {
     let mut document = load(original)?;
     let previous = document.get_prev_documents();
     let root_id: ObjectId = previous.trailer.get(b"Root").and_then(Object::as_reference).map_err(invalid)?;
-    let page_id = *previous.get_pages().get(&1).ok_or_else(|| invalid("no first page"))?;
+    let page_id = match stamp {
+        Some(stamp) => super::stamp::page_for(previous, &stamp.placement)?,
+        None => *previous.get_pages().get(&1).ok_or_else(|| invalid("no first page"))?,
+    };
     let acro_form = previous.get_dictionary(root_id).map_err(invalid)?.get(b"AcroForm").ok().cloned();
     let annotations = previous.get_dictionary(page_id).map_err(invalid)?.get(b"Annots").ok().cloned();
 
@@ -149,8 +168,9 @@ fn prepare_field(original: &[u8], field_name: &str, kind: FieldKind, contents_by
         },
     };
     let signature_id = new.add_object(value);
-    // Invisible (zero rectangle), printable and locked, on the first page.
-    let field_id = new.add_object(dictionary! {
+    // Printable and locked; invisible (a zero rectangle) on the first page
+    // unless stamped.
+    let mut widget = dictionary! {
         "Type" => "Annot",
         "Subtype" => "Widget",
         "FT" => "Sig",
@@ -159,7 +179,13 @@ fn prepare_field(original: &[u8], field_name: &str, kind: FieldKind, contents_by
         "P" => page_id,
         "T" => Object::string_literal(field_name),
         "V" => signature_id,
-    });
+    };
+    if let Some(stamp) = stamp {
+        let appearance_id = new.add_object(stamp.appearance());
+        widget.set("Rect", stamp.placement.rect.iter().map(|n| Object::Integer(i64::from(*n))).collect::<Vec<_>>());
+        widget.set("AP", dictionary! { "N" => appearance_id });
+    }
+    let field_id = new.add_object(widget);
 
     document.opt_clone_object_to_new_document(page_id).map_err(invalid)?;
     append_to_array(&mut document, page_id, b"Annots", annotations, field_id)?;
@@ -266,8 +292,8 @@ pub(crate) mod tests {
     #[test]
     fn the_update_keeps_the_original_and_covers_everything_but_the_hole() {
         let original = sample_pdf(3);
-        assert_eq!(crate::pdf::inspect(&original).unwrap(), 3);
-        let prepared = prepare(&original, "Signature1", 1_767_225_600_000, 2000).unwrap();
+        assert_eq!(crate::pdf::inspect(&original, None).unwrap(), 3);
+        let prepared = prepare(&original, "Signature1", 1_767_225_600_000, 2000, None).unwrap();
         let bytes = prepared.bytes().to_vec();
         assert!(bytes.starts_with(&original));
         let text = String::from_utf8_lossy(&bytes[original.len()..]).into_owned();
@@ -282,9 +308,9 @@ pub(crate) mod tests {
         assert_eq!(&bytes[prepared.hole.end - 1..prepared.hole.end], b">");
 
         // Deterministic, and the digest covers the update outside the hole.
-        let again = prepare(&original, "Signature1", 1_767_225_600_000, 2000).unwrap();
+        let again = prepare(&original, "Signature1", 1_767_225_600_000, 2000, None).unwrap();
         assert_eq!(again.byte_range_digest(), prepared.byte_range_digest());
-        let later = prepare(&original, "Signature1", 1_767_225_601_000, 2000).unwrap();
+        let later = prepare(&original, "Signature1", 1_767_225_601_000, 2000, None).unwrap();
         assert_ne!(later.byte_range_digest(), prepared.byte_range_digest());
 
         let hole = prepared.hole.clone();
@@ -296,9 +322,9 @@ pub(crate) mod tests {
     #[test]
     fn refuses_what_it_cannot_sign() {
         for bad in [&b"hello"[..], b"%PDF-1.7\nnot really", b""] {
-            assert_eq!(crate::pdf::inspect(bad).unwrap_err().code(), ErrorCode::DocumentInvalid);
+            assert_eq!(crate::pdf::inspect(bad, None).unwrap_err().code(), ErrorCode::DocumentInvalid);
         }
-        let prepared = prepare(&sample_pdf(1), "S", 0, 2000).unwrap();
+        let prepared = prepare(&sample_pdf(1), "S", 0, 2000, None).unwrap();
         assert!(prepared.finish(&vec![1u8; 2001]).is_err());
     }
 }

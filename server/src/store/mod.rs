@@ -368,8 +368,8 @@ impl Store {
         sqlx::query(
             "INSERT INTO sign_requests (id, user_id, credential_id, requester, media_type, title, document, doc_hash,
                 summary_json, summary_hash, challenge, created_at, expires_at, state, rp_id, rp_reference,
-                level_requested)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'pending', $14, $15, $16)",
+                level_requested, visible_signature)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'pending', $14, $15, $16, $17)",
         )
         .bind(&r.id)
         .bind(&r.user_id)
@@ -387,6 +387,7 @@ impl Store {
         .bind(&r.rp_id)
         .bind(&r.rp_reference)
         .bind(&r.level_requested)
+        .bind(&r.visible_signature)
         .execute(&mut *tx)
         .await?;
         let (batch, hashes) = match members {

@@ -139,6 +139,8 @@ pub struct RequestRow {
     pub signature_level: Option<String>,
     /// The level asked for; the server's default when `None`.
     pub level_requested: Option<String>,
+    /// A PDF signature's visible stamp (JSON `VisibleSignature`), if asked for.
+    pub visible_signature: Option<String>,
 }
 
 /// What a new request is made of; everything else starts empty.
@@ -193,6 +195,7 @@ impl From<NewRequest> for RequestRow {
             rp_reference: n.rp_reference,
             signature_level: None,
             level_requested: None,
+            visible_signature: None,
         }
     }
 }

@@ -128,6 +128,7 @@ every_scenario! {
     csc_sad_other_credential => "csc-sad-other-credential",
     csc_foreign_credential => "csc-foreign-credential",
     csc_web_confirmation_alone => "csc-web-confirmation-alone",
+    pdf_stamp_abuse => "pdf-stamp-abuse",
     csc_signdoc_unsafe_pdf => "csc-signdoc-unsafe-pdf",
     csc_oauth_stolen_code => "csc-oauth-stolen-code",
     csc_oauth_page_alone => "csc-oauth-page-alone",

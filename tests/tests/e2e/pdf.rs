@@ -212,3 +212,145 @@ async fn pdfs_of_another_producer_are_refused_by_attack_class_and_signed_ones_ar
     interop(&["validate".as_ref(), file.as_os_str(), ca_file.as_os_str(), ca_file.as_os_str()])
         .unwrap_or_else(|e| panic!("pyHanko does not accept our countersignature of our own signature:\n{e}"));
 }
+
+/// A rendered page, grey, one byte per pixel (`pdftoppm -gray` at 72 dpi,
+/// so a pixel is a PDF point).
+struct Page {
+    width: usize,
+    height: usize,
+    pixels: Vec<u8>,
+}
+
+impl Page {
+    fn render(dir: &Path, pdf: &[u8], name: &str) -> Page {
+        let file = dir.join(format!("{name}.pdf"));
+        std::fs::write(&file, pdf).unwrap();
+        let out = Command::new("pdftoppm")
+            .args(["-gray", "-r", "72", "-f", "1", "-l", "1", "-singlefile"])
+            .arg(&file)
+            .arg(dir.join(name))
+            .output()
+            .expect("pdftoppm");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let pgm = std::fs::read(dir.join(format!("{name}.pgm"))).unwrap();
+        // P5 <width> <height> <max>\n<pixels>
+        let mut fields = Vec::new();
+        let mut at = 0;
+        while fields.len() < 4 {
+            let start = at;
+            while !pgm[at].is_ascii_whitespace() {
+                at += 1;
+            }
+            fields.push(String::from_utf8_lossy(&pgm[start..at]).into_owned());
+            at += 1;
+        }
+        assert_eq!(fields[0], "P5");
+        let (width, height) = (fields[1].parse().unwrap(), fields[2].parse().unwrap());
+        Page { width, height, pixels: pgm[at..].to_vec() }
+    }
+
+    /// Pixels that differ from `other`'s inside and outside the PDF
+    /// rectangle `[x1, y1, x2, y2]` (points from the lower left).
+    fn differences(&self, other: &Page, rect: [usize; 4]) -> (usize, usize) {
+        assert_eq!((self.width, self.height), (other.width, other.height));
+        let (mut inside, mut outside) = (0, 0);
+        for (i, (a, b)) in self.pixels.iter().zip(&other.pixels).enumerate() {
+            if a.abs_diff(*b) < 32 {
+                continue;
+            }
+            let (x, y_from_top) = (i % self.width, i / self.width);
+            let y = self.height - y_from_top;
+            if (rect[0]..=rect[2]).contains(&x) && (rect[1]..=rect[3]).contains(&y) {
+                inside += 1;
+            } else {
+                outside += 1;
+            }
+        }
+        (inside, outside)
+    }
+}
+
+/// A visible signature: the relying party places it, both channels say so
+/// (page and rectangle), and the server writes who, when and which
+/// request into it. Rendered by poppler, the page changes inside the
+/// rectangle only, and OCR reads the stamp's text back. A stamp off its
+/// page, one with text of the party's own, and one in a batch are refused
+/// before anything reaches the person.
+#[tokio::test]
+async fn a_visible_signature_shows_signer_time_and_request_where_both_channels_said() {
+    let f = Fixture::new(Db::Sqlite).await;
+    let agency = Bank::new(&f.server, f.server.create_rp("Tax Agency", MEDIA_TYPE_PDF, None));
+    let pdf = decision_pdf();
+    let rect = [60, 60, 420, 150];
+    let with_stamp = |stamp: serde_json::Value| {
+        let mut body = pdf_request(&pdf);
+        body["display"]["visible_signature"] = stamp;
+        body
+    };
+    for (stamp, said) in [
+        (serde_json::json!({"page": 1, "rect": [300, 60, 660, 150]}), "not inside page 1"),
+        (serde_json::json!({"page": 9, "rect": rect}), "page is 1 to"),
+        (serde_json::json!({"page": 1, "rect": [60, 60, 100, 80]}), "points wide"),
+        (serde_json::json!({"page": 1, "rect": rect, "text": "Approved by the director"}), "unknown field"),
+    ] {
+        let refused = agency.create(&with_stamp(stamp), None).await.expect_err(said);
+        assert_eq!(refused.status, 400, "{refused:?}");
+        assert!(refused.body.error_description.contains(said), "{said:?}: {refused:?}");
+    }
+    let member = serde_json::json!({"media_type": MEDIA_TYPE_PDF, "document_b64": base64::engine::general_purpose::STANDARD.encode(&pdf),
+        "display": {"title": "Decision", "lines": [], "visible_signature": {"page": 1, "rect": rect}}});
+    let batch =
+        serde_json::json!({"signer": {"username": "ann"}, "title": "Two", "documents": [member.clone(), member]});
+    let refused = agency.create_batch(&batch, None).await.expect_err("no stamps in a batch");
+    assert!(refused.body.error_description.contains("not a batch"), "{refused:?}");
+    assert!(f.browser.history().await.unwrap().is_empty(), "nothing refused reached the person");
+
+    let mut answer = f.device.answer("approve");
+    answer.wait_for("connected").await;
+    let created = agency.create(&with_stamp(serde_json::json!({"page": 1, "rect": rect})), None).await.unwrap();
+    let expected = "page 1, at 60 60 420 150 pt: signer, time and request";
+    let line = created.summary_lines.iter().find(|l| l.label == "Visible signature").expect("the stamp line");
+    assert_eq!(line.value, expected);
+    let shown = answer.wait_for("request").await;
+    let on_device = shown["lines"].as_array().unwrap().iter().any(|l| l["value"] == expected);
+    assert!(on_device, "the device shows the stamp line: {shown}");
+    let (code, events) = answer.finish().await;
+    assert_eq!(code, 0, "{events:?}");
+    let web = f.browser.confirm_as_displayed(&created.id).await.unwrap();
+    assert_eq!(web.state, RequestState::Signed, "{web:?}");
+    let signed = agency.signature(&created.id).await.unwrap();
+    assert!(signed.starts_with(&pdf));
+
+    let (dir, ca) = (f.server.dir.path(), f.server.get_ca_pem().await);
+    let verdict = pdfsig(dir, &ca, &signed);
+    assert!(verdict.contains("Signature is Valid.") && verdict.contains("Total document signed"), "{verdict}");
+    pyhanko(dir, &ca, &signed, &[]).unwrap_or_else(|e| panic!("pyHanko refused the stamped signature:\n{e}"));
+    let (before, after) = (Page::render(dir, &pdf, "before"), Page::render(dir, &signed, "after"));
+    let (inside, outside) = after.differences(&before, rect);
+    assert_eq!(outside, 0, "the page changed outside the stamp");
+    assert!(inside > 500, "the stamp is drawn: {inside} pixels changed");
+
+    // Read back at 300 dpi: the server's lines, not the party's.
+    let file = dir.join("after.pdf");
+    let image = dir.join("ocr");
+    let rendered = Command::new("pdftoppm")
+        .args(["-gray", "-r", "300", "-f", "1", "-l", "1", "-singlefile", "-png"])
+        .arg(&file)
+        .arg(&image)
+        .output()
+        .expect("pdftoppm");
+    assert!(rendered.status.success());
+    let ocr = Command::new("tesseract").arg(dir.join("ocr.png")).arg("stdout").output().expect("tesseract");
+    let text = String::from_utf8_lossy(&ocr.stdout).into_owned();
+    // OCR cannot tell l from I nor O from 0 in a random identifier.
+    let folded = |s: &str| s.replace(['l', 'I', '1', '|'], "l").replace(['O', '0'], "O");
+    let today = wysiwys_proto::time::format_utc(f.server.now_s())[..10].to_owned();
+    for wanted in [
+        "Signed by ann".to_owned(),
+        today,
+        format!("Request {}", created.id),
+        "Confirmed in the browser and on a device".to_owned(),
+    ] {
+        assert!(folded(&text).contains(&folded(&wanted)), "{wanted:?} not read from the stamp:\n{text}");
+    }
+}

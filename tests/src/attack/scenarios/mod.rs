@@ -331,6 +331,13 @@ pub static ALL: &[Scenario] = &[
         "script in the page confirms a CSC authorization; without the device no SAD is issued and a guessed one is refused"
     ),
     scenario!(
+        "pdf-stamp-abuse",
+        RelyingParty,
+        [BadRequest],
+        pdfs::stamp_abuse,
+        "a party words a visible signature itself, puts one on a missing page or off the page, or hides one in a batch"
+    ),
+    scenario!(
         "csc-signdoc-unsafe-pdf",
         RelyingParty,
         [UnsafeDocument],

@@ -73,3 +73,48 @@ pub fn signature_attacks(lab: &Lab) -> Played<'_> {
         Ok(o)
     })
 }
+
+/// The party tries to word a visible signature itself, to put one on a
+/// page the file does not have or off its page, and to hide one in a
+/// batch: each refused (`BAD_REQUEST`) with nothing stored. A stamp it may
+/// place is named on the device before anyone confirms, so the person
+/// knows the page will change.
+pub fn stamp_abuse(lab: &Lab) -> Played<'_> {
+    Box::pin(async move {
+        let v = lab.victim().await?;
+        let agency = lab.pdf_agency().await?;
+        let username = v.user.credentials.username.clone();
+        let pdf = pdfs::plain_letter();
+        let stamped = |stamp: serde_json::Value| {
+            let mut body = rp_pdf(&username, &pdf);
+            body["display"]["visible_signature"] = stamp;
+            body
+        };
+        let rect = serde_json::json!([60, 60, 420, 150]);
+        let worded =
+            agency.create(&stamped(serde_json::json!({"page": 1, "rect": rect, "text": "Approved"})), None).await;
+        let mut o = Observation::new(code_of(&worded));
+        for (what, stamp) in [
+            ("a page the file does not have", serde_json::json!({"page": 40, "rect": rect})),
+            ("a rectangle off the page", serde_json::json!({"page": 1, "rect": [500, 60, 860, 150]})),
+        ] {
+            let answer = agency.create(&stamped(stamp), None).await;
+            o.expect(what, code_of(&answer), wysiwys_proto::ErrorCode::BadRequest);
+        }
+        let member = serde_json::json!({"media_type": wysiwys_proto::summary::MEDIA_TYPE_PDF,
+            "document_b64": wysiwys_proto::b64::encode_standard(&pdf),
+            "display": {"title": "Decision", "lines": [], "visible_signature": {"page": 1, "rect": rect}}});
+        let batch = serde_json::json!({"signer": {"username": username}, "title": "Two",
+            "documents": [member.clone(), member]});
+        let hidden = agency.create_batch(&batch, None).await;
+        o.expect("a stamp in a batch", code_of(&hidden), wysiwys_proto::ErrorCode::BadRequest);
+        o.require("nothing refused was stored", v.user.browser.history().await.map_err(api)?.is_empty());
+
+        let placed = agency.create(&stamped(serde_json::json!({"page": 1, "rect": rect})), None).await.map_err(api)?;
+        let mut device = v.device.connect().await?;
+        let shown = push_for(&mut device, &placed.id).await;
+        let named = shown.claims.summary.lines.iter().any(|l| l.label == wysiwys_proto::stamp::STAMP_LABEL);
+        o.require("the device is told about the stamp before anyone confirms", named);
+        Ok(o)
+    })
+}
