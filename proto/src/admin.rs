@@ -68,6 +68,10 @@ pub struct NewRelyingParty {
     /// Exact redirect URIs for CSC `oauth2/authorize` (https, or http to loopback).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub redirect_uris: Vec<String>,
+    /// The level of its requests that name none (`B-B` … `B-LTA`); the
+    /// server's `--signature-level` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature_level: Option<crate::signature_level::SignatureLevel>,
 }
 
 /// The credentials of a new relying party, shown once.

@@ -125,6 +125,7 @@ pub async fn create_relying_party(app: &App, new: &admin::NewRelyingParty) -> Re
             webhook_url: new.webhook_url.as_deref(),
             webhook_secret: None,
             redirect_uris: &new.redirect_uris,
+            signature_level: new.signature_level,
         },
     )
     .await?;

@@ -69,7 +69,7 @@ pub struct CommonConfig {
     pub hsm: HsmConfig,
 }
 
-fn parse_level(s: &str) -> Result<wysiwys_proto::signature_level::SignatureLevel, String> {
+pub fn parse_level(s: &str) -> Result<wysiwys_proto::signature_level::SignatureLevel, String> {
     s.parse()
 }
 

@@ -57,6 +57,10 @@ enum Command {
         /// An exact redirect URI for the CSC API's oauth2/authorize; repeatable.
         #[arg(long = "redirect-uri")]
         redirect_uris: Vec<String>,
+        /// The level of its requests that name none (B-B, B-T, B-LT, B-LTA);
+        /// the server's --signature-level otherwise.
+        #[arg(long, value_parser = wysiwys_server::config::parse_level)]
+        signature_level: Option<wysiwys_proto::signature_level::SignatureLevel>,
         /// Print the credentials as JSON (for scripts and tests).
         #[arg(long)]
         json: bool,
@@ -256,7 +260,16 @@ async fn run(command: Command) -> Result<(), Error> {
         Command::RenewCredential { common, username, json } => {
             change_credential(&common, &username, CredentialAction::Renew, None, json).await
         }
-        Command::CreateRp { common, name, media_types, webhook_url, webhook_secret_file, redirect_uris, json } => {
+        Command::CreateRp {
+            common,
+            name,
+            media_types,
+            webhook_url,
+            webhook_secret_file,
+            redirect_uris,
+            signature_level,
+            json,
+        } => {
             let (store, _hsm) = wysiwys_server::open_backends(&common).await?;
             let created = relying_parties::create_relying_party(
                 &store,
@@ -268,6 +281,7 @@ async fn run(command: Command) -> Result<(), Error> {
                     webhook_url: webhook_url.as_deref(),
                     webhook_secret: webhook_secret_file.as_deref().map(secret_file).transpose()?,
                     redirect_uris: &redirect_uris,
+                    signature_level,
                 },
             )
             .await?;

@@ -50,6 +50,8 @@ pub struct NewRelyingParty<'a> {
     pub webhook_secret: Option<SecretString>,
     /// Exact redirect URIs for the CSC API's `oauth2/authorize`.
     pub redirect_uris: &'a [String],
+    /// The level of its requests that name none.
+    pub signature_level: Option<SignatureLevel>,
 }
 
 fn api_key_hash(key: &str) -> Vec<u8> {
@@ -121,6 +123,9 @@ pub async fn create_relying_party(
     for uri in new.redirect_uris {
         crate::csc::oauth::check_redirect_uri(uri)?;
     }
+    if new.signature_level == Some(SignatureLevel::Unknown) {
+        return Err(Error::refused(ErrorCode::BadRequest, "signature_level is one of B-B, B-T, B-LT, B-LTA"));
+    }
     let api_key = format!("{API_KEY_PREFIX}{}", b64::encode(random_bytes::<32>(entropy)?));
     let row = RelyingPartyRow {
         id: random_id(entropy)?,
@@ -132,6 +137,7 @@ pub async fn create_relying_party(
         webhook_secret: webhook_secret.as_ref().map(|s| secrecy::ExposeSecret::expose_secret(s).to_owned()),
         created_at: clock.now_ms(),
         oauth_redirect_uris: (!new.redirect_uris.is_empty()).then(|| new.redirect_uris.join(" ")),
+        signature_level: new.signature_level.map(|level| level.as_str().to_owned()),
     };
     if !store.insert_relying_party(&row).await? {
         return Err(Error::refused(
@@ -443,7 +449,8 @@ pub async fn create_request(
         idempotency: idempotency.as_ref().map(|(key, fingerprint)| (*key, fingerprint.as_slice())),
         display: None,
         ttl_ms,
-        signature_level: input.signature_level,
+        // The request's own level, else the party's default, else the server's.
+        signature_level: input.signature_level.or_else(|| rp.signature_level.as_deref().and_then(|l| l.parse().ok())),
     };
     let created = match &input.documents {
         Documents::One(d) => {

@@ -17,8 +17,8 @@ impl Store {
         let r = sqlx::query(
             "INSERT INTO relying_parties
                  (id, name, name_skeleton, api_key_hash, media_types, webhook_url, webhook_secret, created_at,
-                  oauth_redirect_uris)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
+                  oauth_redirect_uris, signature_level)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING",
         )
         .bind(&rp.id)
         .bind(&rp.name)
@@ -29,6 +29,7 @@ impl Store {
         .bind(&rp.webhook_secret)
         .bind(rp.created_at)
         .bind(&rp.oauth_redirect_uris)
+        .bind(&rp.signature_level)
         .execute(&self.pool)
         .await?;
         Ok(r.rows_affected() == 1)

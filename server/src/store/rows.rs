@@ -236,6 +236,8 @@ pub struct RelyingPartyRow {
     pub created_at: i64,
     /// Exact OAuth redirect URIs, space-separated (CSC `oauth2/authorize`).
     pub oauth_redirect_uris: Option<String>,
+    /// The level of its requests that name none; the server's when `None`.
+    pub signature_level: Option<String>,
 }
 
 impl std::fmt::Debug for RelyingPartyRow {

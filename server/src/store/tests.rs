@@ -195,6 +195,7 @@ async fn relying_party_skeletons(store: &Store) {
         webhook_secret: None,
         created_at,
         oauth_redirect_uris: None,
+        signature_level: None,
     };
     assert!(store.insert_relying_party(&party("p1", "Acme", None, 1)).await.unwrap());
     assert!(store.insert_relying_party(&party("p2", "ACME", None, 2)).await.unwrap());

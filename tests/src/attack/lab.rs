@@ -431,6 +431,7 @@ impl Lab {
             media_types: vec![MEDIA_TYPE_HASHES.to_owned()],
             webhook_url: None,
             redirect_uris: vec![redirect_uri.to_owned()],
+            signature_level: None,
         };
         let credentials = self.register(&party).await.map_err(api)?;
         let csc = CscClient::with_client(&self.origin, "v2", None, self.client());
@@ -463,6 +464,7 @@ impl Lab {
             media_types: media_types.iter().map(|&m| m.to_owned()).collect(),
             webhook_url: None,
             redirect_uris: Vec::new(),
+            signature_level: None,
         };
         self.register(&party).await
     }

@@ -154,3 +154,43 @@ async fn after_a_revocation_a_signature_timestamped_before_it_still_validates() 
     assert!(after.contains("plain: revoked=True valid=False"), "pyHanko saw the revocation: {after}");
     assert!(after.contains("indication: AdESPassed.OK"), "the timestamp from before it still carries: {after}");
 }
+
+/// The level is chosen per relying party: one created with
+/// `--signature-level B-LTA` gets B-LTA for PDFs that name no level, the
+/// level a request names still wins, and a letter stops at B-T. Another
+/// party of the same server gets the server's default, B-T.
+#[tokio::test]
+async fn a_relying_partys_default_level_applies_to_its_requests_that_name_none() {
+    let f = Fixture::new(Db::Sqlite).await;
+    let media = format!("{MEDIA_TYPE_PDF},text/plain");
+    let archive =
+        Bank::new(&f.server, f.server.create_rp_with("Land Registry", &media, &["--signature-level", "B-LTA"]));
+    let other = Bank::new(&f.server, f.server.create_rp("Tax Agency", MEDIA_TYPE_PDF, None));
+    let pdf = decision_pdf();
+    let has_doc_timestamp =
+        |signed: &[u8]| String::from_utf8_lossy(&signed[pdf.len()..]).contains("/Type/DocTimeStamp");
+
+    let by_default = sign_request_through_both_channels(&f, &archive, &pdf_request(&pdf)).await;
+    assert!(has_doc_timestamp(&by_default), "the party's default, B-LTA");
+    let ca = f.server.get_ca_pem().await;
+    verify_ltv(f.server.dir.path(), &ca, &by_default, &["B-LTA"]).expect("pyHanko validates it at B-LTA");
+    let mut named = pdf_request(&pdf);
+    named["signature_level"] = serde_json::json!("B-T");
+    assert!(!has_doc_timestamp(&sign_request_through_both_channels(&f, &archive, &named).await), "B-T as named");
+    let elsewhere = sign_request_through_both_channels(&f, &other, &pdf_request(&pdf)).await;
+    assert!(!has_doc_timestamp(&elsewhere), "another party gets the server's B-T");
+
+    let letter = serde_json::json!({"signer": {"username": "ann"}, "media_type": "text/plain",
+        "document_b64": wysiwys_proto::b64::encode_standard(crate::fixture::LETTER.as_bytes())});
+    let mut answer = f.device.answer("approve");
+    answer.wait_for("connected").await;
+    let created = archive.create(&letter, None).await.unwrap();
+    answer.wait_for("request").await;
+    assert_eq!(answer.finish().await.0, 0);
+    let signed = f.browser.confirm_as_displayed(&created.id).await.unwrap();
+    assert_eq!(
+        signed.signature_level,
+        Some(wysiwys_proto::signature_level::SignatureLevel::BaselineT),
+        "CAdES stops at B-T"
+    );
+}
