@@ -87,13 +87,24 @@ async fn a_revoked_credential_signs_nothing_and_ocsp_and_the_crl_say_so() {
     assert!(answer.contains("Response verify OK") && answer.contains("ann.pem: good"), "{answer}");
     assert!(!crl_text(&f).await.contains("Serial Number:"), "nothing is revoked yet");
 
-    // A request waiting on both channels when the operator revokes.
+    // A request waiting on both channels when the operator revokes, and
+    // one a relying party made, whose webhook must say how it ended.
     let waiting = f.browser.upload_letter(LETTER).await.unwrap();
+    let mut receiver = wysiwys_tests::relying_party::WebhookReceiver::start().await;
+    let party =
+        wysiwys_tests::Bank::new(&f.server, f.server.create_rp("Tax Agency", "text/plain", Some(&receiver.url())));
+    let letter = serde_json::json!({"signer": {"username": "ann"}, "media_type": "text/plain",
+        "document_b64": wysiwys_proto::b64::encode_standard(LETTER.as_bytes())});
+    let of_the_party = party.create(&letter, None).await.unwrap();
     let revoked: serde_json::Value =
         serde_json::from_slice(&f.server.admin(&["revoke-credential", "ann", "--reason", "keyCompromise", "--json"]))
             .unwrap();
     assert_eq!(revoked["status"], "revoked");
-    assert_eq!(revoked["requests_ended"], 1);
+    assert_eq!(revoked["requests_ended"], 2);
+    let delivery = receiver.next(std::time::Duration::from_secs(20)).await.expect("the party hears of it");
+    let event: wysiwys_proto::rp::WebhookEvent = serde_json::from_slice(&delivery.body).unwrap();
+    assert_eq!((event.kind.as_str(), event.request.id.as_str()), ("sign_request.failed", of_the_party.id.as_str()));
+    assert_eq!(event.request.error.map(|e| e.error), Some(ErrorCode::CredentialRevoked));
     let ended = f.browser.request(&waiting.id).await.unwrap();
     assert_eq!(ended.state, RequestState::Failed);
     assert_eq!(ended.error.map(|e| e.error), Some(ErrorCode::CredentialRevoked));
