@@ -129,7 +129,13 @@ async fn a_qpdf_file_is_signed_at_b_lta_signed_again_and_extended_by_an_archive(
 /// test clock runs ahead).
 #[tokio::test]
 async fn after_a_revocation_a_signature_timestamped_before_it_still_validates() {
-    let f = Fixture::new(Db::Sqlite).await;
+    // Revoked through the operator API, so the revocation takes the
+    // server's (test) clock, a minute ahead of the signature.
+    const TOKEN: &str = "an operator token of more than thirty-two characters";
+    let secrets = tempfile::tempdir().unwrap();
+    let token_file = secrets.path().join("admin.token");
+    std::fs::write(&token_file, TOKEN).unwrap();
+    let f = Fixture::with_args(Db::Sqlite, &["--admin-token-file", token_file.to_str().unwrap()]).await;
     let agency = Bank::new(&f.server, f.server.create_rp("Tax Agency", MEDIA_TYPE_PDF, None));
     let mut body = pdf_request(&decision_pdf());
     body["signature_level"] = serde_json::json!("B-T");
@@ -146,10 +152,17 @@ async fn after_a_revocation_a_signature_timestamped_before_it_still_validates() 
     );
 
     f.server.advance_clock(60).await;
-    let revoked: serde_json::Value =
-        serde_json::from_slice(&f.server.admin(&["revoke-credential", "ann", "--reason", "keyCompromise", "--json"]))
-            .unwrap();
-    assert_eq!(revoked["status"], "revoked");
+    let revoked: serde_json::Value = reqwest::Client::new()
+        .post(format!("{}/api/v1/admin/users/ann/credential", f.server.origin))
+        .bearer_auth(TOKEN)
+        .json(&serde_json::json!({"action": "revoke", "reason": "keyCompromise"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(revoked["status"], "revoked", "{revoked}");
     let after = validated("120");
     assert!(after.contains("plain: revoked=True valid=False"), "pyHanko saw the revocation: {after}");
     assert!(after.contains("indication: AdESPassed.OK"), "the timestamp from before it still carries: {after}");
