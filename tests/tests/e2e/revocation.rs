@@ -184,3 +184,23 @@ async fn a_suspension_holds_signing_until_it_is_resumed_and_a_renewal_signs_on_p
     assert_eq!(serial.trim_start_matches('0'), new_serial.trim_start_matches('0'));
     assert!(ocsp(&f).contains("ann.pem: good"));
 }
+
+/// An expired certificate signs nothing either: two years and a day on,
+/// a relying party's request for the person is refused before it reaches
+/// her (`CREDENTIAL_EXPIRED`), and OCSP still answers about the serial.
+#[tokio::test]
+async fn an_expired_certificate_signs_nothing() {
+    let f = Fixture::new(Db::Sqlite).await;
+    let (id, signed) = f.approve_and_confirm_letter().await;
+    signed.expect("signed while valid");
+    write_certificates(&f, &f.browser.signature(&id).await.unwrap()).await;
+    let party = wysiwys_tests::Bank::new(&f.server, f.server.create_rp("Tax Agency", "text/plain", None));
+    let letter = serde_json::json!({"signer": {"username": "ann"}, "media_type": "text/plain",
+        "document_b64": wysiwys_proto::b64::encode_standard(LETTER.as_bytes())});
+    let hsm_before = f.server.hsm_user_signatures().await;
+    f.server.advance_clock((2 * 365 + 1) * 86_400).await;
+    let refused = party.create(&letter, None).await.expect_err("expired");
+    assert_eq!((refused.status, refused.code()), (403, ErrorCode::CredentialExpired), "{refused:?}");
+    assert_eq!(f.server.hsm_user_signatures().await, hsm_before, "the HSM was not asked");
+    assert!(ocsp(&f).contains("Response verify OK"), "OCSP still answers");
+}
