@@ -85,10 +85,11 @@ pub async fn open_backends(common: &CommonConfig) -> Result<(store::Store, Arc<H
     let module = common.hsm.module.clone();
     let label = common.hsm.token_label.clone();
     let threads = common.hsm.signing_threads;
-    let hsm =
-        tokio::task::spawn_blocking(move || Hsm::open(&module, &label, &pins).map(|h| h.with_signing_threads(threads)))
-            .await
-            .map_err(|e| Error::Internal(e.to_string()))??;
+    let hsm = tokio::task::spawn_blocking(move || {
+        Hsm::open(&module, &label, &pins).and_then(|h| h.with_signing_threads(threads))
+    })
+    .await
+    .map_err(|e| Error::Internal(e.to_string()))??;
     let hsm = Arc::new(hsm);
     let keys = hsm.clone();
     tokio::task::spawn_blocking(move || keys.ensure_service_keys())

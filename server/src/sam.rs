@@ -607,15 +607,16 @@ pub fn sign(hsm: &Hsm, permit: SignPermit) -> Result<[u8; 64], Error> {
     Ok(hsm.sign_with_user_key(&permit)?)
 }
 
-/// Below this many permits one session signs them; above, the work is
-/// spread over the cores, one HSM session each (the pool opens them).
+/// Below this many permits one signing thread signs them; above, the work
+/// is spread over the HSM's signing threads, one session each.
 const PARALLEL_FROM: usize = 16;
 
 /// Signatures of [`sign_each`], a part at a time: each permit's place in
 /// the call, and what the HSM answered.
 pub type Signed = Vec<(usize, Result<[u8; 64], Error>)>;
 
-/// Signs every permit on the blocking pool, not on an async worker, and
+/// Signs every permit on the HSM's signing threads, not on an async
+/// worker, and
 /// hands the signatures back in two parts per signing thread, the first
 /// `early_share` of its permits and then the rest: the caller stores the
 /// first part while the HSM signs the rest (a CSC `signHash` of many
@@ -636,12 +637,12 @@ pub fn sign_each(
     while rest.peek().is_some() {
         let chunk: Vec<(usize, SignPermit)> = rest.by_ref().take(per_thread).collect();
         let first_part = (chunk.len() * early_share.0).div_ceil(early_share.1.max(1));
-        let (hsm, sender) = (Arc::clone(hsm), sender.clone());
-        tokio::task::spawn_blocking(move || {
+        let (signer, sender) = (Arc::clone(hsm), sender.clone());
+        let queued = hsm.on_signing_thread(Box::new(move || {
             let mut part = Vec::with_capacity(chunk.len());
             let last = chunk.len();
             for (done, (index, permit)) in chunk.into_iter().enumerate() {
-                let signed = sign(&hsm, permit);
+                let signed = sign(&signer, permit);
                 let failed = signed.is_err();
                 part.push((index, signed));
                 let part_done = failed || done + 1 == first_part || done + 1 == last;
@@ -649,7 +650,12 @@ pub fn sign_each(
                     break;
                 }
             }
-        });
+        }));
+        // A job the HSM could not queue is dropped with its sender: the
+        // caller hears of a signing thread that ended early.
+        if let Err(e) = queued {
+            tracing::error!(error = %e, "HSM signing job not queued");
+        }
     }
     receiver
 }

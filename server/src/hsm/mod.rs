@@ -11,6 +11,10 @@
 //! the SAM can make one.
 
 pub mod softhsm;
+mod workers;
+
+pub use workers::Job;
+use workers::SigningWorkers;
 
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
 use cryptoki::error::{Error as CkError, RvError};
@@ -81,8 +85,8 @@ pub struct Hsm {
     /// CKA_ID → private key handle; handles of token objects stay valid for
     /// the life of the module.
     handles: Mutex<HashMap<Vec<u8>, ObjectHandle>>,
-    /// Sessions a batch of signatures is spread over.
-    signing_threads: usize,
+    /// The threads a batch of signatures is spread over, one session each.
+    workers: SigningWorkers,
 }
 
 impl std::fmt::Debug for Hsm {
@@ -124,17 +128,29 @@ impl Hsm {
             Ok(()) | Err(CkError::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => {}
             Err(e) => return Err(HsmError::Setup(format!("log-in to token {token_label:?} failed: {e}"))),
         }
-        Ok(Hsm { ctx, slot, idle: Mutex::new(vec![session]), handles: Mutex::new(HashMap::new()), signing_threads: 1 })
+        Ok(Hsm {
+            ctx,
+            slot,
+            idle: Mutex::new(vec![session]),
+            handles: Mutex::new(HashMap::new()),
+            workers: SigningWorkers::start(1)?,
+        })
     }
 
-    /// Spreads batches of signatures over `threads` sessions (at least one).
-    pub fn with_signing_threads(mut self, threads: usize) -> Hsm {
-        self.signing_threads = threads.max(1);
-        self
+    /// Spreads batches of signatures over `threads` signing threads and
+    /// sessions (at least one).
+    pub fn with_signing_threads(mut self, threads: usize) -> Result<Hsm, HsmError> {
+        self.workers = SigningWorkers::start(threads)?;
+        Ok(self)
     }
 
     pub fn signing_threads(&self) -> usize {
-        self.signing_threads
+        self.workers.threads()
+    }
+
+    /// Runs `job` on the next free signing thread.
+    pub fn on_signing_thread(&self, job: Job) -> Result<(), HsmError> {
+        self.workers.submit(job)
     }
 
     fn with_session<T>(&self, op: impl FnOnce(&Session) -> Result<T, HsmError>) -> Result<T, HsmError> {

@@ -6,7 +6,7 @@
 //! claimed once (`used_at`) before the HSM signs it; when every hash is
 //! used the request is `signed`.
 
-use super::{CscHashRow, CscSadRow, Store, UserRow, placeholders};
+use super::{CscHashRow, CscSadRow, Store, UserRow, WriteTx, placeholders};
 use crate::error::Result;
 use sqlx::any::AnyQueryResult;
 
@@ -137,7 +137,9 @@ impl Store {
     /// Stores the signatures of claimed hashes while the HSM still signs
     /// the others of the same call.
     pub async fn record_hash_signatures(&self, request_id: &str, signatures: &[(i64, Vec<u8>)]) -> Result<()> {
-        // One statement is atomic on its own: no transaction around it.
+        // One statement is atomic on its own: no transaction around it,
+        // but a writer's turn all the same.
+        let _turn = self.writers.turn().await;
         let mut conn = self.pool.acquire().await?;
         record_signatures(&mut conn, request_id, signatures).await
     }
@@ -226,7 +228,7 @@ async fn record_signatures(
     Ok(())
 }
 
-async fn lock_authorized(tx: &mut sqlx::Transaction<'static, sqlx::Any>, request_id: &str) -> Result<bool> {
+async fn lock_authorized(tx: &mut WriteTx, request_id: &str) -> Result<bool> {
     let r = sqlx::query("UPDATE sign_requests SET state = 'authorized' WHERE id = $1 AND state = 'authorized'")
         .bind(request_id)
         .execute(&mut **tx)

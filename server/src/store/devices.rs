@@ -4,9 +4,8 @@
 //! usable (`approved_at` set) only through one of the three ways in
 //! [`PairingPlan`], each decided inside the transaction that inserts it.
 
-use super::{ActivationCodeRow, AuditEvent, DeviceRow, NoticeRow, Store};
+use super::{ActivationCodeRow, AuditEvent, DeviceRow, NoticeRow, Store, WriteTx};
 use crate::error::Result;
-use sqlx::Any;
 
 /// How a new device joins, decided before the transaction and re-checked in it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,7 +39,7 @@ pub enum PairingDecision {
     Refuse,
 }
 
-async fn audit_in(tx: &mut sqlx::Transaction<'static, Any>, e: &AuditEvent<'_>) -> Result<()> {
+async fn audit_in(tx: &mut WriteTx, e: &AuditEvent<'_>) -> Result<()> {
     sqlx::query(
         "INSERT INTO audit_events (at, event, user_id, request_id, device_id, code, detail)
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -58,12 +57,7 @@ async fn audit_in(tx: &mut sqlx::Transaction<'static, Any>, e: &AuditEvent<'_>) 
 }
 
 /// A count of the user's devices; `now` is bound only for queries that use it.
-async fn count(
-    tx: &mut sqlx::Transaction<'static, Any>,
-    sql: &'static str,
-    user_id: &str,
-    now: Option<i64>,
-) -> Result<i64> {
+async fn count(tx: &mut WriteTx, sql: &'static str, user_id: &str, now: Option<i64>) -> Result<i64> {
     let mut query = sqlx::query_as(sql).bind(user_id);
     if let Some(now) = now {
         query = query.bind(now);

@@ -14,12 +14,15 @@ mod devices;
 mod pushes;
 mod relying_parties;
 mod rows;
+mod writer;
 
 pub use devices::{PairOutcome, PairingDecision, PairingPlan};
 pub use pushes::{PushFor, PushKind};
 
 pub use relying_parties::Idempotency;
 pub use rows::*;
+pub(crate) use writer::WriteTx;
+use writer::WriterQueue;
 
 use crate::error::{Error, Result};
 use sqlx::any::{AnyPoolOptions, AnyQueryResult};
@@ -41,6 +44,7 @@ pub enum Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    writers: WriterQueue,
 }
 
 /// The state a request is failed from.
@@ -124,7 +128,11 @@ impl Store {
                 pool
             }
         };
-        let store = Store { pool, backend };
+        let writers = match backend {
+            Backend::Sqlite => WriterQueue::for_sqlite(),
+            Backend::Postgres => WriterQueue::default(),
+        };
+        let store = Store { pool, backend, writers };
         store.fill_name_skeletons(wysiwys_proto::display::confusable_skeleton).await?;
         Ok(store)
     }
@@ -136,11 +144,13 @@ impl Store {
     /// A write transaction. SQLite's default deferred BEGIN can deadlock
     /// with a writer of another process (the admin command); IMMEDIATE takes
     /// the write lock up front.
-    pub(crate) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
-        Ok(match self.backend {
+    pub(crate) async fn begin_write(&self) -> Result<WriteTx> {
+        let turn = self.writers.turn().await;
+        let tx = match self.backend {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres => self.pool.begin().await?,
-        })
+        };
+        Ok(WriteTx::new(tx, turn))
     }
 
     // ---- users -------------------------------------------------------------

@@ -6,7 +6,7 @@
 //! throughput a service has). Both are set against the raw HSM rate, on
 //! one thread and on every core, in the same run.
 
-use super::{Pair, RawRates, crypto_loop_subprocess, set_up_pair};
+use super::{Pair, RawRates, cpu_seconds, crypto_loop_subprocess, set_up_pair};
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
@@ -54,15 +54,25 @@ pub async fn run(server: &TestServer, db: Db, rounds: usize, crypto_iterations: 
     for round in 0..rounds {
         bodies.push(authorize_round(&mut pair, &csc, &credential, size, rounds + round).await);
     }
+    let server_cpu_before = cpu_seconds(server.pid());
     let started = Instant::now();
     futures_util::stream::iter(bodies.iter().map(|body| sign(&csc, body)))
         .buffer_unordered(cores)
         .collect::<Vec<_>>()
         .await;
-    let rate = (rounds * size) as f64 / started.elapsed().as_secs_f64();
+    let elapsed = started.elapsed().as_secs_f64();
+    let server_cpu_ms = (cpu_seconds(server.pid()) - server_cpu_before) * 1000.0 / rounds as f64;
+    let rate = (rounds * size) as f64 / elapsed;
     println!(
         "  signHash throughput, {size}-hash authorizations, {cores} clients at once: {rate:.0} signatures/s; ratio to raw HSM {:.2}",
         rate / raw_hsm
+    );
+    // What bounds the throughput: the server's CPU per call against what
+    // the HSM alone needs for it (its CPU per signature on every core).
+    let hsm_cpu_ms = size as f64 * cores as f64 * 1000.0 / hsm_all_threads;
+    println!(
+        "  server CPU per {size}-hash call: {server_cpu_ms:.2} ms, of which the HSM at its raw rate needs {hsm_cpu_ms:.2} ms; cores unused by the server {:.0} %",
+        (1.0 - (server_cpu_ms * rounds as f64 / 1000.0) / (elapsed * cores as f64)).max(0.0) * 100.0
     );
 }
 
