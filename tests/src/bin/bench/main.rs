@@ -26,9 +26,9 @@ struct Args {
     /// Concurrent browser + device pairs (one user each).
     #[arg(long, default_value_t = 8)]
     concurrency: usize,
-    /// sqlite or postgres.
-    #[arg(long, default_value = "sqlite")]
-    db: String,
+    /// sqlite, postgres, or both (one after the other, then side by side).
+    #[arg(long, value_enum, default_value_t = DbChoice::Sqlite)]
+    db: DbChoice,
     /// Iterations of the crypto-only loop (per thread).
     #[arg(long, default_value_t = 3000)]
     crypto_iterations: usize,
@@ -41,6 +41,23 @@ struct Args {
     csc_rounds: usize,
     #[command(subcommand)]
     internal: Option<Internal>,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum DbChoice {
+    Sqlite,
+    Postgres,
+    Both,
+}
+
+impl DbChoice {
+    fn backends(self) -> &'static [Db] {
+        match self {
+            DbChoice::Sqlite => &[Db::Sqlite],
+            DbChoice::Postgres => &[Db::Postgres],
+            DbChoice::Both => &[Db::Sqlite, Db::Postgres],
+        }
+    }
 }
 
 #[derive(clap::Subcommand, Debug)]
@@ -132,10 +149,39 @@ async fn flow(pair: &mut Pair) -> Duration {
 }
 
 async fn run(args: Args) {
-    let db = match args.db.as_str() {
-        "postgres" => Db::Postgres,
-        _ => Db::Sqlite,
-    };
+    let mut reports = Vec::new();
+    for &db in args.db.backends() {
+        if let Some(report) = run_on(&args, db).await {
+            reports.push(report);
+        }
+    }
+    if reports.len() > 1 {
+        println!("side by side:");
+        println!("  {:<10} {:>8} {:>12} {:>9} {:>14}", "database", "flows/s", "ratio/bound", "p99 ms", "server CPU ms");
+        for r in &reports {
+            println!(
+                "  {:<10} {:>8.0} {:>12.2} {:>9.1} {:>14.2}",
+                format!("{:?}", r.db),
+                r.flows_per_s,
+                r.ratio_to_bound,
+                r.p99_ms,
+                r.server_cpu_ms
+            );
+        }
+    }
+}
+
+/// The headline numbers of one database's run of flows.
+struct FlowReport {
+    db: Db,
+    flows_per_s: f64,
+    ratio_to_bound: f64,
+    p99_ms: f64,
+    server_cpu_ms: f64,
+}
+
+/// One database: the CSC measurement, or the flows (whose headline it returns).
+async fn run_on(args: &Args, db: Db) -> Option<FlowReport> {
     // The HSM gets as many signing threads as there are cores, as an
     // operator would set for a token that signs in parallel: the yardstick
     // is the HSM's best rate, on one thread or on all.
@@ -143,7 +189,8 @@ async fn run(args: Args) {
     let server =
         TestServer::start_with(db, &["--request-rate-per-minute", "100000000", "--hsm-signing-threads", &cores]).await;
     if args.csc {
-        return csc::run(&server, db, args.csc_rounds, args.crypto_iterations).await;
+        csc::run(&server, db, args.csc_rounds, args.crypto_iterations).await;
+        return None;
     }
     eprintln!("server at {} ({:?}); setting up {} pairs", server.origin, db, args.concurrency);
     let mut pairs = Vec::new();
@@ -211,25 +258,31 @@ async fn run(args: Args) {
         client_cpu * 1000.0 / n
     );
     println!("  user-key HSM signatures during the run: {signatures}");
+    Some(FlowReport {
+        db,
+        flows_per_s,
+        ratio_to_bound: flows_per_s / crypto_bound,
+        p99_ms: ms(pct(0.99)),
+        server_cpu_ms: server_cpu * 1000.0 / n,
+    })
 }
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-/// CPU time (user + system) of a process so far, from /proc (Linux).
+/// CPU time (user + system) of a process so far, from /proc (Linux). A
+/// process whose figures cannot be read ends the run: never a zero.
 pub(crate) fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("the process's /proc/<pid>/stat");
     // Fields after the command name (which is in parentheses and may hold spaces).
-    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let after = stat.rsplit_once(')').map(|(_, rest)| rest).expect("a /proc stat line");
     let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).expect("utime and stime in /proc stat");
     // utime and stime are fields 14 and 15 of the whole line, 12 and 13 here; USER_HZ is 100 on Linux.
     (ticks(11) + ticks(12)) / 100.0
 }
 
-/// The crypto loops in a subprocess: (server loop, device loop, raw HSM
-/// signatures per second on one thread).
 /// What the crypto loops measured, each in operations per second.
 struct RawRates {
     crypto: f64,
