@@ -21,6 +21,7 @@ pub mod merkle;
 pub mod pairing;
 pub mod pairing_approval;
 pub mod payment;
+pub mod readiness;
 pub mod rp;
 pub mod sad;
 pub mod signature_level;

@@ -65,6 +65,8 @@ pub struct App {
     pub tsa_limiter: RateLimiter<IpAddr>,
     /// Requests to the OCSP responder, per client address.
     pub ocsp_limiter: RateLimiter<IpAddr>,
+    /// `/readyz` probes per client address (each asks the database and the HSM).
+    pub readiness_limiter: RateLimiter<IpAddr>,
     /// SHA-256 of the operator's bootstrap token; the admin API exists only with it.
     pub admin_token_sha256: Option<[u8; 32]>,
     /// Present only with `--test-clock`.
@@ -132,6 +134,7 @@ impl App {
             request_limiter: RateLimiter::new(config.request_rate_per_minute),
             tsa_limiter: RateLimiter::new(config.pki_rate_per_minute),
             ocsp_limiter: RateLimiter::new(config.pki_rate_per_minute),
+            readiness_limiter: RateLimiter::new(crate::readiness::PROBES_PER_MINUTE),
             admin_token_sha256,
             test_clock,
         })

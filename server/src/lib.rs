@@ -30,6 +30,7 @@ pub mod password_hashing;
 pub mod pdf;
 pub mod pki;
 pub mod ratelimit;
+pub mod readiness;
 pub mod relying_parties;
 pub mod requests;
 pub mod sam;

@@ -111,6 +111,11 @@ impl TestServer {
         self.clock_offset_s.store(0, Ordering::SeqCst);
     }
 
+    /// The PostgreSQL database this server uses, if it uses one.
+    pub fn database_name(&self) -> Option<&str> {
+        self.database.as_ref().map(|d| d.name.as_str())
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.id()
     }

@@ -166,6 +166,24 @@ impl Hsm {
         result
     }
 
+    /// Whether the token answers a session, logged in, that still finds
+    /// the channel key (looked up afresh, not from the handle cache): what
+    /// `/readyz` reports for the HSM.
+    pub fn answers(&self) -> Result<(), HsmError> {
+        self.with_session(|s| {
+            let state = s.get_session_info()?.session_state();
+            if state != cryptoki::session::SessionState::RwUser {
+                return Err(HsmError::Setup(format!("session not logged in ({state:?})")));
+            }
+            let found =
+                s.find_objects(&[Attribute::Class(ObjectClass::PRIVATE_KEY), Attribute::Id(CHANNEL_KEY_ID.to_vec())])?;
+            if found.is_empty() {
+                return Err(HsmError::KeyNotFound(String::from_utf8_lossy(CHANNEL_KEY_ID).into_owned()));
+            }
+            Ok(())
+        })
+    }
+
     /// Makes the CA and channel keys on first start. Idempotent.
     pub fn ensure_service_keys(&self) -> Result<(), HsmError> {
         for id in [CA_KEY_ID, CHANNEL_KEY_ID, TSA_KEY_ID] {

@@ -51,6 +51,16 @@ pub async fn health() -> HttpResponse {
     no_store().content_type("text/plain").body("ok\n")
 }
 
+#[utoipa::path(get, path = "/readyz", tag = "service", responses(
+    (status = 200, description = "Database, migrations and HSM answer: this node can sign", body = wysiwys_proto::readiness::Readiness),
+    (status = 503, description = "A part this node needs does not answer; each part is named", body = wysiwys_proto::readiness::Readiness),
+    (status = 429, description = "RATE_LIMITED: too many probes from this address", body = wysiwys_proto::error::ErrorBody)))]
+pub async fn ready(app: AppData, req: HttpRequest) -> Result<HttpResponse> {
+    let readiness = crate::readiness::check(&app, client_ip(&req)).await?;
+    let mut response = if readiness.ready { HttpResponse::Ok() } else { HttpResponse::ServiceUnavailable() };
+    Ok(response.insert_header(("cache-control", "no-store")).json(readiness))
+}
+
 pub async fn metrics(handle: web::Data<Option<metrics_exporter_prometheus::PrometheusHandle>>) -> HttpResponse {
     match handle.as_ref() {
         Some(h) => no_store().content_type("text/plain; version=0.0.4").body(h.render()),

@@ -113,6 +113,7 @@ pub fn configure(
             .route("/history", web::get().to(pages::history_page))
             .route("/static/{name}", web::get().to(handlers::static_file))
             .route("/healthz", web::get().to(handlers::health))
+            .route("/readyz", web::get().to(handlers::ready))
             .route("/metrics", web::get().to(handlers::metrics))
             .service(
                 utoipa_swagger_ui::SwaggerUi::new("/api/docs/{_:.*}")

@@ -17,6 +17,7 @@ use utoipa::{Modify, OpenApi};
     ),
     paths(
         handlers::health,
+        handlers::ready,
         handlers::ca_pem,
         pki::tsa_pem,
         pki::crl,

@@ -141,6 +141,24 @@ impl Store {
         self.backend
     }
 
+    /// A round trip to the database.
+    pub async fn answers(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Whether every migration this build knows is applied (another node
+    /// may have applied newer ones; those do not make this one unready).
+    pub async fn migrations_current(&self) -> Result<bool> {
+        let applied: Vec<i64> =
+            sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success").fetch_all(&self.pool).await?;
+        let known = match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        Ok(known.iter().all(|m| applied.contains(&m.version)))
+    }
+
     /// A write transaction. SQLite's default deferred BEGIN can deadlock
     /// with a writer of another process (the admin command); IMMEDIATE takes
     /// the write lock up front.

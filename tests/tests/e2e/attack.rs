@@ -135,6 +135,7 @@ every_scenario! {
     csc_oauth_redirect_hijack => "csc-oauth-redirect-hijack",
     tsa_oracle_flood => "tsa-oracle-flood",
     ocsp_oracle_flood => "ocsp-oracle-flood",
+    readiness_probe_flood => "readiness-probe-flood",
     unsafe_document_bidi => "unsafe-document-bidi",
     unsafe_document_zero_width => "unsafe-document-zero-width",
     invisible_characters => "invisible-characters",

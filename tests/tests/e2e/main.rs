@@ -18,6 +18,7 @@ mod openapi;
 mod operator;
 mod pdf;
 mod proxy;
+mod readiness;
 mod refusals;
 mod relying_parties;
 mod resilience;

@@ -12,6 +12,7 @@ mod parties;
 mod pdfs;
 mod pki;
 mod sad;
+mod service;
 
 use super::lab::{LETTER, Victim, api};
 use super::{Attacker, Lab, Scenario};
@@ -378,6 +379,13 @@ pub static ALL: &[Scenario] = &[
         [RateLimited],
         pki::ocsp_oracle_flood,
         "anyone sends OCSP requests whose nonce is the start of a certificate, to get the CA key to sign it, as fast as they can"
+    ),
+    scenario!(
+        "readiness-probe-flood",
+        Stranger,
+        [RateLimited],
+        service::readiness_flood,
+        "anyone probes /readyz as fast as they can, each probe a database round trip and an HSM call, and reads what it says"
     ),
     scenario!(
         "unsafe-document-bidi",
