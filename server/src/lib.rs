@@ -93,7 +93,7 @@ pub async fn open_backends(common: &CommonConfig) -> Result<(store::Store, Arc<H
     .map_err(|e| Error::Internal(e.to_string()))??;
     let hsm = Arc::new(hsm);
     let keys = hsm.clone();
-    tokio::task::spawn_blocking(move || keys.ensure_service_keys())
+    tokio::task::spawn_blocking(move || keys.ensure_service_keys().and_then(|()| keys.check_service_keys()))
         .await
         .map_err(|e| Error::Internal(e.to_string()))??;
     let store = store::Store::open(common.database_url.as_deref(), &common.data_dir).await?;

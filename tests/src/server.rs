@@ -131,14 +131,19 @@ impl TestServer {
     /// Runs an admin command of the server binary against the same data dir
     /// and database; returns its standard output.
     pub fn admin(&self, args: &[&str]) -> Vec<u8> {
+        let out = self.admin_output(args);
+        assert!(out.status.success(), "{} failed: {}", args[0], String::from_utf8_lossy(&out.stderr));
+        out.stdout
+    }
+
+    /// Runs an admin command and returns how it ended, success or not.
+    pub fn admin_output(&self, args: &[&str]) -> std::process::Output {
         let mut cmd = Command::new(workspace_bin("wysiwys-server"));
         cmd.arg(args[0]).arg("--data-dir").arg(self.dir.path()).args(&args[1..]);
         if let Some(d) = &self.database {
             cmd.arg("--database-url").arg(&d.url);
         }
-        let out = cmd.env_remove("SOFTHSM2_CONF").env("RUST_LOG", "warn").output().expect("run an admin command");
-        assert!(out.status.success(), "{} failed: {}", args[0], String::from_utf8_lossy(&out.stderr));
-        out.stdout
+        cmd.env_remove("SOFTHSM2_CONF").env("RUST_LOG", "warn").output().expect("run an admin command")
     }
 
     /// Creates a user with the admin command.

@@ -22,6 +22,8 @@ use cryptoki::mechanism::Mechanism;
 use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHandle};
 use cryptoki::session::{Session, UserType};
 use cryptoki::slot::Slot;
+use p256::ecdsa::signature::hazmat::PrehashVerifier;
+use p256::ecdsa::{Signature, VerifyingKey};
 use secrecy::SecretString;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -44,6 +46,12 @@ pub enum HsmError {
     Setup(String),
     #[error("the token returned a malformed {0}")]
     Malformed(&'static str),
+    /// Verify after sign caught it: the signature is withheld.
+    #[error("the token returned a signature that does not verify under key {0:?}")]
+    BadSignature(String),
+    /// The token holds more than one key, or a key pair that does not match, under one id.
+    #[error("key {0:?} in the token: {1}")]
+    KeyIntegrity(String, &'static str),
 }
 
 /// Puts every role's signature counter on /metrics at zero, so that a
@@ -85,6 +93,9 @@ pub struct Hsm {
     /// CKA_ID → private key handle; handles of token objects stay valid for
     /// the life of the module.
     handles: Mutex<HashMap<Vec<u8>, ObjectHandle>>,
+    /// CKA_ID → the public key every signature of that key is checked
+    /// against before it leaves this module.
+    public_keys: Mutex<HashMap<Vec<u8>, VerifyingKey>>,
     /// The threads a batch of signatures is spread over, one session each.
     workers: SigningWorkers,
 }
@@ -133,6 +144,7 @@ impl Hsm {
             slot,
             idle: Mutex::new(vec![session]),
             handles: Mutex::new(HashMap::new()),
+            public_keys: Mutex::new(HashMap::new()),
             workers: SigningWorkers::start(1)?,
         })
     }
@@ -239,12 +251,76 @@ impl Hsm {
     /// SoftHSM2 (and most tokens) implement only raw CKM_ECDSA for EC keys:
     /// the digest is computed here and the token returns raw r ‖ s.
     fn sign_digest(&self, role: Role, key_id: &[u8], digest: &[u8; 32]) -> Result<[u8; 64], HsmError> {
+        let signature = self.sign_verified(key_id, digest)?;
+        metrics::counter!("wysiwys_hsm_signatures_total", "key" => role.label()).increment(1);
+        Ok(signature)
+    }
+
+    /// A signature checked before it is returned; not counted in the
+    /// metrics, which count what was released.
+    fn sign_verified(&self, key_id: &[u8], digest: &[u8; 32]) -> Result<[u8; 64], HsmError> {
         let key = self
             .find_private_key(key_id)?
             .ok_or_else(|| HsmError::KeyNotFound(String::from_utf8_lossy(key_id).into_owned()))?;
         let signature = self.with_session(|s| Ok(s.sign(&Mechanism::Ecdsa, key, digest)?))?;
-        metrics::counter!("wysiwys_hsm_signatures_total", "key" => role.label()).increment(1);
-        signature.try_into().map_err(|_| HsmError::Malformed("ECDSA signature"))
+        let signature: [u8; 64] = signature.try_into().map_err(|_| HsmError::Malformed("ECDSA signature"))?;
+        self.verify_own(key_id, digest, &signature)?;
+        Ok(signature)
+    }
+
+    /// Verify after sign: a token can return a wrong signature (SoftHSM2
+    /// has had intermittently invalid ECDSA signatures; hardware has
+    /// faults). One that does not verify under the key's public half never
+    /// leaves this module; the caller sees an error, nothing is released.
+    fn verify_own(&self, key_id: &[u8], digest: &[u8; 32], signature: &[u8; 64]) -> Result<(), HsmError> {
+        let name = || String::from_utf8_lossy(key_id).into_owned();
+        let cached = self.public_keys.lock().ok().and_then(|m| m.get(key_id).copied());
+        let public = match cached {
+            Some(key) => key,
+            None => {
+                let point = self.public_point(key_id)?;
+                let key = VerifyingKey::from_sec1_bytes(&point).map_err(|_| HsmError::Malformed("EC public key"))?;
+                if let Ok(mut map) = self.public_keys.lock() {
+                    map.insert(key_id.to_vec(), key);
+                }
+                key
+            }
+        };
+        let verified =
+            Signature::from_slice(signature).ok().is_some_and(|sig| public.verify_prehash(digest, &sig).is_ok());
+        if verified {
+            return Ok(());
+        }
+        metrics::counter!("wysiwys_hsm_bad_signatures_total").increment(1);
+        tracing::error!(key = %name(), "the HSM returned a signature that does not verify; withheld");
+        Err(HsmError::BadSignature(name()))
+    }
+
+    /// At start, for each service key: exactly one private and one public
+    /// object under its id (two nodes racing to create keys, or a careless
+    /// import, would leave two), and the pair matches: a test signature
+    /// verifies under the public key.
+    pub fn check_service_keys(&self) -> Result<(), HsmError> {
+        for id in [CA_KEY_ID, CHANNEL_KEY_ID, TSA_KEY_ID] {
+            let name = || String::from_utf8_lossy(id).into_owned();
+            for class in [ObjectClass::PRIVATE_KEY, ObjectClass::PUBLIC_KEY] {
+                let found =
+                    self.with_session(|s| Ok(s.find_objects(&[Attribute::Class(class), Attribute::Id(id.to_vec())])?))?;
+                match found.len() {
+                    1 => {}
+                    0 => return Err(HsmError::KeyNotFound(name())),
+                    _ => return Err(HsmError::KeyIntegrity(name(), "more than one object of a class under this id")),
+                }
+            }
+            let probe: [u8; 32] = Sha256::digest(b"wysiwys key pair check").into();
+            self.sign_verified(id, &probe).map_err(|e| match e {
+                HsmError::BadSignature(_) => {
+                    HsmError::KeyIntegrity(name(), "the private key does not match the public key")
+                }
+                other => other,
+            })?;
+        }
+        Ok(())
     }
 
     fn find_private_key(&self, id: &[u8]) -> Result<Option<ObjectHandle>, HsmError> {

@@ -13,6 +13,7 @@ mod device_app;
 mod enrolment;
 mod fixture;
 mod flow;
+mod hsm_keys;
 mod long_term;
 mod openapi;
 mod operator;
