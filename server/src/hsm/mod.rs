@@ -16,14 +16,14 @@ mod workers;
 pub use workers::Job;
 use workers::SigningWorkers;
 
+use aws_lc_rs::digest::{Digest as Prehash, SHA256 as PREHASH_SHA256};
+use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED, ParsedPublicKey, UnparsedPublicKey};
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
 use cryptoki::error::{Error as CkError, RvError};
 use cryptoki::mechanism::Mechanism;
 use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHandle};
 use cryptoki::session::{Session, UserType};
 use cryptoki::slot::Slot;
-use p256::ecdsa::signature::hazmat::PrehashVerifier;
-use p256::ecdsa::{Signature, VerifyingKey};
 use secrecy::SecretString;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -95,7 +95,7 @@ pub struct Hsm {
     handles: Mutex<HashMap<Vec<u8>, ObjectHandle>>,
     /// CKA_ID → the public key every signature of that key is checked
     /// against before it leaves this module.
-    public_keys: Mutex<HashMap<Vec<u8>, VerifyingKey>>,
+    public_keys: Mutex<HashMap<Vec<u8>, ParsedPublicKey>>,
     /// The threads a batch of signatures is spread over, one session each.
     workers: SigningWorkers,
 }
@@ -274,20 +274,22 @@ impl Hsm {
     /// leaves this module; the caller sees an error, nothing is released.
     fn verify_own(&self, key_id: &[u8], digest: &[u8; 32], signature: &[u8; 64]) -> Result<(), HsmError> {
         let name = || String::from_utf8_lossy(key_id).into_owned();
-        let cached = self.public_keys.lock().ok().and_then(|m| m.get(key_id).copied());
+        let cached = self.public_keys.lock().ok().and_then(|m| m.get(key_id).cloned());
         let public = match cached {
             Some(key) => key,
             None => {
                 let point = self.public_point(key_id)?;
-                let key = VerifyingKey::from_sec1_bytes(&point).map_err(|_| HsmError::Malformed("EC public key"))?;
+                let key = UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, point)
+                    .parse()
+                    .map_err(|_| HsmError::Malformed("EC public key"))?;
                 if let Ok(mut map) = self.public_keys.lock() {
-                    map.insert(key_id.to_vec(), key);
+                    map.insert(key_id.to_vec(), key.clone());
                 }
                 key
             }
         };
-        let verified =
-            Signature::from_slice(signature).ok().is_some_and(|sig| public.verify_prehash(digest, &sig).is_ok());
+        let verified = Prehash::import_less_safe(digest, &PREHASH_SHA256)
+            .is_ok_and(|prehash| public.verify_digest_sig(&prehash, signature).is_ok());
         if verified {
             return Ok(());
         }
