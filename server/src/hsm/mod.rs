@@ -10,8 +10,11 @@
 //! [`Hsm::sign_with_user_key`], which takes a [`crate::sam::SignPermit`]; only
 //! the SAM can make one.
 
+mod faults;
 pub mod softhsm;
 mod workers;
+
+use faults::Fault;
 
 pub use workers::Job;
 use workers::SigningWorkers;
@@ -24,7 +27,7 @@ use cryptoki::mechanism::Mechanism;
 use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHandle};
 use cryptoki::session::{Session, UserType};
 use cryptoki::slot::Slot;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::path::Path;
@@ -98,6 +101,8 @@ pub struct Hsm {
     public_keys: Mutex<HashMap<Vec<u8>, ParsedPublicKey>>,
     /// The threads a batch of signatures is spread over, one session each.
     workers: SigningWorkers,
+    /// Kept for logging in again after a token reset; never leaves this module.
+    user_pin: SecretString,
 }
 
 impl std::fmt::Debug for Hsm {
@@ -146,6 +151,7 @@ impl Hsm {
             handles: Mutex::new(HashMap::new()),
             public_keys: Mutex::new(HashMap::new()),
             workers: SigningWorkers::start(1)?,
+            user_pin: SecretString::from(pins.user.expose_secret().to_owned()),
         })
     }
 
@@ -172,10 +178,38 @@ impl Hsm {
             None => self.ctx.open_rw_session(self.slot)?,
         };
         let result = op(&session);
-        if let Ok(mut idle) = self.idle.lock() {
+        // A session the error says is broken is closed (dropped), never
+        // handed out again.
+        let keep = result.as_ref().err().is_none_or(|e| Fault::of(e).keeps_session());
+        if keep && let Ok(mut idle) = self.idle.lock() {
             idle.push(session);
         }
         result
+    }
+
+    /// Does what `fault` asks before a second try.
+    fn remedy(&self, fault: Fault) -> Result<(), HsmError> {
+        match fault {
+            Fault::StaleHandle => {
+                if let Ok(mut handles) = self.handles.lock() {
+                    handles.clear();
+                }
+                Ok(())
+            }
+            Fault::LogIn => {
+                let session = self.ctx.open_rw_session(self.slot)?;
+                match session.login(UserType::User, Some(&self.user_pin)) {
+                    Ok(()) | Err(CkError::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => {}
+                    Err(e) => return Err(e.into()),
+                }
+                if let Ok(mut idle) = self.idle.lock() {
+                    idle.push(session);
+                }
+                Ok(())
+            }
+            // The broken session is already closed; the next call opens one.
+            Fault::Session | Fault::BadSignature | Fault::Call | Fault::Module => Ok(()),
+        }
     }
 
     /// Whether the token answers a session, logged in, that still finds
@@ -259,6 +293,18 @@ impl Hsm {
     /// A signature checked before it is returned; not counted in the
     /// metrics, which count what was released.
     fn sign_verified(&self, key_id: &[u8], digest: &[u8; 32]) -> Result<[u8; 64], HsmError> {
+        match self.sign_verified_once(key_id, digest) {
+            Err(e) if Fault::of(&e).worth_retrying() => {
+                let fault = Fault::of(&e);
+                tracing::warn!(key = %String::from_utf8_lossy(key_id), ?fault, error = %e, "HSM signature failed; trying once more");
+                self.remedy(fault)?;
+                self.sign_verified_once(key_id, digest)
+            }
+            other => other,
+        }
+    }
+
+    fn sign_verified_once(&self, key_id: &[u8], digest: &[u8; 32]) -> Result<[u8; 64], HsmError> {
         let key = self
             .find_private_key(key_id)?
             .ok_or_else(|| HsmError::KeyNotFound(String::from_utf8_lossy(key_id).into_owned()))?;
