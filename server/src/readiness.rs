@@ -29,17 +29,16 @@ pub async fn check(app: &App, client: IpAddr) -> Result<Readiness> {
 }
 
 async fn parts(app: &App) -> Readiness {
-    let database = within("database", app.store.answers()).await;
+    let database = within("database", async { app.store.answers().await.map(|()| Check::Ok) }).await;
     let migrations = if database == Check::Ok {
-        match tokio::time::timeout(PART_TIMEOUT, app.store.migrations_current()).await {
-            Ok(Ok(true)) => Check::Ok,
-            Ok(Ok(false)) => {
+        within("migrations", async {
+            let current = app.store.migrations_current().await?;
+            if !current {
                 tracing::warn!("not ready: the database lacks a migration of this build");
-                Check::Behind
             }
-            Ok(Err(e)) => failed("migrations", &e),
-            Err(_) => timed_out("migrations"),
-        }
+            Ok(if current { Check::Ok } else { Check::Behind })
+        })
+        .await
     } else {
         Check::NotChecked
     };
@@ -47,27 +46,24 @@ async fn parts(app: &App) -> Readiness {
     let hsm = within("hsm", async move {
         tokio::task::spawn_blocking(move || hsm.answers())
             .await
-            .map_err(|e| Error::Internal(format!("HSM check: {e}")))?
-            .map_err(Error::from)
+            .map_err(|e| Error::Internal(format!("HSM check: {e}")))??;
+        Ok(Check::Ok)
     })
     .await;
     Readiness::of(database, migrations, hsm)
 }
 
-async fn within(part: &str, answer: impl Future<Output = Result<()>>) -> Check {
+/// What `answer` says of its part, or `Failed` / `TimedOut`.
+async fn within(part: &str, answer: impl Future<Output = Result<Check>>) -> Check {
     match tokio::time::timeout(PART_TIMEOUT, answer).await {
-        Ok(Ok(())) => Check::Ok,
-        Ok(Err(e)) => failed(part, &e),
-        Err(_) => timed_out(part),
+        Ok(Ok(check)) => check,
+        Ok(Err(e)) => {
+            tracing::warn!(part, error = ?e, "not ready");
+            Check::Failed
+        }
+        Err(_) => {
+            tracing::warn!(part, timeout_ms = PART_TIMEOUT.as_millis() as u64, "not ready: no answer in time");
+            Check::TimedOut
+        }
     }
-}
-
-fn failed(part: &str, error: &dyn std::fmt::Debug) -> Check {
-    tracing::warn!(part, error = ?error, "not ready");
-    Check::Failed
-}
-
-fn timed_out(part: &str) -> Check {
-    tracing::warn!(part, timeout_ms = PART_TIMEOUT.as_millis() as u64, "not ready: no answer in time");
-    Check::TimedOut
 }

@@ -616,10 +616,9 @@ const PARALLEL_FROM: usize = 16;
 pub type Signed = Vec<(usize, Result<[u8; 64], Error>)>;
 
 /// Signs every permit on the HSM's signing threads, not on an async
-/// worker, and
-/// hands the signatures back in two parts per signing thread, the first
-/// `early_share` of its permits and then the rest: the caller stores the
-/// first part while the HSM signs the rest (a CSC `signHash` of many
+/// worker, and hands the signatures back in two parts per signing thread,
+/// the first `early_share` of its permits and then the rest: the caller
+/// stores the first part while the HSM signs the rest (a CSC `signHash` of many
 /// hashes). Parts, not single signatures: each one wakes the caller, and
 /// on a busy machine a wake-up per signature costs more than it saves. A
 /// batch uses as many HSM sessions in parallel as the operator set. A

@@ -221,9 +221,7 @@ impl Hsm {
             if state != cryptoki::session::SessionState::RwUser {
                 return Err(HsmError::Setup(format!("session not logged in ({state:?})")));
             }
-            let found =
-                s.find_objects(&[Attribute::Class(ObjectClass::PRIVATE_KEY), Attribute::Id(CHANNEL_KEY_ID.to_vec())])?;
-            if found.is_empty() {
+            if objects(s, ObjectClass::PRIVATE_KEY, CHANNEL_KEY_ID)?.is_empty() {
                 return Err(HsmError::KeyNotFound(String::from_utf8_lossy(CHANNEL_KEY_ID).into_owned()));
             }
             Ok(())
@@ -294,13 +292,16 @@ impl Hsm {
     /// metrics, which count what was released.
     fn sign_verified(&self, key_id: &[u8], digest: &[u8; 32]) -> Result<[u8; 64], HsmError> {
         match self.sign_verified_once(key_id, digest) {
-            Err(e) if Fault::of(&e).worth_retrying() => {
+            Err(e) => {
                 let fault = Fault::of(&e);
+                if !fault.worth_retrying() {
+                    return Err(e);
+                }
                 tracing::warn!(key = %String::from_utf8_lossy(key_id), ?fault, error = %e, "HSM signature failed; trying once more");
                 self.remedy(fault)?;
                 self.sign_verified_once(key_id, digest)
             }
-            other => other,
+            signed => signed,
         }
     }
 
@@ -352,9 +353,7 @@ impl Hsm {
         for id in [CA_KEY_ID, CHANNEL_KEY_ID, TSA_KEY_ID] {
             let name = || String::from_utf8_lossy(id).into_owned();
             for class in [ObjectClass::PRIVATE_KEY, ObjectClass::PUBLIC_KEY] {
-                let found =
-                    self.with_session(|s| Ok(s.find_objects(&[Attribute::Class(class), Attribute::Id(id.to_vec())])?))?;
-                match found.len() {
+                match self.with_session(|s| objects(s, class, id))?.len() {
                     1 => {}
                     0 => return Err(HsmError::KeyNotFound(name())),
                     _ => return Err(HsmError::KeyIntegrity(name(), "more than one object of a class under this id")),
@@ -375,9 +374,7 @@ impl Hsm {
         if let Some(h) = self.handles.lock().ok().and_then(|m| m.get(id).copied()) {
             return Ok(Some(h));
         }
-        let found = self.with_session(|s| {
-            Ok(s.find_objects(&[Attribute::Class(ObjectClass::PRIVATE_KEY), Attribute::Id(id.to_vec())])?)
-        })?;
+        let found = self.with_session(|s| objects(s, ObjectClass::PRIVATE_KEY, id))?;
         let handle = found.first().copied();
         if let (Some(h), Ok(mut map)) = (handle, self.handles.lock()) {
             map.insert(id.to_vec(), h);
@@ -420,14 +417,19 @@ impl Hsm {
 
     fn public_point(&self, id: &[u8]) -> Result<Vec<u8>, HsmError> {
         self.with_session(|s| {
-            let found = s.find_objects(&[Attribute::Class(ObjectClass::PUBLIC_KEY), Attribute::Id(id.to_vec())])?;
-            let handle = found
+            let handle = objects(s, ObjectClass::PUBLIC_KEY, id)?
                 .first()
                 .copied()
                 .ok_or_else(|| HsmError::KeyNotFound(String::from_utf8_lossy(id).into_owned()))?;
             ec_point(s, handle)
         })
     }
+}
+
+/// Every object of `class` under CKA_ID `id`, looked up in the token (not
+/// in the handle cache).
+fn objects(session: &Session, class: ObjectClass, id: &[u8]) -> Result<Vec<ObjectHandle>, HsmError> {
+    Ok(session.find_objects(&[Attribute::Class(class), Attribute::Id(id.to_vec())])?)
 }
 
 fn user_key_id(credential_id: &str) -> Vec<u8> {
