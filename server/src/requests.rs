@@ -2,6 +2,7 @@
 //! channels to the SAM. Handlers call exactly one function of this module.
 
 use crate::app::App;
+use crate::channel_token::Earlier;
 use crate::entropy::{random_bytes, random_id};
 use crate::error::{Error, Result};
 use crate::pdf;
@@ -245,7 +246,7 @@ pub async fn create(
     }
     metrics::counter!("wysiwys_requests_created_total").increment(1);
     for device_id in app.hub.connected_devices(&user.id) {
-        push(app, &row, &device_id).await?;
+        push(app, &row, &device_id, Earlier::Impossible).await?;
     }
     Ok(row)
 }
@@ -346,6 +347,7 @@ pub async fn expire_due(app: &App) -> Result<u64> {
     // Ended OAuth grants and tokens are kept a day (for an operator's
     // questions), then forgotten; the consent stays in the audit trail.
     app.store.purge_csc_oauth(now - 24 * 3600 * 1000).await?;
+    app.store.purge_signed_pushes(now).await?;
     if closed > 0 {
         metrics::counter!("wysiwys_requests_finished_total", "outcome" => ErrorCode::ChallengeExpired.as_str())
             .increment(closed);
@@ -355,7 +357,7 @@ pub async fn expire_due(app: &App) -> Result<u64> {
 }
 
 /// Signs the push for one device with the channel key and sends it.
-pub async fn push(app: &App, row: &RequestRow, device_id: &str) -> Result<()> {
+pub async fn push(app: &App, row: &RequestRow, device_id: &str, earlier: Earlier) -> Result<()> {
     let summary: Summary =
         serde_json::from_str(&row.summary_json).map_err(|e| Error::Internal(format!("stored summary: {e}")))?;
     let claims = ChallengeClaims {
@@ -374,7 +376,7 @@ pub async fn push(app: &App, row: &RequestRow, device_id: &str) -> Result<()> {
         exp: row.expires_at.div_euclid(1000),
     };
     let push = PushFor { kind: PushKind::SignRequest, subject_id: &row.id, device_id };
-    let token = crate::channel_token::signed_once(app, push, CHALLENGE_TYP, &claims, row.expires_at).await?;
+    let token = crate::channel_token::signed_once(app, push, earlier, CHALLENGE_TYP, &claims, row.expires_at).await?;
     app.hub.send(device_id, &ServerMessage::SignRequest { token });
     Ok(())
 }
@@ -382,7 +384,7 @@ pub async fn push(app: &App, row: &RequestRow, device_id: &str) -> Result<()> {
 /// Everything waiting for this device, for a socket that just authenticated.
 pub async fn push_pending(app: &App, device: &DeviceRow) -> Result<()> {
     for row in app.store.requests_awaiting_device(&device.user_id, app.clock.now_ms()).await? {
-        push(app, &row, &device.id).await?;
+        push(app, &row, &device.id, Earlier::Possible).await?;
     }
     Ok(())
 }

@@ -10,6 +10,7 @@ use super::evidence::Evidence;
 use super::key_thumbprint;
 use super::notices;
 use crate::app::App;
+use crate::channel_token::Earlier;
 use crate::error::{Error, Result};
 use crate::store::{DeviceRow, PairingDecision, PushFor, PushKind};
 use subtle::ConstantTimeEq;
@@ -41,7 +42,9 @@ async fn push(app: &App, pending: &DeviceRow, approver_id: &str) -> Result<()> {
     if let Some(claims) = request_claims(app, pending, approver_id)? {
         let push = PushFor { kind: PushKind::PairingRequest, subject_id: &pending.id, device_id: approver_id };
         let expires_at = claims.exp.saturating_mul(1000);
-        let token = crate::channel_token::signed_once(app, push, PAIRING_REQUEST_TYP, &claims, expires_at).await?;
+        let token =
+            crate::channel_token::signed_once(app, push, Earlier::Possible, PAIRING_REQUEST_TYP, &claims, expires_at)
+                .await?;
         app.hub.send(approver_id, &ServerMessage::PairingRequest { token });
     }
     Ok(())

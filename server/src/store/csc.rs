@@ -19,7 +19,7 @@ impl Store {
         .bind(rp_id)
         .bind(user_id)
         .bind(now)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -59,7 +59,7 @@ impl Store {
         )
         .bind(id)
         .bind(now)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(r.rows_affected() == 1)
     }
@@ -137,10 +137,8 @@ impl Store {
     /// Stores the signatures of claimed hashes while the HSM still signs
     /// the others of the same call.
     pub async fn record_hash_signatures(&self, request_id: &str, signatures: &[(i64, Vec<u8>)]) -> Result<()> {
-        // One statement is atomic on its own: no transaction around it,
-        // but a writer's turn all the same.
-        let _turn = self.writers.turn().await;
-        let mut conn = self.pool.acquire().await?;
+        // One statement is atomic on its own: no transaction around it.
+        let mut conn = self.writer.acquire().await?;
         record_signatures(&mut conn, request_id, signatures).await
     }
 

@@ -22,11 +22,10 @@ pub use pushes::{PushFor, PushKind};
 pub use relying_parties::Idempotency;
 pub use rows::*;
 pub(crate) use writer::WriteTx;
-use writer::WriterQueue;
 
 use crate::error::{Error, Result};
 use sqlx::any::{AnyPoolOptions, AnyQueryResult};
-use sqlx::{AnyPool, Executor};
+use sqlx::{AnyConnection, AnyPool, Executor};
 use std::path::Path;
 use std::time::Duration;
 use wysiwys_proto::ErrorCode;
@@ -42,9 +41,13 @@ pub enum Backend {
 
 #[derive(Debug, Clone)]
 pub struct Store {
+    /// Reads. On SQLite these connections are read-only.
     pool: AnyPool,
+    /// Writes and write transactions: on SQLite a pool of one connection,
+    /// so this process's writers queue in order instead of polling SQLite's
+    /// lock; on PostgreSQL the same pool as reads (row locks suffice).
+    writer: AnyPool,
     backend: Backend,
-    writers: WriterQueue,
 }
 
 /// The state a request is failed from.
@@ -75,9 +78,32 @@ pub enum AdmitOutcome {
     RequestNotPending,
 }
 
-fn sqlite_pool(connections: u32) -> AnyPoolOptions {
-    AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10)).max_connections(connections).after_connect(
-        |conn, _| {
+/// Connections that read SQLite beside its one writer. Each keeps its own
+/// page cache, which every commit of the writer invalidates: more readers
+/// than cores re-read the same pages for nothing.
+const SQLITE_READERS: u32 = 4;
+
+/// Who a SQLite pool's connections are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SqliteRole {
+    /// The one connection that writes (SQLite has one writer at a time).
+    Writer,
+    /// Read-only connections: a write that strays onto one fails loudly.
+    Reader,
+}
+
+fn sqlite_pool(role: SqliteRole) -> AnyPoolOptions {
+    let connections = match role {
+        SqliteRole::Writer => 1,
+        SqliteRole::Reader => SQLITE_READERS,
+    };
+    AnyPoolOptions::new()
+        .acquire_timeout(Duration::from_secs(10))
+        .max_connections(connections)
+        // The connection is a thread of this process: a ping before each
+        // statement would double the hand-offs to it for nothing.
+        .test_before_acquire(false)
+        .after_connect(move |conn, _| {
             Box::pin(async move {
                 // WAL lets readers run beside the writer; the busy timeout covers
                 // writers in other processes (the admin command).
@@ -85,10 +111,12 @@ fn sqlite_pool(connections: u32) -> AnyPoolOptions {
                 conn.execute("PRAGMA synchronous = NORMAL").await?;
                 conn.execute("PRAGMA busy_timeout = 10000").await?;
                 conn.execute("PRAGMA foreign_keys = ON").await?;
+                if role == SqliteRole::Reader {
+                    conn.execute("PRAGMA query_only = ON").await?;
+                }
                 Ok(())
             })
-        },
-    )
+        })
 }
 
 impl Store {
@@ -112,11 +140,11 @@ impl Store {
                 (format!("sqlite://{}?mode=rwc", path.display()), Backend::Sqlite)
             }
         };
-        let pool = match backend {
+        let (pool, writer) = match backend {
             Backend::Sqlite => {
-                let pool = sqlite_pool(8).connect(&url).await?;
-                SQLITE_MIGRATIONS.run(&pool).await?;
-                pool
+                let writer = sqlite_pool(SqliteRole::Writer).connect(&url).await?;
+                SQLITE_MIGRATIONS.run(&writer).await?;
+                (sqlite_pool(SqliteRole::Reader).connect(&url).await?, writer)
             }
             Backend::Postgres => {
                 let pool = AnyPoolOptions::new()
@@ -125,14 +153,10 @@ impl Store {
                     .connect(&url)
                     .await?;
                 POSTGRES_MIGRATIONS.run(&pool).await?;
-                pool
+                (pool.clone(), pool)
             }
         };
-        let writers = match backend {
-            Backend::Sqlite => WriterQueue::for_sqlite(),
-            Backend::Postgres => WriterQueue::default(),
-        };
-        let store = Store { pool, backend, writers };
+        let store = Store { pool, writer, backend };
         store.fill_name_skeletons(wysiwys_proto::display::confusable_skeleton).await?;
         Ok(store)
     }
@@ -163,12 +187,11 @@ impl Store {
     /// with a writer of another process (the admin command); IMMEDIATE takes
     /// the write lock up front.
     pub(crate) async fn begin_write(&self) -> Result<WriteTx> {
-        let turn = self.writers.turn().await;
         let tx = match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.pool.begin().await?,
+            Backend::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.writer.begin().await?,
         };
-        Ok(WriteTx::new(tx, turn))
+        Ok(WriteTx::new(tx))
     }
 
     // ---- users -------------------------------------------------------------
@@ -188,7 +211,7 @@ impl Store {
         .bind(u.created_at)
         .bind(u.totp_enabled_at)
         .bind(&u.external_id)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         if result.rows_affected() == 0 {
             return Err(Error::refused(ErrorCode::BadRequest, format!("user {:?} exists already", u.username)));
@@ -225,7 +248,7 @@ impl Store {
         .bind(max_failures)
         .bind(now.saturating_add(lock_ms))
         .bind(now)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -234,7 +257,7 @@ impl Store {
     pub async fn record_login_success(&self, user_id: &str) -> Result<()> {
         sqlx::query("UPDATE users SET failed_logins = 0, locked_until = 0, signing_locked_at = NULL WHERE id = $1")
             .bind(user_id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
@@ -244,7 +267,7 @@ impl Store {
         let r = sqlx::query("UPDATE users SET totp_last_step = $2 WHERE id = $1 AND totp_last_step < $2")
             .bind(user_id)
             .bind(step)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(r.rows_affected() == 1)
     }
@@ -254,7 +277,7 @@ impl Store {
         sqlx::query("UPDATE users SET totp_enabled_at = $2 WHERE id = $1 AND totp_enabled_at IS NULL")
             .bind(user_id)
             .bind(now)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
@@ -305,7 +328,7 @@ impl Store {
         .bind(s.expires_at)
         .bind(&s.stage)
         .bind(s.elevated_until)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -341,7 +364,7 @@ impl Store {
         sqlx::query("UPDATE sessions SET elevated_until = $2 WHERE token_hash = $1")
             .bind(token_hash)
             .bind(until)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
@@ -355,13 +378,13 @@ impl Store {
         )
         .bind(token_hash)
         .bind(now)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(done.rows_affected() == 1)
     }
 
     pub async fn delete_session(&self, token_hash: &[u8]) -> Result<()> {
-        sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(&self.pool).await?;
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(&self.writer).await?;
         Ok(())
     }
 
@@ -376,6 +399,11 @@ impl Store {
         idempotency: Option<Idempotency<'_>>,
         members: Members<'_>,
     ) -> Result<bool> {
+        // A lone request is one statement, atomic on its own.
+        if idempotency.is_none() && matches!(members, Members::None) {
+            insert_request_row(&mut *self.writer.acquire().await?, r).await?;
+            return Ok(true);
+        }
         let mut tx = self.begin_write().await?;
         if let Some(key) = idempotency {
             let claimed = sqlx::query(
@@ -393,31 +421,7 @@ impl Store {
                 return Ok(false);
             }
         }
-        sqlx::query(
-            "INSERT INTO sign_requests (id, user_id, credential_id, requester, media_type, title, document, doc_hash,
-                summary_json, summary_hash, challenge, created_at, expires_at, state, rp_id, rp_reference,
-                level_requested, visible_signature)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'pending', $14, $15, $16, $17)",
-        )
-        .bind(&r.id)
-        .bind(&r.user_id)
-        .bind(&r.credential_id)
-        .bind(&r.requester)
-        .bind(&r.media_type)
-        .bind(&r.title)
-        .bind(&r.document)
-        .bind(&r.doc_hash)
-        .bind(&r.summary_json)
-        .bind(&r.summary_hash)
-        .bind(&r.challenge)
-        .bind(r.created_at)
-        .bind(r.expires_at)
-        .bind(&r.rp_id)
-        .bind(&r.rp_reference)
-        .bind(&r.level_requested)
-        .bind(&r.visible_signature)
-        .execute(&mut *tx)
-        .await?;
+        insert_request_row(&mut tx, r).await?;
         let (batch, hashes) = match members {
             Members::None => (&[][..], &[][..]),
             Members::Batch(batch) => (batch, &[][..]),
@@ -491,7 +495,7 @@ impl Store {
         )
         .bind(id)
         .bind(now)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.writer)
         .await?)
     }
 
@@ -571,7 +575,7 @@ impl Store {
             FailFrom::Pending => "pending",
             FailFrom::Signing => "signing",
         })
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(r.rows_affected() == 1)
     }
@@ -585,7 +589,7 @@ impl Store {
         )
         .bind(id)
         .bind(now)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(r.rows_affected() == 1)
     }
@@ -600,6 +604,10 @@ impl Store {
         level: &str,
         now: i64,
     ) -> Result<Option<RequestRow>> {
+        // A lone document is one statement, atomic on its own.
+        if batch_signatures.is_empty() {
+            return release_signature(&mut *self.writer.acquire().await?, id, signature, level, now).await;
+        }
         let mut tx = self.begin_write().await?;
         for (position, member) in batch_signatures.iter().enumerate() {
             sqlx::query("UPDATE batch_documents SET signature = $3 WHERE request_id = $1 AND position = $2")
@@ -609,16 +617,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
-        let row: Option<RequestRow> = sqlx::query_as(
-            "UPDATE sign_requests SET state = 'signed', signature = $2, signed_at = $3, signature_level = $4
-             WHERE id = $1 AND state = 'signing' AND signature IS NULL RETURNING *",
-        )
-        .bind(id)
-        .bind(signature)
-        .bind(now)
-        .bind(level)
-        .fetch_optional(&mut *tx)
-        .await?;
+        let row = release_signature(&mut tx, id, signature, level, now).await?;
         if row.is_some() {
             tx.commit().await?;
         }
@@ -635,7 +634,7 @@ impl Store {
         )
         .bind(started_before)
         .bind(now)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(r.rows_affected())
     }
@@ -651,7 +650,7 @@ impl Store {
         )
         .bind(expired_before)
         .bind(now)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(r.rows_affected())
     }
@@ -678,7 +677,7 @@ impl Store {
         sqlx::query("INSERT INTO pki (name, der) VALUES ($1, $2) ON CONFLICT DO NOTHING")
             .bind(name)
             .bind(der)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         self.pki_object(name).await?.ok_or_else(|| Error::Internal(format!("PKI object {name} missing after insert")))
     }
@@ -689,7 +688,7 @@ impl Store {
         sqlx::query("INSERT INTO pki (name, der) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET der = $2")
             .bind(name)
             .bind(der)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
@@ -708,7 +707,7 @@ impl Store {
         .bind(e.device_id)
         .bind(e.code.map(|c| c.as_str()))
         .bind(e.detail)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -718,6 +717,56 @@ impl Store {
 /// formatted into SQL, so dynamic statements built with it are safe).
 fn placeholders(first: usize, count: usize) -> String {
     (first..first + count).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
+}
+
+/// The INSERT of a new request (its audit entry is written by a trigger).
+async fn insert_request_row(conn: &mut AnyConnection, r: &RequestRow) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO sign_requests (id, user_id, credential_id, requester, media_type, title, document, doc_hash,
+                summary_json, summary_hash, challenge, created_at, expires_at, state, rp_id, rp_reference,
+                level_requested, visible_signature)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'pending', $14, $15, $16, $17)",
+    )
+    .bind(&r.id)
+    .bind(&r.user_id)
+    .bind(&r.credential_id)
+    .bind(&r.requester)
+    .bind(&r.media_type)
+    .bind(&r.title)
+    .bind(&r.document)
+    .bind(&r.doc_hash)
+    .bind(&r.summary_json)
+    .bind(&r.summary_hash)
+    .bind(&r.challenge)
+    .bind(r.created_at)
+    .bind(r.expires_at)
+    .bind(&r.rp_id)
+    .bind(&r.rp_reference)
+    .bind(&r.level_requested)
+    .bind(&r.visible_signature)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// `signing` → `signed` with the signature, if the request is still signing.
+async fn release_signature(
+    conn: &mut AnyConnection,
+    id: &str,
+    signature: &[u8],
+    level: &str,
+    now: i64,
+) -> Result<Option<RequestRow>> {
+    Ok(sqlx::query_as(
+        "UPDATE sign_requests SET state = 'signed', signature = $2, signed_at = $3, signature_level = $4
+         WHERE id = $1 AND state = 'signing' AND signature IS NULL RETURNING *",
+    )
+    .bind(id)
+    .bind(signature)
+    .bind(now)
+    .bind(level)
+    .fetch_optional(&mut *conn)
+    .await?)
 }
 
 #[cfg(test)]

@@ -45,20 +45,35 @@ impl Store {
 
     /// Keeps `token` for this push and returns the token kept: another node
     /// may have signed the same push a moment earlier, and then every node
-    /// sends that one. Expired pushes are dropped on the way.
+    /// sends that one. A kept push that has expired is replaced. One
+    /// statement unless another token is kept (then one read more).
     pub async fn keep_signed_push(&self, push: PushFor<'_>, token: &str, expires_at: i64, now: i64) -> Result<String> {
-        sqlx::query("DELETE FROM signed_pushes WHERE expires_at <= $1").bind(now).execute(&self.pool).await?;
-        sqlx::query(
+        let kept: Option<String> = sqlx::query_scalar(
             "INSERT INTO signed_pushes (kind, subject_id, device_id, token, expires_at)
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (kind, subject_id, device_id)
+             DO UPDATE SET token = excluded.token, expires_at = excluded.expires_at
+             WHERE signed_pushes.expires_at <= $6
+             RETURNING token",
         )
         .bind(push.kind.as_str())
         .bind(push.subject_id)
         .bind(push.device_id)
         .bind(token)
         .bind(expires_at)
-        .execute(&self.pool)
+        .bind(now)
+        .fetch_optional(&self.writer)
         .await?;
-        Ok(self.signed_push(push, now).await?.unwrap_or_else(|| token.to_owned()))
+        match kept {
+            Some(kept) => Ok(kept),
+            None => Ok(self.signed_push(push, now).await?.unwrap_or_else(|| token.to_owned())),
+        }
+    }
+
+    /// Forgets pushes that expired (the periodic sweep).
+    pub async fn purge_signed_pushes(&self, now: i64) -> Result<u64> {
+        let purged =
+            sqlx::query("DELETE FROM signed_pushes WHERE expires_at <= $1").bind(now).execute(&self.writer).await?;
+        Ok(purged.rows_affected())
     }
 }

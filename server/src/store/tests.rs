@@ -222,8 +222,11 @@ async fn signed_pushes(store: &Store) {
     assert_eq!(store.signed_push(pairing, 12).await.unwrap(), None, "kinds are kept apart");
     assert_eq!(store.signed_push(other_device, 12).await.unwrap(), None, "devices are kept apart");
     assert_eq!(store.signed_push(push, 100).await.unwrap(), None, "an expired push is signed afresh");
-    // Keeping the next one drops the expired.
+    assert_eq!(store.keep_signed_push(push, "renewed", 200, 100).await.unwrap(), "renewed", "and replaced");
     assert_eq!(store.keep_signed_push(other_device, "d2's", 300, 150).await.unwrap(), "d2's");
+    // The sweep forgets what expired and nothing else.
+    assert_eq!(store.purge_signed_pushes(200).await.unwrap(), 1);
+    assert_eq!(store.signed_push(other_device, 200).await.unwrap().as_deref(), Some("d2's"));
     let kept: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM signed_pushes").fetch_one(&store.pool).await.unwrap();
     assert_eq!(kept, 1);
 }
@@ -369,4 +372,28 @@ async fn postgres() {
     exercise(store).await;
     let mut conn = sqlx::AnyConnection::connect(&admin).await.unwrap();
     sqlx::query(sqlx::AssertSqlSafe(drop_statement)).execute(&mut conn).await.unwrap();
+}
+
+/// SQLite: this process writes through one connection, so a second writer
+/// waits for the first in order instead of polling SQLite's lock, and the
+/// reading connections cannot write at all (a write sent to one by mistake
+/// fails here and in every end-to-end test, instead of meeting the lock).
+#[tokio::test]
+async fn sqlite_writes_go_through_one_connection_and_readers_cannot_write() {
+    use futures_util::FutureExt;
+    let (store, _dir) = sqlite_store().await;
+    let stray = sqlx::query("INSERT INTO pki (name, der) VALUES ('x', X'00')").execute(&store.pool).await;
+    assert!(stray.unwrap_err().to_string().contains("readonly"), "a reader refuses to write");
+
+    assert_eq!(store.writer.options().get_max_connections(), 1);
+    let first = store.begin_write().await.unwrap();
+    let mut second = Box::pin(store.begin_write());
+    assert!((&mut second).now_or_never().is_none(), "a second writer waits for the first");
+    let lone = Box::pin(store.set_pki_object("name", b"der"));
+    assert!(lone.now_or_never().is_none(), "and so does a single statement");
+    first.rollback().await.unwrap();
+    let second = second.await.unwrap();
+    second.commit().await.unwrap();
+    store.set_pki_object("name", b"der").await.unwrap();
+    assert!(store.pki_object("name").await.unwrap().is_some(), "the writer's write is read back by a reader");
 }
