@@ -21,7 +21,7 @@ impl Store {
         .bind(c.not_before)
         .bind(c.not_after)
         .bind(c.created_at)
-        .execute(&self.writer)
+        .execute(&mut *self.writer.conn().await?)
         .await?;
         Ok(())
     }

@@ -19,7 +19,7 @@ impl Store {
         .bind(rp_id)
         .bind(user_id)
         .bind(now)
-        .execute(&self.writer)
+        .execute(&mut *self.writer.conn().await?)
         .await?;
         Ok(())
     }
@@ -59,7 +59,7 @@ impl Store {
         )
         .bind(id)
         .bind(now)
-        .execute(&self.writer)
+        .execute(&mut *self.writer.conn().await?)
         .await?;
         Ok(r.rows_affected() == 1)
     }
@@ -138,7 +138,7 @@ impl Store {
     /// the others of the same call.
     pub async fn record_hash_signatures(&self, request_id: &str, signatures: &[(i64, Vec<u8>)]) -> Result<()> {
         // One statement is atomic on its own: no transaction around it.
-        let mut conn = self.writer.acquire().await?;
+        let mut conn = self.writer.conn().await?;
         record_signatures(&mut conn, request_id, signatures).await
     }
 

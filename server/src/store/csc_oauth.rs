@@ -29,7 +29,7 @@ impl Store {
         .bind(&grant.details)
         .bind(grant.created_at)
         .bind(grant.expires_at)
-        .execute(&self.writer)
+        .execute(&mut *self.writer.conn().await?)
         .await?;
         Ok(())
     }
@@ -53,7 +53,7 @@ impl Store {
         .bind(id)
         .bind(user_id)
         .bind(now)
-        .execute(&self.writer)
+        .execute(&mut *self.writer.conn().await?)
         .await?;
         Ok(r.rows_affected() == 1)
     }
@@ -66,7 +66,7 @@ impl Store {
         .bind(id)
         .bind(user_id)
         .bind(request_id)
-        .execute(&self.writer)
+        .execute(&mut *self.writer.conn().await?)
         .await?;
         Ok(r.rows_affected() == 1)
     }
@@ -76,7 +76,7 @@ impl Store {
         sqlx::query("UPDATE csc_oauth_grants SET expires_at = $2 WHERE id = $1 AND code_sha256 IS NULL")
             .bind(id)
             .bind(now)
-            .execute(&self.writer)
+            .execute(&mut *self.writer.conn().await?)
             .await?;
         Ok(())
     }
@@ -99,7 +99,7 @@ impl Store {
         .bind(code_sha256)
         .bind(expires_at)
         .bind(now)
-        .execute(&self.writer)
+        .execute(&mut *self.writer.conn().await?)
         .await?;
         Ok(r.rows_affected() == 1)
     }
@@ -114,7 +114,7 @@ impl Store {
         )
         .bind(code_sha256)
         .bind(now)
-        .fetch_optional(&self.writer)
+        .fetch_optional(&mut *self.writer.conn().await?)
         .await?)
     }
 
@@ -128,7 +128,7 @@ impl Store {
         .bind(&token.user_id)
         .bind(token.created_at)
         .bind(token.expires_at)
-        .execute(&self.writer)
+        .execute(&mut *self.writer.conn().await?)
         .await?;
         Ok(())
     }
@@ -147,11 +147,11 @@ impl Store {
             "DELETE FROM csc_oauth_grants WHERE expires_at <= $1 AND (code_expires_at IS NULL OR code_expires_at <= $1)",
         )
         .bind(before)
-        .execute(&self.writer)
+        .execute(&mut *self.writer.conn().await?)
         .await?;
         let tokens = sqlx::query("DELETE FROM csc_access_tokens WHERE expires_at <= $1")
             .bind(before)
-            .execute(&self.writer)
+            .execute(&mut *self.writer.conn().await?)
             .await?;
         Ok(grants.rows_affected() + tokens.rows_affected())
     }
@@ -160,7 +160,7 @@ impl Store {
     pub async fn revoke_csc_access_token(&self, token_sha256: &[u8]) -> Result<bool> {
         let r = sqlx::query("DELETE FROM csc_access_tokens WHERE token_sha256 = $1")
             .bind(token_sha256)
-            .execute(&self.writer)
+            .execute(&mut *self.writer.conn().await?)
             .await?;
         Ok(r.rows_affected() == 1)
     }

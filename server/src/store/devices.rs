@@ -89,7 +89,7 @@ impl Store {
             .bind(user_id)
             .bind(now)
             .bind(expires_at)
-            .execute(&self.writer)
+            .execute(&mut *self.writer.conn().await?)
             .await?;
         Ok(())
     }
@@ -128,7 +128,7 @@ impl Store {
         sqlx::query("UPDATE pairing_codes SET used_at = $2 WHERE code_hash = $1 AND used_at IS NULL")
             .bind(code_hash)
             .bind(now)
-            .execute(&self.writer)
+            .execute(&mut *self.writer.conn().await?)
             .await?;
         Ok(())
     }
@@ -290,7 +290,7 @@ impl Store {
         sqlx::query("UPDATE devices SET last_seen_at = $2 WHERE id = $1")
             .bind(id)
             .bind(now)
-            .execute(&self.writer)
+            .execute(&mut *self.writer.conn().await?)
             .await?;
         Ok(())
     }
@@ -301,7 +301,7 @@ impl Store {
             .bind(device_id)
             .bind(user_id)
             .bind(now)
-            .execute(&self.writer)
+            .execute(&mut *self.writer.conn().await?)
             .await?;
         Ok(r.rows_affected() == 1)
     }
@@ -373,7 +373,7 @@ impl Store {
         .bind(user_id)
         .bind(max_failures)
         .bind(now)
-        .execute(&self.writer)
+        .execute(&mut *self.writer.conn().await?)
         .await?;
         Ok(())
     }
@@ -416,7 +416,7 @@ impl Store {
         .bind(notice_id)
         .bind(device_id)
         .bind(now)
-        .execute(&self.writer)
+        .execute(&mut *self.writer.conn().await?)
         .await?;
         Ok(r.rows_affected() == 1)
     }

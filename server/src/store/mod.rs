@@ -22,10 +22,11 @@ pub use pushes::{PushFor, PushKind};
 pub use relying_parties::Idempotency;
 pub use rows::*;
 pub(crate) use writer::WriteTx;
+use writer::{OneConnection, Writer};
 
 use crate::error::{Error, Result};
 use sqlx::any::{AnyPoolOptions, AnyQueryResult};
-use sqlx::{AnyConnection, AnyPool, Executor};
+use sqlx::{AnyConnection, AnyPool, Connection, Executor};
 use std::path::Path;
 use std::time::Duration;
 use wysiwys_proto::ErrorCode;
@@ -43,10 +44,9 @@ pub enum Backend {
 pub struct Store {
     /// Reads. On SQLite these connections are read-only.
     pool: AnyPool,
-    /// Writes and write transactions: on SQLite a pool of one connection,
-    /// so this process's writers queue in order instead of polling SQLite's
-    /// lock; on PostgreSQL the same pool as reads (row locks suffice).
-    writer: AnyPool,
+    /// Writes and write transactions (`writer.rs`): on SQLite its one
+    /// writing connection, on PostgreSQL the same pool as reads.
+    writer: Writer,
     backend: Backend,
 }
 
@@ -92,31 +92,28 @@ enum SqliteRole {
     Reader,
 }
 
-fn sqlite_pool(role: SqliteRole) -> AnyPoolOptions {
-    let connections = match role {
-        SqliteRole::Writer => 1,
-        SqliteRole::Reader => SQLITE_READERS,
-    };
+/// What every SQLite connection of ours sets first.
+async fn sqlite_pragmas(conn: &mut AnyConnection, role: SqliteRole) -> std::result::Result<(), sqlx::Error> {
+    // WAL lets readers run beside the writer; the busy timeout covers
+    // writers in other processes (the admin command).
+    conn.execute("PRAGMA journal_mode = WAL").await?;
+    conn.execute("PRAGMA synchronous = NORMAL").await?;
+    conn.execute("PRAGMA busy_timeout = 10000").await?;
+    conn.execute("PRAGMA foreign_keys = ON").await?;
+    if role == SqliteRole::Reader {
+        conn.execute("PRAGMA query_only = ON").await?;
+    }
+    Ok(())
+}
+
+fn sqlite_readers() -> AnyPoolOptions {
     AnyPoolOptions::new()
         .acquire_timeout(Duration::from_secs(10))
-        .max_connections(connections)
+        .max_connections(SQLITE_READERS)
         // The connection is a thread of this process: a ping before each
         // statement would double the hand-offs to it for nothing.
         .test_before_acquire(false)
-        .after_connect(move |conn, _| {
-            Box::pin(async move {
-                // WAL lets readers run beside the writer; the busy timeout covers
-                // writers in other processes (the admin command).
-                conn.execute("PRAGMA journal_mode = WAL").await?;
-                conn.execute("PRAGMA synchronous = NORMAL").await?;
-                conn.execute("PRAGMA busy_timeout = 10000").await?;
-                conn.execute("PRAGMA foreign_keys = ON").await?;
-                if role == SqliteRole::Reader {
-                    conn.execute("PRAGMA query_only = ON").await?;
-                }
-                Ok(())
-            })
-        })
+        .after_connect(|conn, _| Box::pin(sqlite_pragmas(conn, SqliteRole::Reader)))
 }
 
 impl Store {
@@ -142,9 +139,10 @@ impl Store {
         };
         let (pool, writer) = match backend {
             Backend::Sqlite => {
-                let writer = sqlite_pool(SqliteRole::Writer).connect(&url).await?;
-                SQLITE_MIGRATIONS.run(&writer).await?;
-                (sqlite_pool(SqliteRole::Reader).connect(&url).await?, writer)
+                let mut writer = AnyConnection::connect(&url).await?;
+                sqlite_pragmas(&mut writer, SqliteRole::Writer).await?;
+                SQLITE_MIGRATIONS.run(&mut writer).await?;
+                (sqlite_readers().connect(&url).await?, Writer::Sqlite(OneConnection::new(writer)))
             }
             Backend::Postgres => {
                 let pool = AnyPoolOptions::new()
@@ -153,7 +151,7 @@ impl Store {
                     .connect(&url)
                     .await?;
                 POSTGRES_MIGRATIONS.run(&pool).await?;
-                (pool.clone(), pool)
+                (pool.clone(), Writer::Pool(pool))
             }
         };
         let store = Store { pool, writer, backend };
@@ -183,15 +181,9 @@ impl Store {
         Ok(known.iter().all(|m| applied.contains(&m.version)))
     }
 
-    /// A write transaction. SQLite's default deferred BEGIN can deadlock
-    /// with a writer of another process (the admin command); IMMEDIATE takes
-    /// the write lock up front.
+    /// A write transaction (see `Writer::begin`).
     pub(crate) async fn begin_write(&self) -> Result<WriteTx> {
-        let tx = match self.backend {
-            Backend::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.writer.begin().await?,
-        };
-        Ok(WriteTx::new(tx))
+        self.writer.begin().await
     }
 
     // ---- users -------------------------------------------------------------
@@ -211,7 +203,7 @@ impl Store {
         .bind(u.created_at)
         .bind(u.totp_enabled_at)
         .bind(&u.external_id)
-        .execute(&self.writer)
+        .execute(&mut *self.writer.conn().await?)
         .await?;
         if result.rows_affected() == 0 {
             return Err(Error::refused(ErrorCode::BadRequest, format!("user {:?} exists already", u.username)));
@@ -248,7 +240,7 @@ impl Store {
         .bind(max_failures)
         .bind(now.saturating_add(lock_ms))
         .bind(now)
-        .execute(&self.writer)
+        .execute(&mut *self.writer.conn().await?)
         .await?;
         Ok(())
     }
@@ -257,7 +249,7 @@ impl Store {
     pub async fn record_login_success(&self, user_id: &str) -> Result<()> {
         sqlx::query("UPDATE users SET failed_logins = 0, locked_until = 0, signing_locked_at = NULL WHERE id = $1")
             .bind(user_id)
-            .execute(&self.writer)
+            .execute(&mut *self.writer.conn().await?)
             .await?;
         Ok(())
     }
@@ -267,7 +259,7 @@ impl Store {
         let r = sqlx::query("UPDATE users SET totp_last_step = $2 WHERE id = $1 AND totp_last_step < $2")
             .bind(user_id)
             .bind(step)
-            .execute(&self.writer)
+            .execute(&mut *self.writer.conn().await?)
             .await?;
         Ok(r.rows_affected() == 1)
     }
@@ -277,7 +269,7 @@ impl Store {
         sqlx::query("UPDATE users SET totp_enabled_at = $2 WHERE id = $1 AND totp_enabled_at IS NULL")
             .bind(user_id)
             .bind(now)
-            .execute(&self.writer)
+            .execute(&mut *self.writer.conn().await?)
             .await?;
         Ok(())
     }
@@ -328,7 +320,7 @@ impl Store {
         .bind(s.expires_at)
         .bind(&s.stage)
         .bind(s.elevated_until)
-        .execute(&self.writer)
+        .execute(&mut *self.writer.conn().await?)
         .await?;
         Ok(())
     }
@@ -364,7 +356,7 @@ impl Store {
         sqlx::query("UPDATE sessions SET elevated_until = $2 WHERE token_hash = $1")
             .bind(token_hash)
             .bind(until)
-            .execute(&self.writer)
+            .execute(&mut *self.writer.conn().await?)
             .await?;
         Ok(())
     }
@@ -378,13 +370,16 @@ impl Store {
         )
         .bind(token_hash)
         .bind(now)
-        .execute(&self.writer)
+        .execute(&mut *self.writer.conn().await?)
         .await?;
         Ok(done.rows_affected() == 1)
     }
 
     pub async fn delete_session(&self, token_hash: &[u8]) -> Result<()> {
-        sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(&self.writer).await?;
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+            .bind(token_hash)
+            .execute(&mut *self.writer.conn().await?)
+            .await?;
         Ok(())
     }
 
@@ -401,7 +396,7 @@ impl Store {
     ) -> Result<bool> {
         // A lone request is one statement, atomic on its own.
         if idempotency.is_none() && matches!(members, Members::None) {
-            insert_request_row(&mut *self.writer.acquire().await?, r).await?;
+            insert_request_row(&mut *self.writer.conn().await?, r).await?;
             return Ok(true);
         }
         let mut tx = self.begin_write().await?;
@@ -495,7 +490,7 @@ impl Store {
         )
         .bind(id)
         .bind(now)
-        .fetch_optional(&self.writer)
+        .fetch_optional(&mut *self.writer.conn().await?)
         .await?)
     }
 
@@ -575,7 +570,7 @@ impl Store {
             FailFrom::Pending => "pending",
             FailFrom::Signing => "signing",
         })
-        .execute(&self.writer)
+        .execute(&mut *self.writer.conn().await?)
         .await?;
         Ok(r.rows_affected() == 1)
     }
@@ -589,7 +584,7 @@ impl Store {
         )
         .bind(id)
         .bind(now)
-        .execute(&self.writer)
+        .execute(&mut *self.writer.conn().await?)
         .await?;
         Ok(r.rows_affected() == 1)
     }
@@ -606,7 +601,7 @@ impl Store {
     ) -> Result<Option<RequestRow>> {
         // A lone document is one statement, atomic on its own.
         if batch_signatures.is_empty() {
-            return release_signature(&mut *self.writer.acquire().await?, id, signature, level, now).await;
+            return release_signature(&mut *self.writer.conn().await?, id, signature, level, now).await;
         }
         let mut tx = self.begin_write().await?;
         for (position, member) in batch_signatures.iter().enumerate() {
@@ -634,7 +629,7 @@ impl Store {
         )
         .bind(started_before)
         .bind(now)
-        .execute(&self.writer)
+        .execute(&mut *self.writer.conn().await?)
         .await?;
         Ok(r.rows_affected())
     }
@@ -650,7 +645,7 @@ impl Store {
         )
         .bind(expired_before)
         .bind(now)
-        .execute(&self.writer)
+        .execute(&mut *self.writer.conn().await?)
         .await?;
         Ok(r.rows_affected())
     }
@@ -677,7 +672,7 @@ impl Store {
         sqlx::query("INSERT INTO pki (name, der) VALUES ($1, $2) ON CONFLICT DO NOTHING")
             .bind(name)
             .bind(der)
-            .execute(&self.writer)
+            .execute(&mut *self.writer.conn().await?)
             .await?;
         self.pki_object(name).await?.ok_or_else(|| Error::Internal(format!("PKI object {name} missing after insert")))
     }
@@ -688,7 +683,7 @@ impl Store {
         sqlx::query("INSERT INTO pki (name, der) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET der = $2")
             .bind(name)
             .bind(der)
-            .execute(&self.writer)
+            .execute(&mut *self.writer.conn().await?)
             .await?;
         Ok(())
     }
@@ -707,7 +702,7 @@ impl Store {
         .bind(e.device_id)
         .bind(e.code.map(|c| c.as_str()))
         .bind(e.detail)
-        .execute(&self.writer)
+        .execute(&mut *self.writer.conn().await?)
         .await?;
         Ok(())
     }

@@ -62,7 +62,7 @@ impl Store {
         .bind(token)
         .bind(expires_at)
         .bind(now)
-        .fetch_optional(&self.writer)
+        .fetch_optional(&mut *self.writer.conn().await?)
         .await?;
         match kept {
             Some(kept) => Ok(kept),
@@ -72,8 +72,10 @@ impl Store {
 
     /// Forgets pushes that expired (the periodic sweep).
     pub async fn purge_signed_pushes(&self, now: i64) -> Result<u64> {
-        let purged =
-            sqlx::query("DELETE FROM signed_pushes WHERE expires_at <= $1").bind(now).execute(&self.writer).await?;
+        let purged = sqlx::query("DELETE FROM signed_pushes WHERE expires_at <= $1")
+            .bind(now)
+            .execute(&mut *self.writer.conn().await?)
+            .await?;
         Ok(purged.rows_affected())
     }
 }

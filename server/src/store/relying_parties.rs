@@ -30,7 +30,7 @@ impl Store {
         .bind(rp.created_at)
         .bind(&rp.oauth_redirect_uris)
         .bind(&rp.signature_level)
-        .execute(&self.writer)
+        .execute(&mut *self.writer.conn().await?)
         .await?;
         Ok(r.rows_affected() == 1)
     }
@@ -51,7 +51,7 @@ impl Store {
             )
             .bind(skeleton(&name))
             .bind(&id)
-            .execute(&self.writer)
+            .execute(&mut *self.writer.conn().await?)
             .await?;
             if filled.rows_affected() == 0 {
                 tracing::warn!(rp = %id, name, "relying party's name looks like an older one's; rename or remove it");
@@ -108,7 +108,7 @@ impl Store {
         .bind(id)
         .bind(seen_next_attempt_at)
         .bind(lease_until)
-        .execute(&self.writer)
+        .execute(&mut *self.writer.conn().await?)
         .await?;
         Ok(r.rows_affected() == 1)
     }
@@ -119,7 +119,7 @@ impl Store {
         )
         .bind(id)
         .bind(now)
-        .execute(&self.writer)
+        .execute(&mut *self.writer.conn().await?)
         .await?;
         Ok(())
     }
@@ -131,7 +131,7 @@ impl Store {
         .bind(id)
         .bind(next_attempt_at)
         .bind(error)
-        .execute(&self.writer)
+        .execute(&mut *self.writer.conn().await?)
         .await?;
         Ok(())
     }
