@@ -66,7 +66,7 @@ impl Writer {
                 let mut conn = self.conn().await?;
                 conn.execute("BEGIN IMMEDIATE").await?;
                 one.left_open.store(true, Ordering::Release);
-                Ok(WriteTx::Sqlite { conn, writer: one.clone() })
+                Ok(WriteTx::Sqlite { conn, writer: RollbackIfLeftOpen(one.clone()) })
             }
         }
     }
@@ -101,7 +101,29 @@ impl DerefMut for WriteConn {
 /// A write transaction, rolled back if dropped before it commits.
 pub(crate) enum WriteTx {
     Pooled(sqlx::Transaction<'static, Any>),
-    Sqlite { conn: WriteConn, writer: OneConnection },
+    // `conn` is declared first: it is handed back before the rollback below
+    // asks for it.
+    Sqlite { conn: WriteConn, writer: RollbackIfLeftOpen },
+}
+
+/// Rolls a dropped transaction back right away (on a task of its own), so
+/// that SQLite's write lock does not wait for this process's next writer
+/// while another process (the admin command) waits for it.
+pub(crate) struct RollbackIfLeftOpen(OneConnection);
+
+impl Drop for RollbackIfLeftOpen {
+    fn drop(&mut self) {
+        if self.0.left_open.load(Ordering::Acquire)
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            let writer = Writer::Sqlite(self.0.clone());
+            runtime.spawn(async move {
+                if let Err(e) = writer.conn().await {
+                    tracing::error!(error = ?e, "rolling back a dropped SQLite transaction failed");
+                }
+            });
+        }
+    }
 }
 
 impl WriteTx {
@@ -109,7 +131,7 @@ impl WriteTx {
         self.end("COMMIT").await
     }
 
-    /// Rolls back now (a dropped transaction is rolled back by the next writer).
+    /// Rolls back now (a dropped one is rolled back on a task of its own).
     pub(crate) async fn rollback(self) -> Result<()> {
         self.end("ROLLBACK").await
     }
@@ -121,7 +143,7 @@ impl WriteTx {
             WriteTx::Sqlite { mut conn, writer } => {
                 // Should this fail, `left_open` stays set and the next writer rolls back.
                 conn.execute(statement).await?;
-                writer.left_open.store(false, Ordering::Release);
+                writer.0.left_open.store(false, Ordering::Release);
             }
         }
         Ok(())
