@@ -83,7 +83,7 @@ pub enum AdmitOutcome {
 /// than cores re-read the same pages for nothing.
 const SQLITE_READERS: u32 = 4;
 
-/// Who a SQLite pool's connections are.
+/// What a SQLite connection of ours is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum SqliteRole {
     /// The one connection that writes (SQLite has one writer at a time).

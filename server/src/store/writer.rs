@@ -126,21 +126,32 @@ impl Drop for RollbackIfLeftOpen {
     }
 }
 
+/// How a transaction ends.
+#[derive(Debug, Clone, Copy)]
+enum Ending {
+    Commit,
+    Rollback,
+}
+
 impl WriteTx {
     pub(crate) async fn commit(self) -> Result<()> {
-        self.end("COMMIT").await
+        self.end(Ending::Commit).await
     }
 
     /// Rolls back now (a dropped one is rolled back on a task of its own).
     pub(crate) async fn rollback(self) -> Result<()> {
-        self.end("ROLLBACK").await
+        self.end(Ending::Rollback).await
     }
 
-    async fn end(self, statement: &'static str) -> Result<()> {
-        match self {
-            WriteTx::Pooled(tx) if statement == "COMMIT" => tx.commit().await?,
-            WriteTx::Pooled(tx) => tx.rollback().await?,
-            WriteTx::Sqlite { mut conn, writer } => {
+    async fn end(self, ending: Ending) -> Result<()> {
+        match (self, ending) {
+            (WriteTx::Pooled(tx), Ending::Commit) => tx.commit().await?,
+            (WriteTx::Pooled(tx), Ending::Rollback) => tx.rollback().await?,
+            (WriteTx::Sqlite { mut conn, writer }, ending) => {
+                let statement = match ending {
+                    Ending::Commit => "COMMIT",
+                    Ending::Rollback => "ROLLBACK",
+                };
                 // Should this fail, `left_open` stays set and the next writer rolls back.
                 conn.execute(statement).await?;
                 writer.0.left_open.store(false, Ordering::Release);
